@@ -1,0 +1,144 @@
+"""The message record every simulator exchanges through the ICT model.
+
+A batch of messages is a 1-D numpy structured array of :data:`MESSAGE_DTYPE`.
+Structured arrays keep 9,000 bids per gate closure in one contiguous block, so
+the ICT and market models can work on them with vectorised numpy code and
+mosaik passes them between in-process simulators by reference.
+
+Fields
+------
+msg_id : int64
+    Unique per run (sender-local counter combined with the sender id by
+    :func:`make_ids`); also the replay-protection nonce.
+kind : int8
+    One of :class:`Kind`.
+sender, receiver : int32
+    Agent ids. Households are ``0 .. n_households-1`` (their row in the
+    household simulator); fixed endpoints are the negative constants below;
+    aggregator ``k`` is ``AGGREGATOR_BASE - k``.
+bus : int32
+    pandapower bus index of the sender (households) or of the target
+    (DSO requests); -1 if not applicable.
+interval_s : int64
+    Start of the delivery interval the message is about [s since run start].
+side : int8
+    +1 buy / consume / upward-regulation request, -1 sell / inject /
+    downward, 0 not applicable.
+quantity_mwh : float64
+    Energy of an order or activation, non-negative [MWh]. For a bi-directional
+    flexibility offer this is the upward part x.
+quantity2_mwh : float64
+    Second quantity: downward part y of a bi-directional flexibility offer,
+    metered energy of a meter reading's other direction, else 0 [MWh].
+price_eur_per_mwh : float64
+    Limit price of an order, clearing price of a result [EUR/MWh].
+send_ms : int64
+    Send time [ms since run start].
+arrival_ms : int64
+    Arrival time set by the ICT model [ms]; -1 until delivered.
+status : int8
+    One of :class:`Status`, set by the ICT model.
+size_bytes : int32
+    Payload size used for serialisation delay [byte].
+tag : uint64
+    Authentication tag (truncated HMAC-SHA256, see the market package);
+    0 = untagged.
+ref_id : int64
+    msg_id of the message this one answers (results, activations), else -1.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+import numpy as np
+
+MESSAGE_DTYPE = np.dtype(
+    [
+        ("msg_id", np.int64),
+        ("kind", np.int8),
+        ("sender", np.int32),
+        ("receiver", np.int32),
+        ("bus", np.int32),
+        ("interval_s", np.int64),
+        ("side", np.int8),
+        ("quantity_mwh", np.float64),
+        ("quantity2_mwh", np.float64),
+        ("price_eur_per_mwh", np.float64),
+        ("send_ms", np.int64),
+        ("arrival_ms", np.int64),
+        ("status", np.int8),
+        ("size_bytes", np.int32),
+        ("tag", np.uint64),
+        ("ref_id", np.int64),
+    ]
+)
+
+# Fixed endpoints (negative so they never collide with household rows).
+MARKET = -1
+DSO = -2
+TSO = -3
+COORDINATOR = -4
+RETAILER = -5
+AGGREGATOR_BASE = -100  # aggregator k has id AGGREGATOR_BASE - k
+
+# Default payload sizes [byte]: a compact JSON/OpenADR-like order or result.
+# An OpenADR 2.0b oadrDistributeEvent is a few kB of XML; an order in a
+# compact encoding fits in a few hundred bytes. Used only for serialisation
+# delay when the scenario gives no size.
+DEFAULT_SIZE_BYTES = 400
+
+
+class Kind(IntEnum):
+    """What a message carries."""
+
+    BID = 1  # buy order (side=+1)
+    OFFER = 2  # sell order (side=-1)
+    FLEX_OFFER = 3  # flexibility headroom / profile offer
+    METER = 4  # metered energy of the last interval
+    RESULT = 5  # market clearing result for one agent
+    SETPOINT = 6  # power setpoint / price signal
+    ACTIVATION = 7  # flexibility activation
+    REQUEST = 8  # DSO/TSO flexibility request
+    FORGED = 9  # only used by attack injection bookkeeping; never cleared
+
+
+class Status(IntEnum):
+    """Delivery state set by the ICT model."""
+
+    PENDING = 0
+    DELIVERED = 1
+    LOST = 2
+    LATE = 3  # delivered after the receiver's deadline (gate closure)
+    DROPPED_OUTAGE = 4
+
+
+def empty(n: int = 0) -> np.ndarray:
+    """Return a zero-initialised message array of length ``n``.
+
+    Unset identifiers are -1, ``arrival_ms`` is -1 and ``status`` PENDING.
+    """
+    m = np.zeros(n, dtype=MESSAGE_DTYPE)
+    m["bus"] = -1
+    m["arrival_ms"] = -1
+    m["ref_id"] = -1
+    m["size_bytes"] = DEFAULT_SIZE_BYTES
+    return m
+
+
+def make_ids(sender: np.ndarray, counter: np.ndarray | int) -> np.ndarray:
+    """Unique message ids from the sender id and a per-sender counter.
+
+    ``id = (sender + 2**20) * 2**32 + counter``; unique while the counter of one
+    sender stays below 2**32 and sender ids lie in (-2**20, 2**20).
+    """
+    s = np.asarray(sender, dtype=np.int64) + (1 << 20)
+    return s * (1 << 32) + np.asarray(counter, dtype=np.int64)
+
+
+def concat(batches: list[np.ndarray]) -> np.ndarray:
+    """Concatenate message batches (``None`` and empty entries are skipped)."""
+    parts = [b for b in batches if b is not None and len(b)]
+    if not parts:
+        return empty(0)
+    return np.concatenate(parts)
