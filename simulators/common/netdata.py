@@ -1,0 +1,201 @@
+"""Load grids and SimBench profiles, shared by every simulator.
+
+SimBench nets and their relative profiles ship inside the ``simbench``
+package (no download). A SimBench net takes a few seconds to build, so nets are
+cached per process and every caller gets its own deep copy.
+
+Profiles are kept *relative* (one column per profile type, a few dozen
+columns) and multiplied by the element's nominal value on demand. This gives
+exactly the values of ``simbench.get_absolute_values`` without materialising a
+35,136 x 8,772 matrix for a district grid.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+#: SimBench profiles: 15-min resolution over the leap year 2016 (366 days).
+PROFILE_YEAR = 2016
+PROFILE_STEP_S = 900
+PROFILE_ROWS = 35_136
+PROFILE_START = datetime(PROFILE_YEAR, 1, 1)
+
+
+class GridSpecError(ValueError):
+    """The grid specification does not name a loadable network."""
+
+
+@functools.lru_cache(maxsize=1)
+def simbench_codes() -> tuple[str, ...]:
+    """All SimBench codes the installed ``simbench`` package can build."""
+    import simbench
+
+    return tuple(simbench.collect_all_simbench_codes())
+
+
+def _grid_key(grid: dict) -> tuple[str, str]:
+    if not isinstance(grid, dict) or len(grid) != 1:
+        raise GridSpecError(
+            f"grid: expected exactly one of 'simbench' or 'pandapower_json', got {grid!r}"
+        )
+    (kind, value), = grid.items()
+    if kind not in ("simbench", "pandapower_json"):
+        raise GridSpecError(f"grid: unknown key {kind!r}; allowed: simbench, pandapower_json")
+    return kind, str(value)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(kind: str, value: str):
+    import warnings
+
+    with warnings.catch_warnings():
+        # simbench/pandapower emit FutureWarnings from pandas on load
+        warnings.simplefilter("ignore")
+        if kind == "simbench":
+            import simbench
+
+            if value not in simbench_codes():
+                raise GridSpecError(
+                    f"grid.simbench: unknown SimBench code {value!r}; "
+                    "run `cosim grids` for the list"
+                )
+            log.info("building SimBench net %s", value)
+            return simbench.get_simbench_net(value)
+        import pandapower as pp
+
+        path = Path(value)
+        if not path.is_file():
+            raise GridSpecError(f"grid.pandapower_json: file {value!r} does not exist")
+        try:
+            return pp.from_json(str(path))
+        except Exception as exc:  # pandapower raises many types on bad files
+            raise GridSpecError(
+                f"grid.pandapower_json: {value!r} is not a pandapower JSON net ({exc})"
+            ) from exc
+
+
+def load_net(grid: dict):
+    """Return a fresh deep copy of the net named by ``grid``.
+
+    Parameters
+    ----------
+    grid : dict
+        ``{"simbench": CODE}`` or ``{"pandapower_json": PATH}``.
+
+    Raises
+    ------
+    GridSpecError
+        Unknown code, missing or unreadable file.
+    """
+    kind, value = _grid_key(grid)
+    return copy.deepcopy(_load_cached(kind, value))
+
+
+def profile_row(start: datetime | str) -> int:
+    """15-min profile row of ``start`` within the SimBench year 2016.
+
+    Raises ``ValueError`` if ``start`` is outside 2016 or not on a 15-min
+    boundary.
+    """
+    if isinstance(start, str):
+        start = datetime.fromisoformat(start)
+    start = start.replace(tzinfo=None)
+    offset_s = (start - PROFILE_START).total_seconds()
+    if not 0 <= offset_s < PROFILE_ROWS * PROFILE_STEP_S:
+        raise ValueError(f"start {start.isoformat()} lies outside the SimBench profile year 2016")
+    if offset_s % PROFILE_STEP_S:
+        raise ValueError(f"start {start.isoformat()} is not on a 15-min boundary")
+    return int(offset_s // PROFILE_STEP_S)
+
+
+@dataclass(frozen=True)
+class ElementProfiles:
+    """Relative profiles of one element table, multiplied on demand.
+
+    ``values(rows)[i, j] = rel[rows[i], col[j]] * nominal[j]``.
+
+    Attributes
+    ----------
+    element_index : np.ndarray
+        pandapower index of the elements (column order of ``values``).
+    rel : np.ndarray
+        Relative profiles [rows, profile types]; the last column is all ones
+        (used by elements without a profile, as simbench does).
+    col : np.ndarray
+        Column of ``rel`` per element.
+    nominal : np.ndarray
+        Nominal value per element (``net[element][column]``) [MW or Mvar].
+    """
+
+    element_index: np.ndarray
+    rel: np.ndarray
+    col: np.ndarray
+    nominal: np.ndarray
+
+    def values(self, rows: slice | np.ndarray | int) -> np.ndarray:
+        """Absolute values [len(rows), n_elements] (2-D even for an int row)."""
+        r = self.rel[rows]
+        if r.ndim == 1:
+            r = r[np.newaxis, :]
+        return r[:, self.col] * self.nominal
+
+
+def _relative_table(net, element: str) -> pd.DataFrame:
+    profiles = net.profiles
+    if element in ("load", "storage"):
+        return profiles[element]
+    if element in ("sgen", "gen"):
+        parts = [profiles[k] for k in ("powerplants", "renewables") if k in profiles]
+        merged = pd.concat([p.drop(columns=["time"], errors="ignore") for p in parts], axis=1)
+        return merged
+    raise ValueError(f"element {element!r} has no SimBench profiles")
+
+
+def element_profiles(net, element: str, column: str) -> ElementProfiles:
+    """Build :class:`ElementProfiles` for ``net[element][column]``.
+
+    Same mapping as ``simbench.get_absolute_profiles_from_relative_profiles``:
+    loads use ``<profile>_pload`` / ``<profile>_qload``; sgens and gens look
+    in the merged powerplants + renewables tables; elements with no profile
+    keep their nominal value (relative 1).
+    """
+    table = net[element]
+    n = len(table)
+    nominal = table[column].to_numpy(dtype=float) if n else np.zeros(0)
+    has_profiles = hasattr(net, "profiles") and isinstance(net.profiles, dict) and bool(net.profiles)
+    if n == 0 or not has_profiles or "profile" not in table.columns:
+        rel = np.ones((PROFILE_ROWS, 1))
+        return ElementProfiles(table.index.to_numpy(), rel, np.zeros(n, dtype=np.int64), nominal)
+    suffix = {"p_mw": "_pload", "q_mvar": "_qload"}[column] if element == "load" else ""
+    rel_df = _relative_table(net, element)
+    names = table["profile"].astype(object)
+    applied = [None if pd.isna(p) else f"{p}{suffix}" for p in names]
+    missing = sorted({a for a in applied if a is not None and a not in rel_df.columns})
+    if missing:
+        raise ValueError(f"{element}.profile names missing from the profile data: {missing}")
+    used = sorted({a for a in applied if a is not None})
+    rel = np.ones((len(rel_df), len(used) + 1))
+    if used:
+        rel[:, : len(used)] = rel_df[used].to_numpy(dtype=float)
+    pos = {name: i for i, name in enumerate(used)}
+    col = np.array([pos[a] if a is not None else len(used) for a in applied], dtype=np.int64)
+    return ElementProfiles(table.index.to_numpy(), rel, col, nominal)
+
+
+def absolute_profiles(net, element: str, column: str, rows) -> np.ndarray:
+    """Absolute SimBench profile values [len(rows), n_elements].
+
+    Convenience wrapper over :func:`element_profiles`; build the
+    :class:`ElementProfiles` once when called in a loop.
+    """
+    return element_profiles(net, element, column).values(rows)
