@@ -1,0 +1,275 @@
+"""Read a cosim result file (HDF5, layout version 1) into labelled pandas data.
+
+The layout is documented in ``docs/ARCHITECTURE.md`` ("HDF5 layout"):
+
+* root attributes ``layout_version`` (1), ``start`` (ISO 8601), ``step_s``, ...
+* ``/time``: int64 seconds since ``start``, one row per recorded step;
+* ``/series/<sim>/<attr>``: ``[time, entity]`` or ``[time]`` with attributes
+  ``unit`` and ``entities``;
+* ``/static/<sim>/<table>/<column>``: per-column datasets of one table;
+* ``/events/<name>``: 1-D structured arrays.
+
+:func:`load` validates the file once; :class:`Result` then reads datasets
+lazily (each on first use, then cached), so a report on a large run touches
+only what it needs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from analysis.errors import ResultFileError
+
+logger = logging.getLogger(__name__)
+
+#: The layout version this reader understands.
+LAYOUT_VERSION = 1
+
+#: Groups/datasets every result file must contain.
+REQUIRED = ("time", "series")
+
+#: Root attributes every result file must carry.
+REQUIRED_ATTRS = ("start", "step_s")
+
+
+def _decode(value: object) -> object:
+    """Turn h5py attribute values (bytes, numpy scalars, arrays) into Python."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in "SO":
+            return [_decode(v) for v in value.tolist()]
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _labels(values: object) -> list[str]:
+    """Entity labels as a list of str (empty for scalars)."""
+    if values is None:
+        return []
+    decoded = _decode(np.asarray(values)) if not isinstance(values, list) else values
+    if isinstance(decoded, (str, int, float)):
+        return [str(decoded)]
+    return [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in decoded]
+
+
+class Result:
+    """Labelled, read-only access to one result file.
+
+    Use :func:`load` to create it. Time-indexed accessors return pandas objects
+    indexed by timestamps (``start + /time`` seconds); :meth:`array` returns
+    the raw numpy array for vectorised KPI code.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The file.
+    attrs : dict
+        Root attributes, decoded (``packages`` parsed from JSON when possible).
+    time_s : numpy.ndarray
+        Seconds since ``start`` of every recorded step [s].
+    index : pandas.DatetimeIndex
+        Timestamps of the recorded steps.
+    step_s : float
+        Step length [s].
+    """
+
+    def __init__(self, path: Path, attrs: dict, time_s: np.ndarray, layout: dict) -> None:
+        self.path = path
+        self.attrs = attrs
+        self.time_s = time_s
+        self.step_s = float(attrs["step_s"])
+        start = pd.Timestamp(str(attrs["start"]))
+        self.index = pd.DatetimeIndex(start + pd.to_timedelta(time_s, unit="s"), name="time")
+        self._layout = layout  # {"series": {sim: {attr: (unit, entities)}}, "static": ..., "events": [...]}
+        self._cache: dict[str, object] = {}
+
+    # -- what is in the file -------------------------------------------------
+    @property
+    def label(self) -> str:
+        """Short name of the run (file stem)."""
+        return self.path.stem
+
+    @property
+    def dt_h(self) -> float:
+        """Step length [h]."""
+        return self.step_s / 3600.0
+
+    @property
+    def n_steps(self) -> int:
+        """Number of recorded steps."""
+        return int(self.time_s.size)
+
+    @property
+    def simulators(self) -> list[str]:
+        """Simulators with at least one recorded series."""
+        return sorted(self._layout["series"])
+
+    def attributes(self, sim: str) -> list[str]:
+        """Recorded series attributes of ``sim`` (empty if absent)."""
+        return sorted(self._layout["series"].get(sim, {}))
+
+    @property
+    def event_tables(self) -> list[str]:
+        """Names of the event tables in ``/events``."""
+        return sorted(self._layout["events"])
+
+    def has(self, sim: str, attr: str | None = None) -> bool:
+        """Whether simulator ``sim`` (and its series ``attr``) was recorded."""
+        series = self._layout["series"].get(sim)
+        if series is None:
+            return False
+        return attr is None or attr in series
+
+    def has_events(self, name: str) -> bool:
+        """Whether the event table ``/events/<name>`` exists."""
+        return name in self._layout["events"]
+
+    def unit(self, sim: str, attr: str) -> str:
+        """Unit of a series (its ``unit`` attribute)."""
+        return self._meta(sim, attr)[0]
+
+    def entities(self, sim: str, attr: str) -> list[str]:
+        """Entity labels of a series (empty for scalar series)."""
+        return list(self._meta(sim, attr)[1])
+
+    def _meta(self, sim: str, attr: str) -> tuple[str, list[str]]:
+        if not self.has(sim, attr):
+            raise KeyError(f"{self.path.name} has no series {sim}/{attr}; available: {self.attributes(sim)}")
+        return self._layout["series"][sim][attr]
+
+    # -- data ------------------------------------------------------------------
+    def _read(self, key: str) -> np.ndarray:
+        if key not in self._cache:
+            with h5py.File(self.path, "r") as f:
+                self._cache[key] = f[key][()]
+        return self._cache[key]  # type: ignore[return-value]
+
+    def array(self, sim: str, attr: str) -> np.ndarray:
+        """Raw values of ``/series/<sim>/<attr>`` as float64 (bool -> 0/1)."""
+        self._meta(sim, attr)
+        return np.asarray(self._read(f"series/{sim}/{attr}"), dtype=np.float64)
+
+    def series(self, sim: str, attr: str) -> pd.DataFrame | pd.Series:
+        """A series as a time-indexed DataFrame (entity columns) or Series (scalars)."""
+        unit, entities = self._meta(sim, attr)
+        values = self._read(f"series/{sim}/{attr}")
+        if values.ndim == 1:
+            return pd.Series(values, index=self.index, name=attr)
+        columns = entities if len(entities) == values.shape[1] else [str(i) for i in range(values.shape[1])]
+        return pd.DataFrame(values, index=self.index, columns=pd.Index(columns, name="entity"))
+
+    def __getitem__(self, key: str) -> pd.DataFrame | pd.Series:
+        """``result["grid/vm_pu"]`` is ``result.series("grid", "vm_pu")``."""
+        sim, _, attr = key.partition("/")
+        return self.series(sim, attr)
+
+    def static(self, sim: str, table: str) -> pd.DataFrame:
+        """The table ``/static/<sim>/<table>`` (one column per dataset)."""
+        columns = self._layout["static"].get(sim, {}).get(table)
+        if columns is None:
+            raise KeyError(f"{self.path.name} has no static table {sim}/{table}")
+        data = {}
+        for col in columns:
+            values = self._read(f"static/{sim}/{table}/{col}")
+            data[col] = _labels(values) if values.dtype.kind in "SO" else values
+        return pd.DataFrame(data)
+
+    def events(self, name: str) -> pd.DataFrame:
+        """The event table ``/events/<name>`` as a DataFrame (empty if absent)."""
+        if not self.has_events(name):
+            return pd.DataFrame()
+        values = self._read(f"events/{name}")
+        frame = pd.DataFrame(values)
+        for col in frame.columns:
+            if frame[col].dtype == object:
+                frame[col] = [v.decode("utf-8") if isinstance(v, bytes) else v for v in frame[col]]
+        return frame
+
+    def __repr__(self) -> str:
+        return (
+            f"Result({self.path.name!r}, steps={self.n_steps}, step_s={self.step_s:g}, "
+            f"simulators={self.simulators}, status={self.attrs.get('status')!r})"
+        )
+
+
+def _scan(f: h5py.File) -> dict:
+    """Collect the names, units and entities of every series, static table, event table."""
+    layout: dict = {"series": {}, "static": {}, "events": []}
+    for sim, group in f["series"].items():
+        if not isinstance(group, h5py.Group):
+            continue
+        layout["series"][sim] = {
+            attr: (str(_decode(ds.attrs.get("unit", ""))), _labels(ds.attrs.get("entities")))
+            for attr, ds in group.items()
+            if isinstance(ds, h5py.Dataset)
+        }
+    if "static" in f:
+        for sim, group in f["static"].items():
+            layout["static"][sim] = {
+                table: list(tgroup.keys()) for table, tgroup in group.items() if isinstance(tgroup, h5py.Group)
+            }
+    if "events" in f:
+        layout["events"] = [k for k, v in f["events"].items() if isinstance(v, h5py.Dataset)]
+    return layout
+
+
+def load(path: str | Path) -> Result:
+    """Open a result file and check its layout.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A result file written by ``cosim run`` (or :mod:`analysis.synthetic`).
+
+    Returns
+    -------
+    Result
+        Lazy, labelled access to the file.
+
+    Raises
+    ------
+    ResultFileError
+        If the file does not exist, is not HDF5, has another ``layout_version``
+        or lacks ``/time``, ``/series`` or the root attributes ``start`` and
+        ``step_s``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ResultFileError(f"{path}: no such result file; pass the .h5 file written by 'cosim run'")
+    if not h5py.is_hdf5(path):
+        raise ResultFileError(f"{path}: not an HDF5 file; pass the .h5 file written by 'cosim run'")
+    try:
+        with h5py.File(path, "r") as f:
+            attrs = {k: _decode(v) for k, v in f.attrs.items()}
+            version = attrs.get("layout_version")
+            if version != LAYOUT_VERSION:
+                raise ResultFileError(
+                    f"{path}: layout_version is {version!r}, this reader understands {LAYOUT_VERSION}; "
+                    "re-run the scenario with this cosim version or use the matching analysis version"
+                )
+            missing = [k for k in REQUIRED if k not in f] + [f"attr {k}" for k in REQUIRED_ATTRS if k not in attrs]
+            if missing:
+                raise ResultFileError(
+                    f"{path}: not a complete cosim result, missing {', '.join(missing)}; "
+                    "was the run interrupted before the recorder wrote its first step?"
+                )
+            time_s = np.asarray(f["time"][()], dtype=np.int64)
+            layout = _scan(f)
+    except OSError as exc:
+        raise ResultFileError(f"{path}: cannot read the HDF5 file ({exc})") from exc
+    if isinstance(attrs.get("packages"), str):
+        try:
+            attrs["packages"] = json.loads(attrs["packages"])
+        except json.JSONDecodeError:
+            logger.warning("%s: root attribute 'packages' is not JSON; kept as text", path)
+    logger.debug("loaded %s: %d steps, simulators %s", path, time_s.size, sorted(layout["series"]))
+    return Result(path, attrs, time_s, layout)

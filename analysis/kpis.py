@@ -1,0 +1,501 @@
+"""Key performance indicators of a co-simulation run.
+
+Every KPI is a small pure function ``f(result) -> float`` registered with
+:func:`_kpi`, which records its unit, group, the series it needs and its
+default regression tolerance for ``cosim check``. :func:`kpis` evaluates all
+of them; a KPI whose simulator (or series) is not in the file is returned with
+``applicable=False`` and ``value=nan``, never as zero.
+
+Conventions
+-----------
+* Energies integrate each recorded step as constant over ``step_s``:
+  ``E = sum_t P_t * step_s / 3600`` [MWh].
+* "Hours" count steps that satisfy a condition times ``step_s / 3600`` [h].
+* NaN values (e.g. a non-converged power flow) are ignored by min/max/sums.
+* The KPI list follows the study KPIs of the local-market reviews (grid,
+  market, ICT, coordination, computation); EN 50160 sets the voltage band at
+  +/-10 % of nominal voltage (EN 50160:2010, 4.2.2, LV and MV supply voltage
+  variations).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from analysis.io import Result
+from simulators.common.messages import Kind, Status
+
+logger = logging.getLogger(__name__)
+
+#: EN 50160 voltage band: |U - U_n| <= 10 % U_n [pu].
+VOLTAGE_BAND_PU = 0.10
+
+HIGHER = "not_worse_higher_is_better"
+LOWER = "not_worse_lower_is_better"
+EQUAL = "equal"
+DIRECTIONS = (HIGHER, LOWER, EQUAL)
+
+
+@dataclass(frozen=True)
+class KpiValue:
+    """One evaluated KPI.
+
+    Attributes
+    ----------
+    value : float
+        The value in ``unit`` (nan when not applicable or undefined).
+    unit : str
+        Unit of the value.
+    applicable : bool
+        False when a simulator or series the KPI needs was not in the run.
+    description : str
+        One-line definition.
+    """
+
+    value: float
+    unit: str
+    applicable: bool
+    description: str
+
+
+@dataclass(frozen=True)
+class KpiSpec:
+    """Registry entry of a KPI: metadata, requirements and default tolerance."""
+
+    name: str
+    unit: str
+    group: str
+    requires: tuple[str, ...]
+    func: Callable[..., float]
+    direction: str
+    abs_tol: float
+    rel_tol: float
+    needs_tariff: bool = False
+
+    @property
+    def description(self) -> str:
+        """First line of the function's docstring."""
+        return (inspect.getdoc(self.func) or self.name).splitlines()[0]
+
+
+#: All KPIs, in report order.
+REGISTRY: dict[str, KpiSpec] = {}
+
+
+def _kpi(
+    unit: str, group: str, requires: tuple[str, ...], direction: str, abs_tol: float = 0.0, rel_tol: float = 0.0
+) -> Callable[[Callable[..., float]], Callable[..., float]]:
+    """Register a KPI function; ``requires`` holds "sim/attr", "events/<name>" or "attrs/<name>"."""
+
+    def register(func: Callable[..., float]) -> Callable[..., float]:
+        name = func.__name__
+        needs_tariff = "tariff" in inspect.signature(func).parameters
+        REGISTRY[name] = KpiSpec(name, unit, group, requires, func, direction, abs_tol, rel_tol, needs_tariff)
+        return func
+
+    return register
+
+
+def available(result: Result, requirement: str) -> bool:
+    """Whether a requirement ("sim/attr", "events/name", "attrs/name") is met."""
+    head, _, tail = requirement.partition("/")
+    if head == "events":
+        return result.has_events(tail)
+    if head == "attrs":
+        return result.attrs.get(tail) not in (None, "")
+    return result.has(head, tail)
+
+
+def _energy_mwh(result: Result, p_mw: np.ndarray) -> float:
+    return float(np.nansum(p_mw) * result.dt_h)
+
+
+def _pcc_mw(result: Result) -> np.ndarray:
+    """Exchange with the upstream grid, summed over ext_grids (+ = import) [MW]."""
+    p = result.array("grid", "ext_grid_p_mw")
+    return p.sum(axis=1) if p.ndim == 2 else p
+
+
+def _ratio(num: float, den: float) -> float:
+    return num / den if den > 0 else math.nan
+
+
+# ---------------------------------------------------------------- grid ----
+@_kpi("bus-steps", "grid", ("grid/vm_pu",), LOWER)
+def grid_voltage_violation_bus_steps(result: Result) -> float:
+    """Bus-steps with |vm_pu - 1| > 0.10 (EN 50160 band) [bus-steps]."""
+    vm = result.array("grid", "vm_pu")
+    return float(np.sum(np.abs(vm - 1.0) > VOLTAGE_BAND_PU))
+
+
+@_kpi("bus-h", "grid", ("grid/vm_pu",), LOWER)
+def grid_voltage_violation_bus_hours(result: Result) -> float:
+    """Bus-hours outside the EN 50160 band: violating bus-steps x step_s/3600 [bus-h]."""
+    return grid_voltage_violation_bus_steps(result) * result.dt_h
+
+
+@_kpi("pu", "grid", ("grid/vm_pu",), HIGHER, abs_tol=1e-3)
+def grid_vm_min_pu(result: Result) -> float:
+    """Lowest bus voltage over all buses and steps [pu]."""
+    return float(np.nanmin(result.array("grid", "vm_pu")))
+
+
+@_kpi("pu", "grid", ("grid/vm_pu",), LOWER, abs_tol=1e-3)
+def grid_vm_max_pu(result: Result) -> float:
+    """Highest bus voltage over all buses and steps [pu]."""
+    return float(np.nanmax(result.array("grid", "vm_pu")))
+
+
+@_kpi("percent", "grid", ("grid/line_loading_percent",), LOWER, abs_tol=0.5, rel_tol=0.01)
+def grid_line_loading_max_percent(result: Result) -> float:
+    """Highest line loading over all lines and steps [percent]."""
+    return float(np.nanmax(result.array("grid", "line_loading_percent")))
+
+
+@_kpi("percent", "grid", ("grid/trafo_loading_percent",), LOWER, abs_tol=0.5, rel_tol=0.01)
+def grid_trafo_loading_max_percent(result: Result) -> float:
+    """Highest transformer loading over all transformers and steps [percent]."""
+    return float(np.nanmax(result.array("grid", "trafo_loading_percent")))
+
+
+@_kpi("h", "grid", ("grid/line_loading_percent",), LOWER)
+def grid_line_overload_hours(result: Result) -> float:
+    """Hours in which at least one line is loaded above 100 % [h]."""
+    loading = result.array("grid", "line_loading_percent")
+    return float(np.sum(np.any(loading > 100.0, axis=1)) * result.dt_h)
+
+
+@_kpi("h", "grid", ("grid/trafo_loading_percent",), LOWER)
+def grid_trafo_overload_hours(result: Result) -> float:
+    """Hours in which at least one transformer is loaded above 100 % [h]."""
+    loading = result.array("grid", "trafo_loading_percent")
+    return float(np.sum(np.any(loading > 100.0, axis=1)) * result.dt_h)
+
+
+@_kpi("MWh", "grid", ("grid/pl_mw",), LOWER, abs_tol=1e-6, rel_tol=0.02)
+def grid_losses_mwh(result: Result) -> float:
+    """Active power losses of the grid integrated over the run: sum pl_mw x step [MWh]."""
+    return _energy_mwh(result, result.array("grid", "pl_mw"))
+
+
+@_kpi("h", "grid", ("grid/trafo_p_hv_mw",), LOWER, abs_tol=0.0, rel_tol=0.05)
+def grid_reverse_flow_hours(result: Result) -> float:
+    """Hours in which any substation transformer feeds back to its HV side (p_hv < 0) [h]."""
+    p = result.array("grid", "trafo_p_hv_mw")
+    return float(np.sum(np.any(p < 0.0, axis=1)) * result.dt_h)
+
+
+@_kpi("MWh", "grid", ("grid/trafo_p_hv_mw",), LOWER, abs_tol=1e-6, rel_tol=0.02)
+def grid_reverse_flow_energy_mwh(result: Result) -> float:
+    """Energy fed back through the substation transformers: sum max(-p_hv, 0) x step [MWh]."""
+    return _energy_mwh(result, np.clip(-result.array("grid", "trafo_p_hv_mw"), 0.0, None))
+
+
+@_kpi("MW", "grid", ("grid/ext_grid_p_mw",), LOWER, abs_tol=1e-4, rel_tol=0.02)
+def grid_pcc_peak_import_mw(result: Result) -> float:
+    """Peak import from the upstream grid at the PCC: max(max_t P_pcc, 0) [MW]."""
+    return max(float(np.nanmax(_pcc_mw(result))), 0.0)
+
+
+@_kpi("MW", "grid", ("grid/ext_grid_p_mw",), LOWER, abs_tol=1e-4, rel_tol=0.02)
+def grid_pcc_peak_export_mw(result: Result) -> float:
+    """Peak export to the upstream grid at the PCC: max(max_t -P_pcc, 0) [MW]."""
+    return max(float(np.nanmax(-_pcc_mw(result))), 0.0)
+
+
+@_kpi("MWh", "grid", ("grid/ext_grid_p_mw",), EQUAL, abs_tol=1e-6, rel_tol=0.02)
+def grid_energy_imported_mwh(result: Result) -> float:
+    """Energy imported at the PCC: sum max(P_pcc, 0) x step [MWh]."""
+    return _energy_mwh(result, np.clip(_pcc_mw(result), 0.0, None))
+
+
+@_kpi("MWh", "grid", ("grid/ext_grid_p_mw",), EQUAL, abs_tol=1e-6, rel_tol=0.02)
+def grid_energy_exported_mwh(result: Result) -> float:
+    """Energy exported at the PCC: sum max(-P_pcc, 0) x step [MWh]."""
+    return _energy_mwh(result, np.clip(-_pcc_mw(result), 0.0, None))
+
+
+@_kpi("steps", "grid", ("grid/pf_converged",), LOWER)
+def grid_pf_not_converged_steps(result: Result) -> float:
+    """Steps whose power flow did not converge [steps]."""
+    return float(np.sum(result.array("grid", "pf_converged") == 0))
+
+
+# -------------------------------------------------------------- market ----
+@_kpi("EUR", "market", ("market/welfare_eur",), HIGHER, abs_tol=0.01, rel_tol=0.02)
+def market_welfare_eur(result: Result) -> float:
+    """Social welfare of the local market summed over intervals [EUR]."""
+    return float(np.nansum(result.array("market", "welfare_eur")))
+
+
+@_kpi("EUR", "market", ("market/bill_eur",), LOWER, abs_tol=0.01, rel_tol=0.02)
+def market_total_cost_eur(result: Result) -> float:
+    """Total cost of all agents: sum of bills over agents and intervals (negative = net revenue) [EUR]."""
+    return float(np.nansum(result.array("market", "bill_eur")))
+
+
+@_kpi("EUR", "market", ("market/bill_eur",), LOWER, abs_tol=0.01, rel_tol=0.02)
+def market_bill_mean_eur(result: Result) -> float:
+    """Mean over agents of each agent's bill summed over the run [EUR]."""
+    return float(np.mean(np.nansum(result.array("market", "bill_eur"), axis=0)))
+
+
+def _bill_totals(result: Result) -> dict[str, float]:
+    totals = np.nansum(result.array("market", "bill_eur"), axis=0)
+    return dict(zip(result.entities("market", "bill_eur"), totals.tolist()))
+
+
+def _bill_savings(result: Result, tariff: Result) -> np.ndarray:
+    """Per agent present in both runs: tariff bill - market bill [EUR]."""
+    now, base = _bill_totals(result), _bill_totals(tariff)
+    common = [a for a in now if a in base]
+    return np.array([base[a] - now[a] for a in common], dtype=np.float64)
+
+
+@_kpi("EUR", "market", ("market/bill_eur",), HIGHER, abs_tol=0.01, rel_tol=0.02)
+def market_bill_saving_mean_eur(result: Result, tariff: Result) -> float:
+    """Mean saving per agent vs the tariff-baseline run: mean(bill_tariff - bill_market) [EUR]."""
+    savings = _bill_savings(result, tariff)
+    return float(np.mean(savings)) if savings.size else math.nan
+
+
+@_kpi("1", "market", ("market/bill_eur",), HIGHER, abs_tol=0.01)
+def market_share_agents_better_off(result: Result, tariff: Result) -> float:
+    """Share of agents whose bill is lower than in the tariff-baseline run [1]."""
+    savings = _bill_savings(result, tariff)
+    return float(np.mean(savings > 0)) if savings.size else math.nan
+
+
+@_kpi("EUR/MWh", "market", ("market/price_eur_per_mwh",), EQUAL, abs_tol=0.01, rel_tol=0.05)
+def market_price_mean_eur_per_mwh(result: Result) -> float:
+    """Mean local price over intervals with a price (NaN = not cleared, skipped) [EUR/MWh]."""
+    price = result.array("market", "price_eur_per_mwh")
+    return float(np.nanmean(price)) if np.any(np.isfinite(price)) else math.nan
+
+
+@_kpi("EUR/MWh", "market", ("market/price_eur_per_mwh",), LOWER, abs_tol=0.01, rel_tol=0.10)
+def market_price_std_eur_per_mwh(result: Result) -> float:
+    """Volatility: population standard deviation of the local price over cleared intervals [EUR/MWh]."""
+    price = result.array("market", "price_eur_per_mwh")
+    return float(np.nanstd(price)) if np.any(np.isfinite(price)) else math.nan
+
+
+@_kpi("MWh", "market", ("market/traded_mwh",), HIGHER, abs_tol=1e-6, rel_tol=0.02)
+def market_traded_mwh(result: Result) -> float:
+    """Energy traded in the local market [MWh]."""
+    return float(np.nansum(result.array("market", "traded_mwh")))
+
+
+@_kpi("1", "market", ("market/traded_mwh", "market/retail_import_mwh"), HIGHER, abs_tol=0.01)
+def market_share_demand_met_locally(result: Result) -> float:
+    """Local purchases / all purchases: traded / (traded + retail import); success if >= 0.5 [1]."""
+    traded = float(np.nansum(result.array("market", "traded_mwh")))
+    retail = float(np.nansum(result.array("market", "retail_import_mwh")))
+    return _ratio(traded, traded + retail)
+
+
+@_kpi("trades", "market", ("market/trades_curtailed",), LOWER)
+def market_trades_curtailed(result: Result) -> float:
+    """Trades curtailed or rejected by the DSO validation [trades]."""
+    return float(np.nansum(result.array("market", "trades_curtailed")))
+
+
+@_kpi("orders", "market", ("market/orders_rejected_auth",), EQUAL)
+def market_orders_rejected_auth(result: Result) -> float:
+    """Orders rejected because their authentication tag was invalid [orders]."""
+    return float(np.nansum(result.array("market", "orders_rejected_auth")))
+
+
+@_kpi("orders", "market", ("market/orders_late",), LOWER)
+def market_orders_late(result: Result) -> float:
+    """Orders the market received after gate closure [orders]."""
+    return float(np.nansum(result.array("market", "orders_late")))
+
+
+def _household_energy(result: Result) -> tuple[np.ndarray, np.ndarray]:
+    """Net energy (+ = import) and PV energy per step and household [MWh]."""
+    return result.array("household", "p_mw") * result.dt_h, result.array("household", "pv_p_mw") * result.dt_h
+
+
+@_kpi("1", "market", ("household/p_mw", "household/pv_p_mw"), HIGHER, abs_tol=0.01)
+def household_self_consumption(result: Result) -> float:
+    """Share of PV energy used behind each meter: sum(G - E) / sum(G), E = export per household-step [1]."""
+    e, g = _household_energy(result)
+    exported = np.clip(-e, 0.0, None)
+    return _ratio(float(np.nansum(g - exported)), float(np.nansum(g)))
+
+
+@_kpi("1", "market", ("household/p_mw", "household/pv_p_mw"), HIGHER, abs_tol=0.01)
+def household_self_sufficiency(result: Result) -> float:
+    """Share of consumption covered by own PV: sum(G - E) / sum(I + G - E) per household-step [1]."""
+    e, g = _household_energy(result)
+    imported, exported = np.clip(e, 0.0, None), np.clip(-e, 0.0, None)
+    return _ratio(float(np.nansum(g - exported)), float(np.nansum(imported + g - exported)))
+
+
+@_kpi("1", "market", ("household/p_mw", "household/pv_p_mw"), HIGHER, abs_tol=0.01)
+def community_self_consumption(result: Result) -> float:
+    """As household_self_consumption with all households netted per step (one community meter) [1]."""
+    e, g = _household_energy(result)
+    exported = np.clip(-np.nansum(e, axis=1), 0.0, None)
+    return _ratio(float(np.nansum(g) - exported.sum()), float(np.nansum(g)))
+
+
+@_kpi("1", "market", ("household/p_mw", "household/pv_p_mw"), HIGHER, abs_tol=0.01)
+def community_self_sufficiency(result: Result) -> float:
+    """As household_self_sufficiency with all households netted per step (one community meter) [1]."""
+    e, g = _household_energy(result)
+    net = np.nansum(e, axis=1)
+    imported, exported = np.clip(net, 0.0, None), np.clip(-net, 0.0, None)
+    gen = float(np.nansum(g))
+    return _ratio(gen - exported.sum(), imported.sum() + gen - exported.sum())
+
+
+@_kpi("MWh", "market", ("household/pv_curtailed_mw",), LOWER, abs_tol=1e-6, rel_tol=0.02)
+def household_pv_curtailed_mwh(result: Result) -> float:
+    """PV energy curtailed at the households [MWh]."""
+    return _energy_mwh(result, result.array("household", "pv_curtailed_mw"))
+
+
+# ----------------------------------------------------------------- ICT ----
+@_kpi("1", "ict", ("ict/sent", "ict/delivered"), HIGHER, abs_tol=0.005)
+def ict_delivery_ratio(result: Result) -> float:
+    """Messages delivered / messages sent, summed over the run [1]."""
+    sent = float(np.nansum(result.array("ict", "sent")))
+    return _ratio(float(np.nansum(result.array("ict", "delivered"))), sent)
+
+
+@_kpi("messages", "ict", ("ict/lost",), LOWER, rel_tol=0.10)
+def ict_messages_lost(result: Result) -> float:
+    """Messages lost (not delivered) over the run [messages]."""
+    return float(np.nansum(result.array("ict", "lost")))
+
+
+def _latencies(result: Result) -> np.ndarray:
+    """Latency of every message that arrived (DELIVERED or LATE) [ms]."""
+    ev = result.events("messages")
+    if ev.empty:
+        return np.empty(0)
+    arrived = ev["status"].isin([Status.DELIVERED, Status.LATE]).to_numpy()
+    lat = ev["latency_ms"].to_numpy(dtype=np.float64)[arrived]
+    return lat[np.isfinite(lat)]
+
+
+def _latency_percentile(result: Result, q: float) -> float:
+    lat = _latencies(result)
+    return float(np.percentile(lat, q)) if lat.size else math.nan
+
+
+@_kpi("ms", "ict", ("events/messages",), LOWER, abs_tol=1.0, rel_tol=0.10)
+def ict_latency_p50_ms(result: Result) -> float:
+    """Median latency of arrived messages (numpy linear-interpolation percentile) [ms]."""
+    return _latency_percentile(result, 50.0)
+
+
+@_kpi("ms", "ict", ("events/messages",), LOWER, abs_tol=1.0, rel_tol=0.10)
+def ict_latency_p95_ms(result: Result) -> float:
+    """95th-percentile latency of arrived messages [ms]."""
+    return _latency_percentile(result, 95.0)
+
+
+@_kpi("ms", "ict", ("events/messages",), LOWER, abs_tol=1.0, rel_tol=0.10)
+def ict_latency_p99_ms(result: Result) -> float:
+    """99th-percentile latency of arrived messages [ms]."""
+    return _latency_percentile(result, 99.0)
+
+
+@_kpi("orders", "ict", ("events/messages",), LOWER, rel_tol=0.10)
+def ict_orders_missed_gate_closure(result: Result) -> float:
+    """Orders (bids, offers, flexibility offers) that arrived after gate closure (status LATE) [orders]."""
+    ev = result.events("messages")
+    if ev.empty:
+        return 0.0
+    orders = ev["kind"].isin([Kind.BID, Kind.OFFER, Kind.FLEX_OFFER])
+    return float(np.sum(orders & (ev["status"] == Status.LATE)))
+
+
+# -------------------------------------------------------- coordination ----
+@_kpi("1", "coordination", ("coordinator/tso_need_mw", "coordinator/tso_activated_mw"), HIGHER, abs_tol=0.01)
+def coord_tso_need_met_share(result: Result) -> float:
+    """TSO need met: sum min(|activated|, |need|) / sum |need| over the run (nan if no need) [1]."""
+    need = np.abs(result.array("coordinator", "tso_need_mw"))
+    act = np.abs(result.array("coordinator", "tso_activated_mw"))
+    return _ratio(float(np.nansum(np.minimum(act, need))), float(np.nansum(need)))
+
+
+@_kpi("violations", "coordination", ("coordinator/dso_violations",), LOWER)
+def coord_dso_violations_by_tso(result: Result) -> float:
+    """DSO constraint violations caused by TSO activations [violations]."""
+    return float(np.nansum(result.array("coordinator", "dso_violations")))
+
+
+@_kpi("activations", "coordination", ("coordinator/double_activations",), LOWER)
+def coord_double_activations(result: Result) -> float:
+    """Flexibility bids activated twice (must be zero) [activations]."""
+    return float(np.nansum(result.array("coordinator", "double_activations")))
+
+
+@_kpi("activations", "coordination", ("coordinator/blocked_by_traffic_light",), EQUAL, rel_tol=0.10)
+def coord_blocked_by_traffic_light(result: Result) -> float:
+    """TSO activations blocked by the DSO traffic light [activations]."""
+    return float(np.nansum(result.array("coordinator", "blocked_by_traffic_light")))
+
+
+@_kpi("EUR", "coordination", ("coordinator/cost_tso_eur",), LOWER, abs_tol=0.01, rel_tol=0.02)
+def coord_cost_tso_eur(result: Result) -> float:
+    """Cost of TSO flexibility procurement [EUR]."""
+    return float(np.nansum(result.array("coordinator", "cost_tso_eur")))
+
+
+@_kpi("EUR", "coordination", ("coordinator/cost_dso_eur",), LOWER, abs_tol=0.01, rel_tol=0.02)
+def coord_cost_dso_eur(result: Result) -> float:
+    """Cost of DSO flexibility procurement [EUR]."""
+    return float(np.nansum(result.array("coordinator", "cost_dso_eur")))
+
+
+# --------------------------------------------------------- computation ----
+@_kpi("s", "computation", ("attrs/wall_time_s", "attrs/n_steps_done"), LOWER, abs_tol=0.05, rel_tol=3.0)
+def comp_wall_time_per_step_s(result: Result) -> float:
+    """Wall-clock time per simulated step: wall_time_s / n_steps_done (machine dependent) [s]."""
+    return _ratio(float(result.attrs["wall_time_s"]), float(result.attrs["n_steps_done"]))
+
+
+@_kpi("agents", "computation", ("household/p_mw",), EQUAL)
+def comp_n_households(result: Result) -> float:
+    """Number of simulated households (agents) [agents]."""
+    return float(result.array("household", "p_mw").shape[1])
+
+
+def kpis(result: Result, tariff: Result | None = None) -> dict[str, KpiValue]:
+    """Evaluate every registered KPI.
+
+    Parameters
+    ----------
+    result : Result
+        The run.
+    tariff : Result, optional
+        A run of the same households under the retail-tariff baseline; the
+        bill comparison KPIs are not applicable without it.
+
+    Returns
+    -------
+    dict of str to KpiValue
+        In registry order; missing simulators give ``applicable=False``.
+    """
+    out: dict[str, KpiValue] = {}
+    for spec in REGISTRY.values():
+        ok = all(available(result, r) for r in spec.requires)
+        if spec.needs_tariff:
+            ok = ok and tariff is not None and all(available(tariff, r) for r in spec.requires)
+        if not ok:
+            out[spec.name] = KpiValue(math.nan, spec.unit, False, spec.description)
+            continue
+        value = spec.func(result, tariff) if spec.needs_tariff else spec.func(result)
+        out[spec.name] = KpiValue(float(value), spec.unit, True, spec.description)
+    return out
