@@ -1,0 +1,89 @@
+"""Order authenticity: per-agent keys, HMAC tags, replay protection.
+
+Set-up: a 32-byte master secret is drawn from ``numpy.random.default_rng(auth_seed)``;
+agent ``a`` gets the key ``HMAC-SHA256(master, b"agent" || int64(a))``. The
+market operator and every honest agent are built from the same ``auth_seed``
+(the key distribution of a real deployment, e.g. smart-meter gateway
+certificates, is outside the model).
+
+Tag: ``HMAC-SHA256(key_sender, fields)`` over the packed fields ``msg_id, kind,
+sender, bus, interval_s, side, quantity_mwh, price_eur_per_mwh, send_ms``,
+truncated to its first 8 bytes (little-endian uint64, RFC 2104 §5 allows
+truncation) and written to ``tag``. A tag of 0 means unsigned.
+
+Verification rejects an order whose tag does not match (*forged*: wrong key,
+altered field, unsigned) or whose ``msg_id`` was already accepted (*replayed*,
+also within one batch).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import numpy as np
+
+_FIELDS = ("msg_id", "kind", "sender", "bus", "interval_s", "side",
+           "quantity_mwh", "price_eur_per_mwh", "send_ms")
+
+
+class KeyRing:
+    """Per-agent HMAC keys derived from one seed.
+
+    Parameters
+    ----------
+    auth_seed : int
+        Seed of the key set-up (shared by market and honest agents).
+    """
+
+    def __init__(self, auth_seed: int) -> None:
+        self._master = np.random.default_rng(auth_seed).bytes(32)
+        self._keys: dict[int, bytes] = {}
+
+    def key(self, agent: int) -> bytes:
+        """The 32-byte key of ``agent``."""
+        k = self._keys.get(agent)
+        if k is None:
+            msg = b"agent" + int(agent).to_bytes(8, "little", signed=True)
+            k = self._keys[agent] = hmac.new(self._master, msg, hashlib.sha256).digest()
+        return k
+
+    def tags(self, orders: np.ndarray) -> np.ndarray:
+        """Correct tags of ``orders`` (uint64 array)."""
+        n = len(orders)
+        packed = np.empty(n, dtype=[(f, orders.dtype[f]) for f in _FIELDS])
+        for f in _FIELDS:
+            packed[f] = orders[f]
+        raw = packed.tobytes()
+        size = packed.dtype.itemsize
+        out = np.empty(n, dtype=np.uint64)
+        senders = orders["sender"].tolist()
+        for i in range(n):
+            d = hmac.new(self.key(senders[i]), raw[i * size:(i + 1) * size], hashlib.sha256).digest()
+            out[i] = int.from_bytes(d[:8], "little") or 1
+        return out
+
+    def sign(self, orders: np.ndarray) -> np.ndarray:
+        """Write the tags into ``orders`` in place and return it."""
+        orders["tag"] = self.tags(orders)
+        return orders
+
+
+def verify(orders: np.ndarray, ring: KeyRing, seen: set[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Check tags and nonces; accepted ``msg_id`` values are added to ``seen``.
+
+    Returns
+    -------
+    (forged, replayed) : tuple of bool arrays
+        Masks of rejected orders. An order is accepted iff neither is set.
+    """
+    forged = orders["tag"] != ring.tags(orders)
+    replayed = np.zeros(len(orders), dtype=bool)
+    for i, (mid, bad) in enumerate(zip(orders["msg_id"].tolist(), forged.tolist())):
+        if bad:
+            continue
+        if mid in seen:
+            replayed[i] = True
+        else:
+            seen.add(mid)
+    return forged, replayed

@@ -1,0 +1,30 @@
+"""Typed errors of the market package.
+
+Every message says what was wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+
+class MarketError(ValueError):
+    """Base class of all input errors raised by the market package."""
+
+
+class UnknownMechanismError(MarketError):
+    """A mechanism name that is not in :data:`simulators.market.mechanisms.MECHANISMS`."""
+
+
+class OrderBookError(MarketError):
+    """An order book that violates the order model (negative quantity, NaN price, bad side)."""
+
+
+class OrderCsvError(MarketError):
+    """A malformed order CSV file; the message names the row and the field."""
+
+
+class DsoCheckError(MarketError):
+    """A DSO validation request that cannot be evaluated (unknown method, bad bus)."""
+
+
+class MarketConfigError(MarketError):
+    """A market configuration that is inconsistent with the run (e.g. gate closure >= step)."""

@@ -1,0 +1,104 @@
+"""Scenario section ``market``: pydantic v2 models (frozen, extra fields forbidden)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+class TariffConfig(BaseModel):
+    """Retail tariff (see :mod:`simulators.market.tariffs`).
+
+    Defaults: ``retail_eur_per_mwh`` = 400, the German 2023 household price cap
+    of 40 ct/kWh (Strompreisbremsegesetz; measured 2023 averages 42.29 ct/kWh,
+    Destatis H1 2023, and 46.27 ct/kWh, BDEW Strompreisanalyse 07/2023);
+    ``feed_in_eur_per_mwh`` = 82, EEG 2023 §48(2) rooftop PV <= 10 kWp with
+    self-consumption (8.2 ct/kWh). ``tou`` and ``rtp`` have no default prices:
+    give them from the tariff or market data you study.
+    """
+
+    model_config = _FROZEN
+    kind: Literal["flat", "tou", "rtp"] = "flat"
+    retail_eur_per_mwh: float = Field(400.0, ge=0)
+    feed_in_eur_per_mwh: float = Field(82.0, ge=0)
+    tou_peak_eur_per_mwh: float | None = Field(None, ge=0)
+    tou_offpeak_eur_per_mwh: float | None = Field(None, ge=0)
+    tou_peak_start_h: int = Field(17, ge=0, le=23)
+    tou_peak_end_h: int = Field(21, ge=0, le=24)
+    rtp_hourly_wholesale_eur_per_mwh: tuple[float, ...] | None = None
+    rtp_adder_eur_per_mwh: float = 0.0
+
+    @model_validator(mode="after")
+    def _kind_params(self) -> "TariffConfig":
+        if self.kind == "tou" and (self.tou_peak_eur_per_mwh is None or self.tou_offpeak_eur_per_mwh is None):
+            raise ValueError(
+                "market.tariff: kind='tou' needs tou_peak_eur_per_mwh and tou_offpeak_eur_per_mwh "
+                f"(got {self.tou_peak_eur_per_mwh!r}, {self.tou_offpeak_eur_per_mwh!r})"
+            )
+        if self.kind == "rtp":
+            c = self.rtp_hourly_wholesale_eur_per_mwh
+            if c is None or len(c) != 24:
+                raise ValueError(
+                    "market.tariff.rtp_hourly_wholesale_eur_per_mwh: kind='rtp' needs 24 hourly prices "
+                    f"(got {None if c is None else len(c)} values)"
+                )
+        return self
+
+
+class CapsConfig(BaseModel):
+    """Import/export limits per zone for ``dso_check: caps`` and ``zonal`` [MW].
+
+    ``None`` means unlimited. A zone's import is the power of trades whose buyer
+    is in the zone and seller outside it (export likewise).
+    """
+
+    model_config = _FROZEN
+    zone_import_mw: float | None = Field(None, ge=0)
+    zone_export_mw: float | None = Field(None, ge=0)
+
+
+class AttackConfig(BaseModel):
+    """Injected attacks that show the authenticity checks.
+
+    ``forged_orders_per_interval``: orders with a random (wrong) tag posing as
+    random agents; ``replayed_orders_per_interval``: copies of orders accepted
+    in the previous interval (same msg_id and tag).
+    """
+
+    model_config = _FROZEN
+    forged_orders_per_interval: int = Field(0, ge=0)
+    replayed_orders_per_interval: int = Field(0, ge=0)
+
+
+class MarketConfig(BaseModel):
+    """Scenario section ``market``."""
+
+    model_config = _FROZEN
+    mechanism: Literal["pay_as_clear", "pay_as_bid", "p2p_cda", "p2p_bilateral", "community", "tariff"] = (
+        "pay_as_clear"
+    )
+    gate_closure_s: int = Field(300, ge=0, description="gate closure before delivery [s]")
+    dso_check: Literal["none", "caps", "ac_check", "zonal"] = "none"
+    tariff: TariffConfig = TariffConfig()
+    imbalance_price: Literal["tariff", "penalty"] = "tariff"
+    imbalance_penalty_eur_per_mwh: float = Field(0.0, ge=0)
+    community_price_rule: Literal["sdr", "mid_market"] = "sdr"
+    # EN 50160: supply voltage within +-10 % of nominal
+    voltage_band_pu: tuple[float, float] = (0.9, 1.1)
+    max_loading_percent: float = Field(100.0, gt=0)
+    caps: CapsConfig = CapsConfig()
+    zones: Literal["feeder", "trafo"] = "feeder"
+    dso_base: Literal["profiles", "none"] = "profiles"
+    require_auth: bool = True
+    attack: AttackConfig = AttackConfig()
+
+    @field_validator("voltage_band_pu")
+    @classmethod
+    def _band(cls, v: tuple[float, float]) -> tuple[float, float]:
+        lo, hi = v
+        if not (0 < lo < 1 < hi):
+            raise ValueError(f"market.voltage_band_pu={v!r}: need 0 < low < 1 < high, e.g. (0.9, 1.1)")
+        return v
