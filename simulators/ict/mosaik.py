@@ -1,0 +1,186 @@
+"""mosaik adapter of the ICT network: event-based, 1 tick = 1 ms (time_resolution 0.001).
+
+Each step runs the model on the messages that arrived on ``messages_in`` (plus
+forged injections due now), schedules the delivered ones, and outputs every
+scheduled message whose ``arrival_ms <= now``. It asks to step again at the
+earliest pending arrival or injection, and not at all when nothing is pending.
+A message whose computed arrival lies before the step's time (sent before
+mosaik delivered it to us) is delivered now and its ``arrival_ms`` set to now.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import mosaik_api_v3
+import numpy as np
+import pandas as pd
+
+from simulators.common.messages import AGGREGATOR_BASE, COORDINATOR, DSO, MARKET, TSO, Status, concat
+
+from .model import IctNetwork, latency_percentiles
+
+log = logging.getLogger(__name__)
+
+LOG_DTYPE = np.dtype([
+    ("msg_id", np.int64), ("kind", np.int8), ("sender", np.int32), ("receiver", np.int32),
+    ("send_ms", np.int64), ("arrival_ms", np.int64), ("status", np.int8),
+    ("latency_ms", np.float64), ("forged", np.bool_),
+])
+MSG_OUT = ["to_market", "to_households", "to_coordinator", "to_aggregators"]
+COUNTERS = {"sent": "1", "delivered": "1", "lost": "1", "dropped_outage": "1", "late": "1",
+            "forged": "1", "latency_ms_p50": "ms", "latency_ms_p95": "ms", "latency_ms_p99": "ms"}
+
+META = {
+    "api_version": "3.0",
+    "type": "event",
+    "models": {
+        "Network": {
+            "public": True,
+            "params": [],
+            "attrs": ["messages_in", *MSG_OUT, "events_messages", *COUNTERS],
+            "trigger": ["messages_in"],
+            "persistent": list(COUNTERS),
+        }
+    },
+    "extra_methods": ["series_meta", "static_tables"],
+}
+
+
+class IctSim(mosaik_api_v3.Simulator):
+    """The ICT network as one mosaik entity ``Network``."""
+
+    def __init__(self):
+        super().__init__(META)
+        self.eid = "Network"
+        self._ms_per_tick = 1.0
+        self._pending = concat([])
+        self._pending_forged = np.zeros(0, dtype=bool)
+        self._log: list[np.ndarray] = []
+        self._out: dict[str, np.ndarray] = {}
+        self._counters = {k: 0 for k in COUNTERS}
+        self._bus = np.zeros(0, dtype=np.int64)
+
+    def init(self, sid, time_resolution=0.001, config=None, grid=None, start=None, step_s=900,
+             n_steps=1, seed=0, households=None, n_households=None, **_ignored):
+        self._ms_per_tick = time_resolution * 1e3
+        if households is not None:
+            bus = np.asarray(households["bus"], dtype=np.int64)
+            feeder = np.asarray(households["feeder"], dtype=np.int64)
+        else:
+            feeder, bus = self._feeders_from_net(grid, n_households)
+        if n_households is not None and len(feeder) != n_households:
+            raise ValueError(f"n_households={n_households} but {len(feeder)} households given")
+        self._bus = bus
+        horizon_ms = (n_steps + 1) * step_s * 1e3
+        self.net = IctNetwork(config, feeder, seed, horizon_ms)
+        return self.meta
+
+    @staticmethod
+    def _feeders_from_net(grid, n_households):
+        """Households = the first ``n_households`` rows of ``net.load``; feeders from the topology."""
+        from simulators.common.netdata import load_net
+
+        from .topology import derive_feeders
+
+        net = load_net(grid)
+        n = len(net.load) if n_households is None else int(n_households)
+        if n > len(net.load):
+            raise ValueError(f"n_households={n} exceeds the {len(net.load)} loads of the net; "
+                             "pass households={'bus', 'feeder'} explicitly")
+        bus = net.load.bus.values[:n].astype(np.int64)
+        return derive_feeders(net, bus), bus
+
+    def create(self, num, model, **model_params):
+        if num != 1 or model != "Network":
+            raise ValueError("IctSim provides exactly one 'Network' entity (create(1, 'Network'))")
+        return [{"eid": self.eid, "type": model}]
+
+    def step(self, time, inputs, max_advance=None):
+        now_ms = int(round(time * self._ms_per_tick))
+        batches = list(inputs.get(self.eid, {}).get("messages_in", {}).values())
+        new = concat(batches)
+        sent = self.net.transmit(new)
+        forged = self.net.forged_due(now_ms)
+        fsent = self.net.transmit(forged, via_access=np.zeros(len(forged), dtype=bool))
+        allsent = concat([sent, fsent])
+        is_forged = np.r_[np.zeros(len(sent), bool), np.ones(len(fsent), bool)]
+        alive = allsent["arrival_ms"] >= 0
+        gone = allsent[~alive]
+        self._pending = concat([self._pending, allsent[alive]])
+        self._pending_forged = np.r_[self._pending_forged, is_forged[alive]]
+        self._pending["arrival_ms"] = np.maximum(self._pending["arrival_ms"], now_ms)
+        due = self._pending["arrival_ms"] <= now_ms
+        out, out_forged = self._pending[due], self._pending_forged[due]
+        self._pending, self._pending_forged = self._pending[~due], self._pending_forged[~due]
+        self._record(gone, is_forged[~alive], out, out_forged, n_sent=len(allsent), n_forged=len(fsent))
+        r = out["receiver"]
+        self._out = {
+            "to_market": out[(r == MARKET) | (r == DSO)],
+            "to_households": out[r >= 0],
+            "to_coordinator": out[(r == TSO) | (r == COORDINATOR)],
+            "to_aggregators": out[r <= AGGREGATOR_BASE],
+        }
+        nxt = [int(self._pending["arrival_ms"].min())] if len(self._pending) else []
+        nf = self.net.next_forged_ms()
+        if nf is not None:
+            nxt.append(max(nf, now_ms + 1))
+        return int(np.ceil(min(nxt) / self._ms_per_tick)) if nxt else None
+
+    def _record(self, gone, gone_forged, out, out_forged, n_sent, n_forged):
+        fin = concat([gone, out])
+        rec = np.zeros(len(fin), dtype=LOG_DTYPE)
+        for f in ("msg_id", "kind", "sender", "receiver", "send_ms", "arrival_ms", "status"):
+            rec[f] = fin[f]
+        ok = fin["arrival_ms"] >= 0
+        rec["latency_ms"] = np.where(ok, fin["arrival_ms"] - fin["send_ms"], np.nan)
+        rec["forged"] = np.r_[gone_forged, out_forged].astype(bool)
+        self._log.append(rec)
+        st = fin["status"]
+        p50, p95, p99 = latency_percentiles(rec["latency_ms"][ok])
+        self._counters = {
+            "sent": n_sent, "delivered": int(ok.sum()), "lost": int((st == Status.LOST).sum()),
+            "dropped_outage": int((st == Status.DROPPED_OUTAGE).sum()),
+            "late": int((st == Status.LATE).sum()), "forged": n_forged,
+            "latency_ms_p50": p50, "latency_ms_p95": p95, "latency_ms_p99": p99,
+        }
+
+    def get_data(self, outputs):
+        data = {}
+        for eid, attrs in outputs.items():
+            d = {}
+            for a in attrs:
+                if a in COUNTERS:
+                    d[a] = self._counters[a]
+                elif a in MSG_OUT and len(self._out.get(a, ())):
+                    d[a] = self._out[a]
+                elif a == "events_messages":
+                    ev = np.concatenate(self._log) if self._log else np.zeros(0, LOG_DTYPE)
+                    self._log = []
+                    if len(ev):
+                        d[a] = ev
+            data[eid] = d
+        return data
+
+    # -- extra methods (recorder) -------------------------------------------
+
+    def series_meta(self):
+        """Recordable per-step counters (scalars, so ``entities`` is empty)."""
+        return {k: {"unit": u, "entities": []} for k, u in COUNTERS.items()}
+
+    def static_tables(self):
+        """``households``: household id, bus, feeder, access technology."""
+        n = self.net.n_households
+        bus = self._bus if len(self._bus) == n else np.full(n, -1)
+        return {"households": pd.DataFrame({
+            "household": np.arange(n), "bus": bus, "feeder": self.net.feeder,
+            "technology": self.net.household_technology(),
+        })}
+
+
+def main():  # pragma: no cover - process entry point
+    return mosaik_api_v3.start_simulation(IctSim(), "cosim ICT simulator")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
