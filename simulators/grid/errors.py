@@ -1,0 +1,5 @@
+"""Typed errors of the grid simulator."""
+
+
+class GridModelError(ValueError):
+    """The net contains something the grid simulator cannot model."""

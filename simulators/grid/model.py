@@ -1,0 +1,351 @@
+"""Time-series AC power flow on a pandapower net with a reused admittance model.
+
+pandapower builds its internal bus-branch model (``ppci``: Ybus, Yf, Yt,
+bus types, lookups) once, in an initial ``pandapower.runpp``. Each later step
+only changes bus power injections, so :class:`GridModel` keeps that model and
+per step
+
+1. sums element powers into the bus injection vector with sparse
+   incidence matrices (loads, sgens, storages, gens, external injections),
+2. solves the Newton-Raphson power flow with lightsim2grid's KLU-based
+   solver (C++; the same Newton-Raphson formulation as pandapower, and the
+   solver pandapower itself uses with ``runpp(lightsim2grid=True)``),
+3. evaluates branch flows and loadings with pandapower's own result
+   formulas (``pandapower.results_branch``: current from the from/to-side
+   apparent power and voltage; line loading against ``max_i_ka*df*parallel``,
+   transformer loading by rated current at both sides).
+
+This avoids pandapower's per-step DataFrame writes and controller loop, which
+dominate ``run_timeseries`` on small nets. ``tests/grid`` compares every
+result with plain pandapower time series on SimBench nets.
+
+Sign conventions are pandapower's: loads, storages and the external
+injections ``p_mw``/``q_mvar`` are consumer reference; sgens and gens
+generator reference; the external grid result is generator reference
+(positive = import from the upstream grid).
+
+Limitations (checked at construction, :class:`GridModelError`):
+voltage-dependent loads (``const_z/const_i`` percent) are not supported, and
+gens are modelled with fixed voltage set points (no Q limits enforcement).
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from .errors import GridModelError
+
+log = logging.getLogger(__name__)
+
+_SQRT3 = np.sqrt(3.0)
+# ppc column indices (pandapower.pypower.idx_bus / idx_brch)
+_BUS_PD, _BUS_QD, _BUS_BASE_KV = 2, 3, 9
+_BR_F, _BR_T = 0, 1
+
+#: Newton-Raphson settings. The tolerance is tighter than pandapower's default
+#: (1e-8 MVA) so that differences to pandapower come from pandapower's
+#: tolerance, not ours.
+NR_TOL_PU = 1e-10
+NR_MAX_IT = 30
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """Results of one power flow (NaN everywhere if it did not converge)."""
+
+    converged: bool
+    vm_pu: np.ndarray
+    va_degree: np.ndarray
+    line_loading_percent: np.ndarray
+    line_p_from_mw: np.ndarray
+    line_i_ka: np.ndarray
+    trafo_loading_percent: np.ndarray
+    trafo_p_hv_mw: np.ndarray
+    ext_grid_p_mw: np.ndarray
+    ext_grid_q_mvar: np.ndarray
+    pl_mw: float
+
+
+def _incidence(bus_pos: np.ndarray, weight: np.ndarray, n_bus: int) -> sp.csr_matrix:
+    """Sparse [n_bus, n_elements] matrix adding element values into buses."""
+    n = len(bus_pos)
+    ok = bus_pos >= 0
+    return sp.csr_matrix(
+        (weight[ok], (bus_pos[ok], np.arange(n)[ok])), shape=(n_bus, n)
+    )
+
+
+class GridModel:
+    """AC power flow of one pandapower net, stepped with new injections.
+
+    Parameters
+    ----------
+    net : pandapowerNet
+        The network. It is modified only by one initial ``runpp``.
+
+    Attributes
+    ----------
+    bus_index, line_index, trafo_index, ext_grid_index : np.ndarray
+        pandapower indices, the entity order of every result array.
+    """
+
+    def __init__(self, net) -> None:
+        import pandapower as pp
+
+        self._check_supported(net)
+        self.net = net
+        self.bus_index = net.bus.index.to_numpy()
+        self.line_index = net.line.index.to_numpy()
+        self.trafo_index = net.trafo.index.to_numpy()
+        self.ext_grid_index = net.ext_grid.index.to_numpy()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                pp.runpp(net, numba=True)
+                converged = True
+            except pp.LoadflowNotConverged:
+                # the internal model is built before Newton-Raphson runs
+                log.warning("initial power flow at nominal values did not converge")
+                converged = False
+        self._build_internal(net, converged)
+
+    # ------------------------------------------------------------------ setup
+    @staticmethod
+    def _check_supported(net) -> None:
+        for col in ("const_z_p_percent", "const_i_p_percent", "const_z_q_percent",
+                    "const_i_q_percent", "const_z_percent", "const_i_percent"):
+            if col in net.load and (net.load[col].fillna(0) != 0).any():
+                raise GridModelError(
+                    f"load.{col}: voltage-dependent loads are not supported by the grid "
+                    "simulator; set them to 0 (constant power)"
+                )
+        for table in ("trafo3w", "impedance", "xward", "dcline", "vsc", "tcsc", "svc", "ssc"):
+            if table in net and len(net[table]) and net[table].get("in_service", True).any():
+                raise GridModelError(
+                    f"{table}: elements of this type are not supported by the grid simulator"
+                )
+
+    def _build_internal(self, net, converged: bool) -> None:
+        ppc = net._ppc
+        it = ppc["internal"]
+        self.base_mva = float(it["baseMVA"])
+        self.Ybus = sp.csc_matrix(it["Ybus"], dtype=np.complex128)
+        self.Yf = sp.csr_matrix(it["Yf"])
+        self.Yt = sp.csr_matrix(it["Yt"])
+        self.ref = np.asarray(it["ref"], dtype=np.int32)
+        self.pv = np.asarray(it["pv"], dtype=np.int32)
+        self.pq = np.asarray(it["pq"], dtype=np.int32)
+        n_bus = self.Ybus.shape[0]
+        self.n_ppci_bus = n_bus
+        if len(self.ref) != 1:
+            raise GridModelError(
+                f"ext_grid: the net has {len(self.ref)} slack buses; the grid simulator "
+                "supports exactly one (one ext_grid, or several on the same bus)"
+            )
+        self.slack_weights = np.zeros(n_bus)
+        self.slack_weights[self.ref] = 1.0 / len(self.ref)
+        self.Sbus0 = np.asarray(it["Sbus"], dtype=np.complex128).copy()
+        self.base_kv = it["bus"][:, _BUS_BASE_KV].real.copy()
+        br = it["branch"]
+        self.f = br[:, _BR_F].real.astype(np.int64)
+        self.t = br[:, _BR_T].real.astype(np.int64)
+        self.V_init = self._start_voltage(net, converged)
+        self.V = self.V_init.copy()
+
+        lookup = np.asarray(net._pd2ppc_lookups["bus"])
+        self._lookup = lookup
+
+        def pos(buses: np.ndarray) -> np.ndarray:
+            p = lookup[buses.astype(np.int64)]
+            return np.where(p < n_bus, p, -1)
+
+        self.bus_pos = pos(self.bus_index)
+        # element -> bus incidence, scaled and masked like pandapower does
+        self._inc = {}
+        self._nominal = {}
+        for el, sign in (("load", -1.0), ("sgen", 1.0), ("storage", -1.0), ("gen", 1.0)):
+            table = net[el] if el in net else None
+            if table is None or not len(table):
+                continue
+            scale = table["scaling"].to_numpy(float) if "scaling" in table else np.ones(len(table))
+            active = table["in_service"].to_numpy(bool) & net.bus.loc[table.bus, "in_service"].to_numpy(bool)
+            w = np.where(active, scale, 0.0) * sign
+            self._inc[el] = _incidence(pos(table.bus.to_numpy()), w, n_bus)
+            q = table["q_mvar"].to_numpy(float) if "q_mvar" in table and el != "gen" else np.zeros(len(table))
+            self._nominal[el] = (table["p_mw"].to_numpy(float), q)
+        # injections (positive = generation) at nominal values, which Sbus0 contains
+        self._s_nominal = self._element_injection(
+            {el: p for el, (p, _) in self._nominal.items()},
+            {el: q for el, (_, q) in self._nominal.items()},
+        )
+        # external per-bus consumer-reference injections
+        self._inc_ext = _incidence(self.bus_pos, -np.ones(len(self.bus_pos)), n_bus)
+        # gens sit on PV buses: their P enters Sbus, Q is solved; gen rows in ppc
+        # keep their own set points, so only P changes are applied.
+
+        # branch bookkeeping
+        lookups = net._pd2ppc_lookups["branch"]
+        branch_is = np.asarray(it.get("branch_is", np.ones(len(br), dtype=bool)))
+        ppc_to_ppci = np.full(len(branch_is), -1)
+        ppc_to_ppci[branch_is] = np.arange(branch_is.sum())
+        self._line_rows = self._rows(lookups, "line", ppc_to_ppci, len(self.line_index))
+        self._trafo_rows = self._rows(lookups, "trafo", ppc_to_ppci, len(self.trafo_index))
+        line = net.line
+        self._line_imax_ka = (line.max_i_ka * line.df * line.parallel).to_numpy(float)
+        trafo = net.trafo
+        self._trafo_vn = np.column_stack([trafo.vn_hv_kv.to_numpy(float), trafo.vn_lv_kv.to_numpy(float)])
+        self._trafo_sn_eff = (trafo.sn_mva * trafo.parallel * trafo.df).to_numpy(float)
+        eg = net.ext_grid
+        self._eg_pos = pos(eg.bus.to_numpy())
+        self._eg_active = eg.in_service.to_numpy(bool)
+        self._consumption_nominal_at = None
+
+        from lightsim2grid.solver import KLUSolver
+
+        self._solver = KLUSolver()
+
+    @staticmethod
+    def _rows(lookups, name, ppc_to_ppci, n) -> np.ndarray:
+        if name not in lookups:
+            return np.full(n, -1)
+        f, t = lookups[name]
+        return ppc_to_ppci[f:t]
+
+    def _start_voltage(self, net, converged: bool) -> np.ndarray:
+        """Start vector for Newton-Raphson and for restarts after a failure.
+
+        The solution at the net's nominal values when it converged; else
+        pandapower's DC initialisation (angles include transformer phase
+        shifts, e.g. 150 degrees of a Dyn5 MV/LV transformer, without which a
+        flat start diverges).
+        """
+        it = net._ppc["internal"]
+        V = np.asarray(it["V"], dtype=np.complex128)
+        if converged and np.all(np.isfinite(V)):
+            return V.copy()
+        import pandapower as pp
+
+        pp.rundcpp(net)
+        va = np.deg2rad(net._ppc["internal"]["bus"][:, 8].real)
+        vm = np.ones(len(va))
+        gen = it["gen"]
+        if len(gen):
+            vm[gen[:, 0].real.astype(np.int64)] = gen[:, 5].real
+        return vm * np.exp(1j * va)
+
+    # ------------------------------------------------------------------- step
+    def _element_injection(self, p: dict, q: dict) -> np.ndarray:
+        s = np.zeros(self.n_ppci_bus, dtype=np.complex128)
+        for el, inc in self._inc.items():
+            if el in p:
+                s += inc @ p[el]
+            if el in q and el != "gen":
+                s += 1j * (inc @ q[el])
+        return s
+
+    def solve(
+        self,
+        p_mw: dict[str, np.ndarray],
+        q_mvar: dict[str, np.ndarray],
+        ext_p_mw: np.ndarray | None = None,
+        ext_q_mvar: np.ndarray | None = None,
+    ) -> StepResult:
+        """Solve one power flow.
+
+        Parameters
+        ----------
+        p_mw, q_mvar : dict
+            Element powers by table name (``load``, ``sgen``, ``storage``,
+            ``gen``), each an array over that table's rows in net order
+            [MW, Mvar]; a missing table keeps its nominal value.
+        ext_p_mw, ext_q_mvar : np.ndarray, optional
+            Extra consumer-reference injections per bus in ``bus_index``
+            order [MW, Mvar] (e.g. the household simulator's sum per bus).
+        """
+        full_p = {el: p_mw.get(el, nom[0]) for el, nom in self._nominal.items()}
+        full_q = {el: q_mvar.get(el, nom[1]) for el, nom in self._nominal.items()}
+        s = self._element_injection(full_p, full_q)
+        if ext_p_mw is not None:
+            s += self._inc_ext @ ext_p_mw
+        if ext_q_mvar is not None:
+            s += 1j * (self._inc_ext @ ext_q_mvar)
+        Sbus = self.Sbus0 + (s - self._s_nominal) / self.base_mva
+        V0 = self.V.copy()
+        ok = bool(self._solver.compute_pf(
+            self.Ybus, V0, Sbus, self.ref, self.slack_weights, self.pv, self.pq,
+            NR_MAX_IT, NR_TOL_PU,
+        ))
+        V = np.asarray(self._solver.get_V()) if ok else None
+        if not ok or not np.all(np.isfinite(V)):
+            # non-convergence is data; the next step restarts from flat start
+            self.V = self.V_init.copy()
+            return self._nan_result()
+        self.V = V
+        return self._results(V, s)
+
+    def _results(self, V: np.ndarray, s_el_mva: np.ndarray) -> StepResult:
+        bm = self.base_mva
+        Sf = V[self.f] * np.conj(self.Yf @ V) * bm
+        St = V[self.t] * np.conj(self.Yt @ V) * bm
+        vm = np.abs(V)
+        i_f = np.abs(Sf) / (vm[self.f] * self.base_kv[self.f]) / _SQRT3
+        i_t = np.abs(St) / (vm[self.t] * self.base_kv[self.t]) / _SQRT3
+
+        bus_ok = self.bus_pos >= 0
+        vm_pu = np.full(len(self.bus_pos), np.nan)
+        va_deg = np.full(len(self.bus_pos), np.nan)
+        vm_pu[bus_ok] = vm[self.bus_pos[bus_ok]]
+        va_deg[bus_ok] = np.rad2deg(np.angle(V[self.bus_pos[bus_ok]]))
+
+        lr = self._line_rows
+        lok = lr >= 0
+        line_i = np.zeros(len(lr))
+        line_p = np.zeros(len(lr))
+        line_i[lok] = np.maximum(i_f[lr[lok]], i_t[lr[lok]])
+        line_p[lok] = Sf[lr[lok]].real
+        with np.errstate(divide="ignore", invalid="ignore"):
+            line_loading = np.where(self._line_imax_ka > 0, line_i / self._line_imax_ka, np.inf) * 100.0
+
+        tr = self._trafo_rows
+        tok = tr >= 0
+        tr_load = np.zeros(len(tr))
+        tr_p = np.zeros(len(tr))
+        if tok.any():
+            i_ft = np.column_stack([i_f[tr[tok]], i_t[tr[tok]]])
+            lds = i_ft * self._trafo_vn[tok] * _SQRT3
+            tr_load[tok] = lds.max(axis=1) / self._trafo_sn_eff[tok] * 100.0
+            tr_p[tok] = Sf[tr[tok]].real
+
+        # slack generation = computed bus injection minus the element injections
+        # (loads, sgens, ... at the slack bus); pandapower's Sbus at the slack
+        # bus holds a start value, so it is not used here
+        s_calc = V * np.conj(self.Ybus @ V)
+        eg_s = np.full(len(self._eg_pos), np.nan + 0j)
+        egp = self._eg_pos
+        valid = (egp >= 0) & self._eg_active
+        if valid.any():
+            b = egp[valid]
+            s_gen = s_calc[b] * bm - s_el_mva[b]
+            # several ext grids on one bus share equally (pandapower does the same)
+            counts = np.bincount(b, minlength=self.n_ppci_bus)[b]
+            eg_s[valid] = s_gen / counts
+        pl = float(np.sum((Sf + St).real))
+        return StepResult(
+            True, vm_pu, va_deg, line_loading, line_p, line_i, tr_load, tr_p,
+            eg_s.real, eg_s.imag, pl,
+        )
+
+    def _nan_result(self) -> StepResult:
+        nb, nl, nt, ne = (len(self.bus_index), len(self.line_index),
+                          len(self.trafo_index), len(self.ext_grid_index))
+        nan = np.nan
+        return StepResult(
+            False, np.full(nb, nan), np.full(nb, nan), np.full(nl, nan), np.full(nl, nan),
+            np.full(nl, nan), np.full(nt, nan), np.full(nt, nan), np.full(ne, nan),
+            np.full(ne, nan), nan,
+        )
