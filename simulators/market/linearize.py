@@ -64,6 +64,7 @@ import pandapower as pp
 from pandapower.pypower.dSbr_dV import dSbr_dV
 from pandapower.pypower.dSbus_dV import dSbus_dV
 from pandapower.pypower.idx_brch import F_BUS, T_BUS
+from pandapower.pypower.idx_bus import BASE_KV
 from scipy.sparse.csgraph import breadth_first_order
 from scipy.sparse import coo_matrix
 
@@ -406,34 +407,40 @@ def _topology(ppci, br_rows, fbus, tbus, bus_lk, ref) -> tuple[np.ndarray, np.nd
     """
     nb = ppci["bus"].shape[0]
     n_br = len(br_rows)
-    adj = coo_matrix((np.arange(1, n_br + 1), (fbus, tbus)), shape=(nb, nb)).tocsr()
-    adj = adj + adj.T
-    order, pred = breadth_first_order(adj, ref, directed=False, return_predecessors=True)
-    parent_branch = np.full(nb, -1)
+    adj = coo_matrix((np.ones(n_br), (fbus, tbus)), shape=(nb, nb)).tocsr()
+    order, pred = breadth_first_order(adj + adj.T, ref, directed=False,
+                                      return_predecessors=True)
+    depth = np.full(nb, -1)
+    depth[ref] = 0
     for b in order[1:]:
-        parent_branch[b] = adj[pred[b], b] - 1
+        depth[b] = depth[pred[b]] + 1
+    # ancestor-or-self indicator anc[b, a] = 1 when a is on b's path to the slack
+    anc = np.zeros((nb, nb))
+    for b in order:
+        if b != ref:
+            anc[b] = anc[pred[b]]
+        anc[b, b] = 1.0
+    child = np.where(depth[tbus] > depth[fbus], tbus, fbus)
+    tree = (pred[child] == np.where(child == tbus, fbus, tbus)) & (depth[child] > 0)
+    if not tree.all():
+        logger.warning("linearize: %d branches close a loop; topological PTDF is 0 for them",
+                       int((~tree).sum()))
+    pair = np.minimum(fbus, tbus) * nb + np.maximum(fbus, tbus)
+    _, inv, counts = np.unique(pair, return_inverse=True, return_counts=True)
+    down = anc[:, child].T * (tree / counts[inv])[:, None]  # parallel branches share
+    parent_branch = np.full(nb, -1)
+    parent_branch[child[tree]] = np.flatnonzero(tree)
+    kv = ppci["bus"][:, BASE_KV].real
+    # substation = slack plus buses reached from it through voltage changes (trafos)
     trafo_like = np.zeros(nb, bool)
     trafo_like[ref] = True
-    # substation = buses reached from the slack through branches whose both
-    # ends have a different nominal voltage (trafos) only
-    from pandapower.pypower.idx_bus import BASE_KV
-    kv = ppci["bus"][:, BASE_KV].real
     for b in order[1:]:
         if trafo_like[pred[b]] and kv[pred[b]] != kv[b]:
             trafo_like[b] = True
-    down = np.zeros((n_br, nb))
     head = np.full(nb, -1)
     for b in order[1:]:
-        p = pred[b]
-        if trafo_like[b]:
-            continue
-        head[b] = parent_branch[b] if trafo_like[p] else head[p]
-    # downstream indicator: walk every bus up to the root
-    for b in order[1:]:
-        k = b
-        while k != ref and parent_branch[k] >= 0:
-            down[parent_branch[k], b] = 1.0
-            k = pred[k]
+        if not trafo_like[b]:
+            head[b] = parent_branch[b] if trafo_like[pred[b]] else head[pred[b]]
     heads = np.unique(head[head >= 0])
     area_i = np.zeros(nb, dtype=int)
     area_i[head >= 0] = np.searchsorted(heads, head[head >= 0]) + 1
