@@ -1,0 +1,257 @@
+"""Scenario section ``households:`` as a frozen pydantic v2 model.
+
+Every default that stands for a physical quantity cites where it comes from.
+Scenario-design choices (prices of an illustrative time-of-use tariff, the
+bid price of a flexibility offer) are marked as such.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+POLICIES = ("none", "self_consumption", "tariff", "market", "flex")
+_CFG = ConfigDict(frozen=True, extra="forbid")
+
+
+class SizeDist(BaseModel):
+    """A size distribution ``{dist: fixed|uniform|normal, ...}``.
+
+    ``fixed`` uses ``value``; ``uniform`` draws in ``[low, high]``; ``normal``
+    draws ``N(mean, std)`` and clips at 0 (a size cannot be negative).
+    Units are those of the field holding the distribution.
+    """
+
+    model_config = _CFG
+    dist: Literal["fixed", "uniform", "normal"] = "fixed"
+    value: float | None = None
+    low: float | None = None
+    high: float | None = None
+    mean: float | None = None
+    std: float | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "SizeDist":
+        need = {"fixed": ("value",), "uniform": ("low", "high"), "normal": ("mean", "std")}
+        for name in need[self.dist]:
+            v = getattr(self, name)
+            if v is None:
+                raise ValueError(f"{name} is required for dist={self.dist!r} (allowed: a number >= 0)")
+            if v < 0:
+                raise ValueError(f"{name}={v} is negative; sizes must be >= 0")
+        if self.dist == "uniform" and self.high < self.low:
+            raise ValueError(f"high={self.high} < low={self.low}; need low <= high")
+        return self
+
+
+def _fixed(v: float) -> SizeDist:
+    return SizeDist(dist="fixed", value=v)
+
+
+class _Device(BaseModel):
+    """Common part: which share of households owns the device."""
+
+    model_config = _CFG
+    share: float = 0.0
+    count: int | None = Field(default=None, description="exact number of homes; overrides share")
+
+    @field_validator("share")
+    @classmethod
+    def _share(cls, v: float) -> float:
+        if not 0.0 <= v <= 1.0:
+            raise ValueError(f"share={v} is outside [0, 1]")
+        return v
+
+    @field_validator("count")
+    @classmethod
+    def _count(cls, v: int | None) -> int | None:
+        if v is not None and v < 0:
+            raise ValueError(f"count={v} is negative; allowed: an integer >= 0")
+        return v
+
+
+class PvConfig(_Device):
+    """Rooftop PV.
+
+    kwp default: uniform 4–10 kWp, the range that holds most residential
+    systems in the German register (BNetzA Marktstammdatenregister; the EEG
+    2014/2017 10 kWp threshold bounds the upper end).
+    """
+
+    kwp: SizeDist = SizeDist(dist="uniform", low=4.0, high=10.0)
+    source: Literal["simbench", "tmy"] = "simbench"
+    #: SimBench renewables profile for drawn PV (normalised to kWp); "auto" = the
+    #: most common PV profile among the net's sgens (else the first PV column).
+    simbench_profile: str = "auto"
+    #: ``keep``: SimBench PV sgens stay grid elements, household PV is extra.
+    #: ``absorb``: PV sgens at a household bus are split equally over the
+    #: households there (installed capacity conserved exactly).
+    sgen_mode: Literal["keep", "absorb"] = "keep"
+    #: Inverter rating per kWp [kVA/kWp]; 1.0 = no clipping (DC/AC ratio 1).
+    inverter_kva_per_kwp: float = Field(default=1.0, gt=0)
+    q_mode: Literal["unity", "fixed_cosphi", "cosphi_p", "q_u"] = "unity"
+    #: Underexcited cos phi; 0.95 is the VDE-AR-N 4105:2018 limit for small units.
+    cosphi: float = Field(default=0.95, gt=0, le=1)
+    #: TMY model: module tilt / azimuth [deg]; 30 deg south is the usual
+    #: roof orientation in German yield studies (e.g. HTW Berlin "Unabhaengigkeitsrechner").
+    tilt_deg: float = 30.0
+    azimuth_deg: float = 180.0
+    #: PVWatts v5 power temperature coefficient [1/K] (Dobos 2014, NREL/TP-6A20-62641).
+    gamma_pdc_per_k: float = -0.0037
+    #: PVWatts v5 nominal inverter efficiency (Dobos 2014).
+    inverter_efficiency: float = Field(default=0.96, gt=0, le=1)
+
+
+class BatteryConfig(_Device):
+    """Home battery.
+
+    Defaults: mean German home storage ~8 kWh and power/energy ratio ~0.6
+    (Figgener et al. 2020, J. Energy Storage 29:101153); one-way
+    efficiencies 0.95 (round trip 0.90, HTW Berlin Stromspeicher-Inspektion
+    2019); Li-ion self-discharge ~2 %/month = 2.8e-5 /h (Linden's Handbook of
+    Batteries, 4th ed., ch. 26).
+    """
+
+    e_kwh: SizeDist = SizeDist(dist="uniform", low=5.0, high=10.0)
+    p_kw_per_kwh: float = Field(default=0.6, gt=0)
+    eta_charge: float = Field(default=0.95, gt=0, le=1)
+    eta_discharge: float = Field(default=0.95, gt=0, le=1)
+    soc_min_frac: float = Field(default=0.05, ge=0, le=1)
+    soc_max_frac: float = Field(default=0.95, ge=0, le=1)
+    soc_init_frac: float = Field(default=0.5, ge=0, le=1)
+    self_discharge_per_h: float = Field(default=2.8e-5, ge=0, lt=1)
+    #: Only homes with PV get a battery (true for > 95 % of German home storage, Figgener 2020).
+    requires_pv: bool = True
+
+    @model_validator(mode="after")
+    def _soc(self) -> "BatteryConfig":
+        if not self.soc_min_frac <= self.soc_init_frac <= self.soc_max_frac:
+            raise ValueError(
+                f"soc fractions min={self.soc_min_frac}, init={self.soc_init_frac}, "
+                f"max={self.soc_max_frac} must satisfy min <= init <= max"
+            )
+        return self
+
+
+class EvConfig(_Device):
+    """Electric vehicle with a home charger.
+
+    Mobility (see :mod:`simulators.household.ev`): arrival home
+    N(17.6 h, 3.4 h), departure N(8.9 h, 3.2 h) and daily distance
+    lognormal(mu=3.2, sigma=0.88) in miles, fitted to the US NHTS 2001 by
+    Qian et al. 2011 (IEEE Trans. Power Syst. 26(2):802-810); consumption
+    0.18 kWh/km (ADAC Ecotest average of compact BEVs); battery 40 kWh
+    (Renault Zoe ZE40 / VW e-Golf class, the best-selling German BEVs of
+    2018-2019); 11 kW wallbox (3 x 16 A, the common German home charger);
+    charging efficiency 0.9 (Apostolaki-Iosifidou et al. 2017, Energy 127:730).
+    """
+
+    battery_kwh: SizeDist = _fixed(40.0)
+    charger_kw: SizeDist = _fixed(11.0)
+    mode: Literal["uncontrolled", "smart", "v2g"] = "uncontrolled"
+    efficiency: float = Field(default=0.9, gt=0, le=1)
+    consumption_kwh_per_km: float = Field(default=0.18, ge=0)
+    target_soc_frac: float = Field(default=0.9, ge=0, le=1)
+    soc_init_frac: float = Field(default=0.9, ge=0, le=1)
+    #: V2G never discharges below this state of charge.
+    v2g_min_soc_frac: float = Field(default=0.3, ge=0, le=1)
+    arrival_mean_h: float = 17.6
+    arrival_std_h: float = Field(default=3.4, ge=0)
+    departure_mean_h: float = 8.9
+    departure_std_h: float = Field(default=3.2, ge=0)
+    distance_lognorm_mu: float = 3.2
+    distance_lognorm_sigma: float = Field(default=0.88, ge=0)
+
+
+class HeatPumpConfig(_Device):
+    """Air-source heat pump heating a 1R1C building.
+
+    Defaults: heat loss coefficient H = 200 W/K and heat capacity
+    C = 6.9 kWh/K for a 150 m2 single-family home: C from EN ISO 13790:2008
+    Table 12 class "medium" (165 kJ/(m2 K) x 150 m2); H gives ~110 kWh/m2a
+    space heat at German degree-days, the stock average of the dena
+    Gebaeudereport 2016. Design outdoor temperature -12 C (DIN EN 12831
+    Beiblatt 1, central Germany). Internal gains 5 W/m2 (DIN V 4108-6) x
+    150 m2 = 0.75 kW. COP after Ruhnau et al. 2019 (Sci. Data 6:189).
+    """
+
+    h_w_per_k: SizeDist = _fixed(200.0)
+    c_kwh_per_k: SizeDist = _fixed(6.9)
+    design_temp_c: float = -12.0
+    #: Thermal rating = oversize x H x (setpoint - design temperature).
+    oversize_factor: float = Field(default=1.2, gt=0)
+    internal_gains_kw: float = Field(default=0.75, ge=0)
+    sink: Literal["radiator", "floor"] = "radiator"
+    #: Ruhnau et al. 2019 real-world correction factor.
+    cop_correction: float = Field(default=0.85, gt=0)
+    setpoint_c: float = 21.0
+    comfort_low_c: float = 20.0
+    comfort_high_c: float = 23.0
+    t_init_c: float = 21.0
+
+    @model_validator(mode="after")
+    def _band(self) -> "HeatPumpConfig":
+        if not self.comfort_low_c <= self.setpoint_c <= self.comfort_high_c:
+            raise ValueError(
+                f"setpoint_c={self.setpoint_c} must lie in the comfort band "
+                f"[{self.comfort_low_c}, {self.comfort_high_c}]"
+            )
+        return self
+
+
+class TariffConfig(BaseModel):
+    """Retail price seen by the ``tariff`` policy and used for bills.
+
+    flat default 287 EUR/MWh: average German household price 2016, 28.7 ct/kWh
+    (BDEW Strompreisanalyse 2016). Feed-in 123.1 EUR/MWh: EEG 2016 rate for PV
+    <= 10 kWp (BNetzA, 2016). ``tou`` prices and hours are illustrative
+    scenario choices. ``rtp`` repeats ``rtp_eur_per_mwh`` cyclically with
+    one value per ``rtp_step_s`` seconds from the run start.
+    """
+
+    model_config = _CFG
+    kind: Literal["flat", "tou", "rtp"] = "flat"
+    flat_eur_per_mwh: float = 287.0
+    feed_in_eur_per_mwh: float = 123.1
+    tou_peak_eur_per_mwh: float = 350.0
+    tou_offpeak_eur_per_mwh: float = 220.0
+    tou_peak_hours: tuple[int, int] = (17, 21)
+    rtp_eur_per_mwh: list[float] = Field(default_factory=list)
+    rtp_step_s: int = Field(default=3600, gt=0)
+
+    @model_validator(mode="after")
+    def _rtp(self) -> "TariffConfig":
+        if self.kind == "rtp" and not self.rtp_eur_per_mwh:
+            raise ValueError("rtp_eur_per_mwh is empty; kind='rtp' needs at least one price")
+        a, b = self.tou_peak_hours
+        if not (0 <= a <= 24 and 0 <= b <= 24):
+            raise ValueError(f"tou_peak_hours={self.tou_peak_hours}: hours must lie in [0, 24]")
+        return self
+
+
+class HouseholdsConfig(BaseModel):
+    """The scenario's ``households:`` section."""
+
+    model_config = _CFG
+    policy: str = "none"
+    forecast: Literal["perfect", "persistence"] = "perfect"
+    pv: PvConfig = PvConfig()
+    battery: BatteryConfig = BatteryConfig()
+    ev: EvConfig = EvConfig()
+    heat_pump: HeatPumpConfig = HeatPumpConfig()
+    tariff: TariffConfig = TariffConfig()
+    #: TMY file shipped in pvlib's data folder (see :mod:`.weather`).
+    weather_file: Literal["723170TYA.CSV", "703165TY.csv"] = "723170TYA.CSV"
+    #: ``flex`` policy: aggregator k receives offers (id AGGREGATOR_BASE - k); None = MARKET.
+    aggregator: int | None = Field(default=None, ge=0)
+    #: Price of flexibility offers [EUR/MWh]; a scenario choice, no published default.
+    flex_price_eur_per_mwh: float = 100.0
+    send_meter_readings: bool = True
+
+    @field_validator("policy")
+    @classmethod
+    def _policy(cls, v: str) -> str:
+        if v not in POLICIES:
+            raise ValueError(f"policy={v!r} is unknown; allowed: {', '.join(POLICIES)}")
+        return v
