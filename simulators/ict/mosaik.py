@@ -1,4 +1,4 @@
-"""mosaik adapter of the ICT network: event-based, 1 tick = 1 ms (time_resolution 0.001).
+"""mosaik adapter of the ICT network: event-driven (mosaik type "hybrid"), 1 tick = 1 ms (time_resolution 0.001).
 
 Each step runs the model on the messages that arrived on ``messages_in`` (plus
 forged injections due now), schedules the delivered ones, and outputs every
@@ -33,7 +33,10 @@ COUNTERS = {"sent": "1", "delivered": "1", "lost": "1", "dropped_outage": "1", "
 
 META = {
     "api_version": "3.0",
-    "type": "event",
+    # "hybrid" is mosaik 3's name for an event-driven simulator whose inputs are
+    # not all triggers / outputs not all events: it steps only when triggered by
+    # messages_in or at the time it asked for, exactly like "event-based".
+    "type": "hybrid",
     "models": {
         "Network": {
             "public": True,
@@ -41,6 +44,7 @@ META = {
             "attrs": ["messages_in", *MSG_OUT, "events_messages", *COUNTERS],
             "trigger": ["messages_in"],
             "persistent": list(COUNTERS),
+            "non-persistent": ["messages_in", *MSG_OUT, "events_messages"],
         }
     },
     "extra_methods": ["series_meta", "static_tables"],
