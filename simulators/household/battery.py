@@ -6,9 +6,10 @@ Energy balance per step of length ``dt_h`` [h] (consumer reference,
     soc[k+1] = soc[k] * (1 - sd * dt_h) + eta_c * p_ch * dt_h - p_dis * dt_h / eta_d
 
 with ``p_ch = max(p, 0)``, ``p_dis = max(-p, 0)``. The limits below keep
-``soc`` in ``[soc_min, soc_max]`` whenever it starts there, except that
-self-discharge alone may take an idle battery below ``soc_min`` (it never goes
-below 0: the controller then neither discharges nor is forced to charge).
+``soc`` in ``[soc_min, soc_max]`` whenever it starts there. When
+self-discharge alone would take the battery below ``soc_min``, the battery
+management system trickle-charges the loss from the grid (``p_dis_max`` is then
+negative: the least power is a small charge).
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ def battery_limits(soc_mwh, e_min_mwh, e_max_mwh, p_max_mw, eta_c, eta_d, sd_per
     Returns
     -------
     p_ch_max, p_dis_max : np.ndarray
-        Largest charging and discharging power [MW] (both >= 0).
+        Largest charging and discharging power [MW]; ``p_dis_max < 0`` means
+        the battery must charge at least ``-p_dis_max`` to stay at ``soc_min``.
     """
     kept = soc_mwh * (1.0 - sd_per_h * dt_h)
     p_ch_max = np.minimum(p_max_mw, np.maximum(e_max_mwh - kept, 0.0) / (eta_c * dt_h))
-    p_dis_max = np.minimum(p_max_mw, np.maximum(kept - e_min_mwh, 0.0) * eta_d / dt_h)
+    slack = kept - e_min_mwh
+    p_dis_max = np.minimum(p_max_mw, np.where(slack >= 0.0, slack * eta_d, slack / eta_c) / dt_h)
     return p_ch_max, p_dis_max
 
 
