@@ -106,7 +106,7 @@ class GridModel:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                pp.runpp(net, numba=True)
+                pp.runpp(net, numba=False)  # one-off: JIT compile would cost ~8 s
                 converged = True
             except pp.LoadflowNotConverged:
                 # the internal model is built before Newton-Raphson runs

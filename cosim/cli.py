@@ -1,0 +1,188 @@
+"""The ``cosim`` command line.
+
+Exit codes: 0 success; 1 the run failed or a check found a regression;
+2 invalid scenario or arguments (one line per problem, no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import warnings
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from .errors import RunFailed, RunInterrupted, ScenarioError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that exits with code 2 and one line, never a traceback."""
+
+    def error(self, message):  # noqa: D401 - argparse API
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _err(msg: str) -> None:
+    sys.stderr.write(msg.rstrip("\n") + "\n")
+
+
+# --------------------------------------------------------------------- run
+def _default_out(scenario) -> Path:
+    return Path("out") / f"{scenario.name}.h5"
+
+
+def _progress_bar(scenario, quiet: bool):
+    if quiet:
+        return None, None
+    from tqdm import tqdm
+
+    bar = tqdm(total=scenario.n_steps, unit="step", dynamic_ncols=True, file=sys.stderr,
+               desc=scenario.name, mininterval=0.5)
+    start = scenario.start
+
+    def update(t_s: float, n_steps: int) -> None:
+        bar.update(1)
+        if bar.n % 96 == 0 or bar.n == n_steps:
+            bar.set_postfix_str((start + timedelta(seconds=t_s)).strftime("%Y-%m-%d %H:%M"), refresh=False)
+
+    return bar, update
+
+
+def cmd_run(args) -> int:
+    from .config import load_scenario
+    from .world import RunControl, run_scenario
+
+    try:
+        scenario, yaml_text = load_scenario(args.scenario, args.set or [])
+        if args.seed is not None:
+            scenario, yaml_text = load_scenario(args.scenario, [*(args.set or []), f"seed={args.seed}"])
+    except ScenarioError as exc:
+        for line in exc.problems:
+            _err(f"error: {line}")
+        return EXIT_USAGE
+    out = Path(args.output) if args.output else _default_out(scenario)
+    if out.suffix != ".h5":
+        _err(f"error: -o/--output: expected a path ending in .h5, got {str(out)!r}")
+        return EXIT_USAGE
+
+    control = RunControl()
+    bar, control.on_progress = _progress_bar(scenario, args.quiet)
+
+    def _stop(signum, _frame):
+        control.stop_requested = True
+        control.stop_reason = f"stopped by {signal.Signals(signum).name}"
+
+    old = {s: signal.signal(s, _stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        summary = run_scenario(scenario, yaml_text, out, control)
+    except RunInterrupted as exc:
+        if bar is not None:
+            bar.close()
+        _err(f"interrupted: {exc}")
+        return 130
+    except RunFailed as exc:
+        if bar is not None:
+            bar.close()
+        _err(f"run failed: {exc}")
+        _err(f"partial output: {exc.partial_path}")
+        return EXIT_FAILED
+    except ScenarioError as exc:  # problems only detectable with the real net
+        if bar is not None:
+            bar.close()
+        for line in exc.problems:
+            _err(f"error: {line}")
+        return EXIT_USAGE
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+    if bar is not None:
+        bar.close()
+    rate = summary.steps / summary.wall_time_s if summary.wall_time_s else float("inf")
+    print(f"{summary.steps} steps in {summary.wall_time_s:.1f} s ({rate:.0f} steps/s) -> {summary.path}")
+    h = summary.headline
+    if h:
+        parts = []
+        if "vm_min_pu" in h:
+            parts.append(f"vm {h['vm_min_pu']:.4f}..{h['vm_max_pu']:.4f} pu")
+        if "line_loading_max_percent" in h:
+            parts.append(f"max line loading {h['line_loading_max_percent']:.1f} %")
+        if "energy_imported_mwh" in h:
+            parts.append(f"imported {h['energy_imported_mwh']:.3f} MWh, exported {h['energy_exported_mwh']:.3f} MWh")
+        if h.get("pf_not_converged_steps"):
+            parts.append(f"{h['pf_not_converged_steps']} steps without power-flow convergence")
+        print("; ".join(parts))
+    return EXIT_OK
+
+
+def cmd_grids(args) -> int:
+    from simulators.common.netdata import simbench_codes
+
+    codes = simbench_codes()
+    if args.filter:
+        codes = [c for c in codes if args.filter.lower() in c.lower()]
+    for c in codes:
+        print(c)
+    return EXIT_OK
+
+
+def _delegate(target: str):
+    """A sub-command implemented in another package as ``main(argv) -> int``."""
+
+    def run(args) -> int:
+        module, func = target.split(":")
+        import importlib
+
+        return int(getattr(importlib.import_module(module), func)(args.rest))
+
+    return run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="cosim", description="Co-simulation testbed for local electricity markets.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    r = sub.add_parser("run", help="run a scenario (default: the built-in scenario)")
+    r.add_argument("scenario", nargs="?", help="scenario YAML file")
+    r.add_argument("-o", "--output", help="result file (.h5); default out/<name>.h5")
+    r.add_argument("--seed", type=int, help="override the scenario seed")
+    r.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a scenario field by dotted path (repeatable)")
+    r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    r.set_defaults(func=cmd_run)
+
+    g = sub.add_parser("grids", help="list the SimBench codes that can be used")
+    g.add_argument("filter", nargs="?", help="only codes containing this text")
+    g.set_defaults(func=cmd_grids)
+
+    for name, target, text in (
+        ("clear", "simulators.market.clear_cli:main", "clear one order book from a CSV file"),
+        ("report", "analysis.cli:report_main", "HTML report and figures of result files"),
+        ("kpis", "analysis.cli:kpis_main", "print the KPIs of a result file"),
+        ("check", "analysis.cli:check_main", "compare KPIs with a baseline; exit 1 on regression"),
+        ("sweep", "cosim.sweep:main", "run a parameter sweep on Dask"),
+    ):
+        s = sub.add_parser(name, help=text, add_help=False)
+        s.add_argument("rest", nargs=argparse.REMAINDER)
+        s.set_defaults(func=_delegate(target))
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except BrokenPipeError:  # e.g. `cosim grids | head`
+        sys.stderr.close()
+        return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,343 @@
+"""Scenario schema and YAML loading.
+
+A scenario is a YAML mapping validated once, here, into a frozen pydantic
+model; everything downstream trusts it. ``extends: other.yaml`` inherits a
+base scenario (path relative to the extending file, deep merge: mappings
+merge key by key, anything else is replaced). ``--set a.b=value`` overrides
+are applied after merging; the value is parsed as YAML (``7d`` stays a
+string, ``42`` becomes an int).
+
+Every problem is reported at once, one line each, as
+``field.path: what is wrong; got VALUE``.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from datetime import datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from simulators.coordinator.schema import CoordinatorConfig
+from simulators.household.schema import HouseholdsConfig
+from simulators.ict.schema import IctConfig
+from simulators.market.schema import MarketConfig
+
+from .errors import ScenarioError
+from .timeutil import parse_duration_s
+
+PROFILE_YEAR_START = datetime(2016, 1, 1)
+PROFILE_YEAR_END = datetime(2017, 1, 1)
+#: Largest scenario file accepted [byte]; guards against feeding a data file.
+MAX_FILE_BYTES = 2_000_000
+SERIES_SIMS = ("grid", "household", "ict", "market", "coordinator")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class GridConfig(_Frozen):
+    """The network: exactly one of ``simbench`` or ``pandapower_json``."""
+
+    simbench: str | None = Field(None, description="SimBench code, see `cosim grids`")
+    pandapower_json: str | None = Field(None, description="path to a pandapower JSON net")
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        given = [k for k in ("simbench", "pandapower_json") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f"give exactly one of 'simbench' or 'pandapower_json' (got {given or 'none'})"
+            )
+        return self
+
+    @field_validator("simbench")
+    @classmethod
+    def _known_code(cls, v):
+        if v is None:
+            return v
+        from simulators.common.netdata import simbench_codes
+
+        if v not in simbench_codes():
+            raise ValueError(f"unknown SimBench code {v!r}; run `cosim grids` for the list")
+        return v
+
+    def spec(self) -> dict:
+        """The grid spec dict passed to simulators (``load_net``)."""
+        if self.simbench is not None:
+            return {"simbench": self.simbench}
+        return {"pandapower_json": self.pandapower_json}
+
+
+class OutputConfig(_Frozen):
+    """What the recorder stores.
+
+    ``series``: per simulator the attributes to record, or ``all``;
+    a simulator not listed records everything it offers.
+    """
+
+    series: dict[str, list[str] | str] = Field(default_factory=dict)
+    chunk_steps: int = Field(96, ge=1, le=100_000, description="rows per HDF5 chunk and write")
+    compression: str | None = Field("gzip", description="gzip, lzf or null")
+    compression_level: int = Field(1, ge=0, le=9)
+
+    @field_validator("series")
+    @classmethod
+    def _known_sims(cls, v):
+        bad = [k for k in v if k not in SERIES_SIMS]
+        if bad:
+            raise ValueError(f"unknown simulator(s) {bad}; allowed: {', '.join(SERIES_SIMS)}")
+        for k, attrs in v.items():
+            if isinstance(attrs, str) and attrs != "all":
+                raise ValueError(f"{k}: expected a list of attribute names or 'all', got {attrs!r}")
+        return v
+
+    @field_validator("compression")
+    @classmethod
+    def _known_compression(cls, v):
+        if v not in (None, "gzip", "lzf"):
+            raise ValueError(f"unknown compression {v!r}; allowed: gzip, lzf, null")
+        return v
+
+
+class Scenario(_Frozen):
+    """A complete, validated scenario."""
+
+    name: str = "unnamed"
+    description: str = ""
+    seed: int = Field(0, ge=0, le=2**63 - 1)
+    start: datetime = Field(datetime(2016, 1, 1), description="ISO 8601 within 2016")
+    duration: int | str = Field("1d", description="e.g. 1d, 7d, 365d or seconds")
+    step: int | str = Field("15min", description="interval length, e.g. 15min or 900")
+    grid: GridConfig
+    households: HouseholdsConfig | None = None
+    ict: IctConfig | None = None
+    market: MarketConfig | None = None
+    coordinator: CoordinatorConfig | None = None
+    output: OutputConfig = OutputConfig()
+
+    @field_validator("start")
+    @classmethod
+    def _in_profile_year(cls, v: datetime):
+        v = v.replace(tzinfo=None)
+        if not PROFILE_YEAR_START <= v < PROFILE_YEAR_END:
+            raise ValueError(f"start {v.isoformat()} is outside the SimBench profile year 2016")
+        if (v - PROFILE_YEAR_START).total_seconds() % 900:
+            raise ValueError(f"start {v.isoformat()} is not on a 15-min boundary")
+        return v
+
+    @field_validator("duration")
+    @classmethod
+    def _positive_duration(cls, v):
+        s = parse_duration_s(v)
+        if s <= 0:
+            raise ValueError(f"duration must be positive, got {v!r}")
+        return v
+
+    @field_validator("step")
+    @classmethod
+    def _valid_step(cls, v):
+        s = parse_duration_s(v)
+        if s <= 0 or (900 % s and s % 900):
+            raise ValueError(
+                f"step must be positive and divide or be a multiple of 900 s (the SimBench "
+                f"profile resolution), got {v!r}"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _fits(self):
+        if self.duration_s % self.step_s:
+            raise ValueError(
+                f"duration ({self.duration_s} s) must be a whole number of steps ({self.step_s} s)"
+            )
+        if self.start + timedelta(seconds=self.duration_s) > PROFILE_YEAR_END:
+            raise ValueError(
+                f"start {self.start.isoformat()} + duration {self.duration_s} s runs past the end "
+                "of the SimBench profile year (2017-01-01)"
+            )
+        return self
+
+    @property
+    def duration_s(self) -> int:
+        return parse_duration_s(self.duration)
+
+    @property
+    def step_s(self) -> int:
+        return parse_duration_s(self.step)
+
+    @property
+    def n_steps(self) -> int:
+        return self.duration_s // self.step_s
+
+
+# ----------------------------------------------------------------- loading
+def deep_merge(base: dict, override: dict) -> dict:
+    """Merge ``override`` into a copy of ``base`` (mappings recursively)."""
+    out = copy.deepcopy(base)
+    for k, v in override.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ScenarioError([f"{path}: cannot read scenario file ({exc.strerror})"]) from None
+    if size > MAX_FILE_BYTES:
+        raise ScenarioError([f"{path}: file is {size} bytes; a scenario is at most {MAX_FILE_BYTES}"])
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError([f"{path}: not UTF-8 text (byte {exc.start}); save the file as UTF-8"]) from None
+    if "\x00" in text:
+        raise ScenarioError([f"{path}: contains NUL bytes; a scenario is a YAML text file"])
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ScenarioError([f"{path}: invalid YAML{where}: {problem}"]) from None
+    except RecursionError:
+        raise ScenarioError([f"{path}: YAML nesting is too deep"]) from None
+    if data is None:
+        raise ScenarioError([f"{path}: the file is empty; a scenario needs at least `grid:`"])
+    if not isinstance(data, dict):
+        raise ScenarioError([f"{path}: top level must be a mapping of scenario fields, got {type(data).__name__}"])
+    return data
+
+
+def load_raw(path: str | Path, _chain: tuple = ()) -> dict:
+    """Read a scenario file and resolve ``extends:`` chains into one dict."""
+    path = Path(path).resolve()
+    if path in _chain:
+        raise ScenarioError([f"extends: cycle {' -> '.join(str(p) for p in (*_chain, path))}"])
+    data = _read_yaml(path)
+    base = data.pop("extends", None)
+    if base is None:
+        return data
+    if not isinstance(base, str):
+        raise ScenarioError([f"extends: expected a file path, got {base!r}"])
+    base_path = (path.parent / base) if not Path(base).is_absolute() else Path(base)
+    return deep_merge(load_raw(base_path, (*_chain, path)), data)
+
+
+def apply_overrides(data: dict, overrides: list[str]) -> dict:
+    """Apply ``dotted.key=value`` overrides (values parsed as YAML)."""
+    out = copy.deepcopy(data)
+    problems = []
+    for item in overrides:
+        if "=" not in item:
+            problems.append(f"--set {item!r}: expected dotted.key=value")
+            continue
+        key, raw = item.split("=", 1)
+        parts = key.strip().split(".")
+        if not all(parts):
+            problems.append(f"--set {item!r}: empty key component")
+            continue
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            value = raw
+        node = out
+        for p in parts[:-1]:
+            if not isinstance(node.get(p), dict):
+                node[p] = {}
+            node = node[p]
+        node[parts[-1]] = value
+    if problems:
+        raise ScenarioError(problems)
+    return out
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str] | None:
+    """Field names allowed at ``loc`` (for 'unknown key' messages)."""
+    current: Any = model
+    for part in loc[:-1]:
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return None
+        field = current.model_fields.get(str(part))
+        if field is None:
+            return None
+        current = _model_in(field.annotation)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return sorted(current.model_fields)
+    return None
+
+
+def _model_in(annotation) -> Any:
+    args = getattr(annotation, "__args__", None)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for a in args or ():
+        m = _model_in(a)
+        if m is not None:
+            return m
+    return None
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def format_validation_error(exc: ValidationError, model: type[BaseModel] = Scenario) -> list[str]:
+    """One line per pydantic error: path, message, offending value."""
+    lines = []
+    for err in exc.errors():
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+        path = ".".join(str(p) for p in loc) or "(scenario)"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            allowed = _allowed_keys(model, loc)
+            hint = f"; allowed: {', '.join(allowed)}" if allowed else ""
+            lines.append(f"{path}: unknown key{hint}")
+        elif err["type"] == "missing":
+            lines.append(f"{path}: required field is missing")
+        else:
+            got = _short(err.get("input"))
+            lines.append(f"{path}: {msg}" if got in msg or str(err.get("input")) in msg else f"{path}: {msg}; got {got}")
+    return lines
+
+
+def validate(data: dict) -> Scenario:
+    """Validate a scenario dict; raise :class:`ScenarioError` with every problem."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(format_validation_error(exc)) from None
+    except RecursionError:
+        raise ScenarioError(["(scenario): nesting is too deep"]) from None
+
+
+def default_scenario_path() -> Path:
+    """Path of the default scenario shipped inside the package."""
+    return Path(str(resources.files("cosim") / "data" / "default.yaml"))
+
+
+def load_scenario(path: str | Path | None = None, overrides: list[str] = ()) -> tuple[Scenario, str]:
+    """Load, merge, override and validate a scenario.
+
+    Returns the scenario and the effective YAML text (after ``extends`` and
+    overrides), which the recorder stores in the result file.
+    """
+    raw = load_raw(path if path is not None else default_scenario_path())
+    raw = apply_overrides(raw, list(overrides))
+    scenario = validate(raw)
+    return scenario, yaml.safe_dump(raw, sort_keys=False)
+
+
+def scenario_sha256(yaml_text: str) -> str:
+    """SHA-256 of the effective scenario YAML."""
+    return hashlib.sha256(yaml_text.encode()).hexdigest()

@@ -1,0 +1,265 @@
+"""HDF5 recorder: a streaming sink plus its mosaik adapter.
+
+:class:`HDF5Sink` owns the file. It is created by the orchestrator and
+handed to the recorder simulator by reference (in-process), so the
+orchestrator can close it with the right ``status`` whatever happens
+inside mosaik. Rows are buffered and written in blocks of ``chunk_steps``;
+memory does not grow with the run length.
+
+The file is written as ``OUT.h5.partial`` and renamed to ``OUT.h5`` only
+when the run completes, so a failed or interrupted run never replaces an
+earlier result. Layout (``layout_version`` 1) is documented in the README.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from importlib import metadata
+from pathlib import Path
+
+import h5py
+import mosaik_api_v3
+import numpy as np
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+LAYOUT_VERSION = 1
+_PACKAGES = ("cosim", "mosaik", "mosaik-api-v3", "pandapower", "simbench", "numpy",
+             "pandas", "h5py", "pydantic", "lightsim2grid", "highspy", "pvlib")
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of the packages that shape a result."""
+    out = {}
+    for name in _PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def partial_path(path: Path) -> Path:
+    return path.with_name(path.name + ".partial")
+
+
+class _Series:
+    """One /series dataset with its row buffer."""
+
+    def __init__(self, group: h5py.Group, name: str, sample: np.ndarray, meta: dict,
+                 chunk: int, compression: str | None, level: int) -> None:
+        arr = np.asarray(sample)
+        self.shape = arr.shape
+        dtype = np.bool_ if arr.dtype == np.bool_ else np.float64
+        kwargs = {}
+        if compression:
+            kwargs["compression"] = compression
+            if compression == "gzip":
+                kwargs["compression_opts"] = level
+        self.ds = group.create_dataset(
+            name, shape=(0, *self.shape), maxshape=(None, *self.shape), dtype=dtype,
+            chunks=(chunk, *self.shape) if arr.size else None, **kwargs,
+        )
+        self.ds.attrs["unit"] = meta.get("unit", "")
+        self.ds.attrs["entities"] = np.array([str(e) for e in meta.get("entities", [])], dtype="S")
+        self.buf = np.empty((chunk, *self.shape), dtype=dtype)
+        self.n = 0
+
+
+class HDF5Sink:
+    """Streams recorded steps into one HDF5 file.
+
+    Parameters
+    ----------
+    path : Path
+        Final result path; the file is written at ``path + '.partial'``.
+    root_attrs : dict
+        Written to ``/`` at open (scenario YAML, seed, start, ...).
+    chunk_steps : int
+        Rows buffered per dataset before a write (also the HDF5 chunk length).
+    """
+
+    def __init__(self, path: str | Path, root_attrs: dict, chunk_steps: int = 96,
+                 compression: str | None = "gzip", compression_level: int = 1) -> None:
+        self.path = Path(path)
+        self.partial = partial_path(self.path)
+        self.partial.parent.mkdir(parents=True, exist_ok=True)
+        self.f = h5py.File(self.partial, "w")
+        self.chunk = int(chunk_steps)
+        self.compression = compression
+        self.level = compression_level
+        for k, v in root_attrs.items():
+            self.f.attrs[k] = v
+        self.f.attrs["layout_version"] = LAYOUT_VERSION
+        self.f.attrs["status"] = "running"
+        self.f.attrs["n_steps_done"] = 0
+        self._time = self.f.create_dataset("time", shape=(0,), maxshape=(None,), dtype=np.int64,
+                                           chunks=(self.chunk,))
+        self._time_buf: list[int] = []
+        self._series: dict[tuple[str, str], _Series] = {}
+        self._meta: dict[tuple[str, str], dict] = {}
+        self._events: dict[str, h5py.Dataset] = {}
+        self._row: dict[tuple[str, str], np.ndarray] = {}
+        self.closed = False
+        self.rows_written = 0
+
+    # -------------------------------------------------------------- set-up
+    def declare(self, sim: str, attr: str, meta: dict) -> None:
+        """Announce a series (unit, entity labels) before its first value."""
+        self._meta[(sim, attr)] = meta
+
+    def write_static(self, sim: str, table: str, df: pd.DataFrame) -> None:
+        """Write a table as per-column datasets under /static/<sim>/<table>."""
+        g = self.f.require_group(f"static/{sim}").create_group(table)
+        for col in df.columns:
+            values = df[col].to_numpy()
+            if values.dtype == object or values.dtype.kind in "US":
+                values = np.array([str(v) for v in values], dtype="S")
+            g.create_dataset(str(col), data=values)
+
+    # -------------------------------------------------------------- stream
+    def record(self, sim: str, attr: str, value) -> None:
+        """Stage one value of the current row."""
+        self._row[(sim, attr)] = value
+
+    def end_row(self, time_s: int) -> None:
+        """Commit the staged values as the row of ``time_s``."""
+        for key, value in self._row.items():
+            s = self._series.get(key)
+            if s is None:
+                g = self.f.require_group(f"series/{key[0]}")
+                s = self._series[key] = _Series(g, key[1], np.asarray(value),
+                                                self._meta.get(key, {}), self.chunk,
+                                                self.compression, self.level)
+                # a series that appears late is padded with NaN for earlier rows
+                if self.rows_written or self._time_buf:
+                    self._pad(s)
+            arr = np.asarray(value)
+            if arr.shape != s.shape:
+                raise ValueError(f"series {key[0]}/{key[1]} changed shape from {s.shape} to {arr.shape}")
+            s.buf[s.n] = arr
+            s.n += 1
+        for key, s in self._series.items():
+            if key not in self._row:  # a value missing in this step is NaN / False
+                s.buf[s.n] = False if s.ds.dtype == np.bool_ else np.nan
+                s.n += 1
+        self._row.clear()
+        self._time_buf.append(int(time_s))
+        if len(self._time_buf) >= self.chunk:
+            self.flush()
+
+    def _pad(self, s: _Series) -> None:
+        """Fill the rows before a late-appearing series with NaN (False)."""
+        fill = False if s.ds.dtype == np.bool_ else np.nan
+        if self.rows_written:
+            s.ds.resize(self.rows_written, axis=0)
+            s.ds[:] = fill
+        for _ in range(len(self._time_buf)):
+            s.buf[s.n] = fill
+            s.n += 1
+
+    def append_events(self, name: str, records: np.ndarray) -> None:
+        """Append structured records to /events/<name>."""
+        records = np.asarray(records)
+        if records.dtype.names is None:
+            raise TypeError(f"events {name!r} must be a structured array")
+        ds = self._events.get(name)
+        if ds is None:
+            g = self.f.require_group("events")
+            ds = self._events[name] = g.create_dataset(
+                name, shape=(0,), maxshape=(None,), dtype=records.dtype,
+                chunks=(4096,), compression=self.compression,
+            )
+        if len(records):
+            n = ds.shape[0]
+            ds.resize(n + len(records), axis=0)
+            ds[n:] = records
+
+    def flush(self) -> None:
+        """Write buffered rows; afterwards all committed rows are on disk."""
+        n = len(self._time_buf)
+        if n:
+            start = self.rows_written
+            self._time.resize(start + n, axis=0)
+            self._time[start:] = self._time_buf
+            for s in self._series.values():
+                s.ds.resize(start + s.n, axis=0)
+                s.ds[start:start + s.n] = s.buf[: s.n]
+                s.n = 0
+            self.rows_written += n
+            self._time_buf.clear()
+        self.f.attrs["n_steps_done"] = self.rows_written
+        self.f.flush()
+
+    def close(self, status: str, error: str = "", extra_attrs: dict | None = None) -> Path:
+        """Flush, set ``status`` and close. Rename to the final path if complete.
+
+        Returns the path of the closed file.
+        """
+        if self.closed:
+            return self.path if status == "complete" else self.partial
+        self._row.clear()  # a half-staged row is not a completed step
+        self.flush()
+        self.f.attrs["status"] = status
+        self.f.attrs["error"] = error
+        for k, v in (extra_attrs or {}).items():
+            self.f.attrs[k] = v
+        self.f.close()
+        self.closed = True
+        if status == "complete":
+            os.replace(self.partial, self.path)
+            return self.path
+        return self.partial
+
+
+# ------------------------------------------------------------------ mosaik
+class RecorderSim(mosaik_api_v3.Simulator):
+    """mosaik adapter: stores every connected attribute through an :class:`HDF5Sink`.
+
+    Series attributes are written once per regular step (every ``step_s``);
+    ``events_*`` attributes trigger a step whenever they carry records and are
+    appended to /events.
+    """
+
+    def __init__(self) -> None:
+        super().__init__({"api_version": "3.0", "type": "hybrid", "models": {}})
+
+    def init(self, sid, time_resolution=0.001, *, sink: HDF5Sink, step_s: int,
+             sources: dict[str, str], event_attrs: list[str] = (), on_step=None, **_):
+        self.sink = sink
+        self.tick_s = float(time_resolution)
+        self.step_ticks = int(round(step_s / self.tick_s))
+        self.sources = sources  # source full id -> simulator name in the file
+        self.on_step = on_step
+        self.meta["models"]["Recorder"] = {
+            "public": True, "params": [], "attrs": [], "any_inputs": True,
+            "trigger": list(event_attrs), "persistent": [],
+        }
+        return self.meta
+
+    def create(self, num, model, **_):
+        return [{"eid": f"recorder{i}", "type": model} for i in range(num)]
+
+    def step(self, time, inputs, max_advance=None):
+        regular = time % self.step_ticks == 0
+        for _eid, attrs in inputs.items():
+            for attr, by_src in attrs.items():
+                for src, value in by_src.items():
+                    sim = self.sources.get(src, src.split(".")[0])
+                    if attr.startswith("events_"):
+                        if value is not None and len(value):
+                            self.sink.append_events(attr[len("events_"):], value)
+                    elif regular:
+                        self.sink.record(sim, attr, value)
+        if not regular:
+            return None
+        self.sink.end_row(int(round(time * self.tick_s)))
+        if self.on_step is not None:
+            self.on_step(time * self.tick_s)
+        return time + self.step_ticks
+
+    def get_data(self, outputs):
+        return {}

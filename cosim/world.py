@@ -1,0 +1,243 @@
+"""Scenario -> mosaik World: start simulators, create entities, connect, run.
+
+This module knows which simulators exist and how their attributes connect
+(see docs/ARCHITECTURE.md), but no physics or market logic: adapters are
+named by import string only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time as _time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .config import Scenario, scenario_sha256
+from .errors import RunFailed, RunInterrupted
+from .recorder import HDF5Sink, package_versions
+
+log = logging.getLogger(__name__)
+
+TIME_RESOLUTION = 0.001  # one tick = 1 ms (ICT latencies)
+SIM_CONFIG = {
+    "Grid": {"python": "simulators.grid.mosaik:GridSim"},
+    "Households": {"python": "simulators.household.mosaik:HouseholdSim"},
+    "Ict": {"python": "simulators.ict.mosaik:IctSim"},
+    "Market": {"python": "simulators.market.mosaik:MarketSim"},
+    "Coordinator": {"python": "simulators.coordinator.mosaik:CoordinatorSim"},
+    "Recorder": {"python": "cosim.recorder:RecorderSim"},
+}
+#: Order in which the scenario seed is split; appending keeps old seeds stable.
+SEED_ORDER = ("grid", "household", "ict", "market", "coordinator")
+
+
+@dataclass
+class RunControl:
+    """Shared between the CLI (signal handlers) and the running world."""
+
+    stop_requested: bool = False
+    stop_reason: str = ""
+    on_progress: Callable[[float, int], None] | None = None
+
+
+@dataclass
+class RunSummary:
+    path: Path
+    status: str
+    steps: int
+    wall_time_s: float
+    headline: dict = field(default_factory=dict)
+
+
+def split_seeds(seed: int) -> dict[str, int]:
+    """Independent per-simulator seeds from the scenario seed."""
+    children = np.random.SeedSequence(seed).spawn(len(SEED_ORDER))
+    return {name: int(c.generate_state(1, dtype=np.uint64)[0] >> 1) for name, c in zip(SEED_ORDER, children)}
+
+
+def _quiet_mosaik() -> None:
+    try:
+        from loguru import logger
+
+        logger.remove()
+        logger.disable("mosaik")
+        logger.disable("mosaik_api_v3")
+    except ImportError:  # pragma: no cover - mosaik depends on loguru
+        pass
+
+
+def _failing_simulator(exc: BaseException) -> str:
+    """Name of the simulator package whose code raised, from the traceback."""
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        parts = Path(frame.filename).parts
+        if "simulators" in parts:
+            i = parts.index("simulators")
+            if i + 1 < len(parts):
+                return parts[i + 1]
+        if parts[-1] == "recorder.py":
+            return "recorder"
+    return "orchestrator"
+
+
+class _Builder:
+    """Builds the world for one scenario."""
+
+    def __init__(self, scenario: Scenario, sink: HDF5Sink, control: RunControl):
+        import mosaik
+
+        _quiet_mosaik()
+        self.sc = scenario
+        self.sink = sink
+        self.control = control
+        self.seeds = split_seeds(scenario.seed)
+        self.world = mosaik.World(SIM_CONFIG, time_resolution=TIME_RESOLUTION, debug=False,
+                                  skip_greetings=True)
+        self.common = dict(grid=scenario.grid.spec(), start=scenario.start.isoformat(),
+                           step_s=scenario.step_s, n_steps=scenario.n_steps)
+        self.record: list[tuple[str, object, list[str]]] = []  # (sim name, entity, attrs)
+        self.sources: dict[str, str] = {}
+        self.event_attrs: list[str] = []
+
+    def _start(self, name: str, sim_key: str, config) -> object:
+        params = dict(self.common, seed=self.seeds[name])
+        if config is not None:
+            params["config"] = config.model_dump(mode="json")
+        return self.world.start(sim_key, sim_id=name, **params)
+
+    def _want(self, name: str, sim, available: dict) -> list[str]:
+        wanted = self.sc.output.series.get(name, "all")
+        attrs = list(available) if wanted == "all" else [a for a in wanted if a in available]
+        unknown = [] if wanted == "all" else [a for a in wanted if a not in available]
+        if unknown:
+            log.warning("output.series.%s: %s not offered; offered: %s", name, unknown, sorted(available))
+        for a in attrs:
+            self.sink.declare(name, a, available[a])
+        return attrs
+
+    def _register(self, name: str, sim, entity) -> None:
+        meta = sim.series_meta()
+        attrs = self._want(name, sim, meta)
+        for table, df in sim.static_tables().items():
+            self.sink.write_static(name, table, df)
+        self.record.append((name, entity, attrs))
+        self.sources[entity.full_id] = name
+
+    def build(self):
+        grid_sim = self._start("grid", "Grid", None)
+        grid = grid_sim.Grid()
+        self._register("grid", grid_sim, grid)
+        self.grid_sim, self.grid = grid_sim, grid
+        self._recorder()
+        return self.world
+
+    def _recorder(self) -> None:
+        world = self.world
+        control = self.control
+        n_steps = self.sc.n_steps
+
+        def on_step(t_s: float) -> None:
+            if control.on_progress is not None:
+                control.on_progress(t_s, n_steps)
+            if control.stop_requested:
+                raise RunInterrupted(control.stop_reason or "stop requested")
+
+        rec_sim = world.start("Recorder", sim_id="recorder", sink=self.sink, step_s=self.sc.step_s,
+                              sources=self.sources, event_attrs=self.event_attrs, on_step=on_step)
+        rec = rec_sim.Recorder()
+        for _name, entity, attrs in self.record:
+            if attrs:
+                world.connect(entity, rec, *attrs)
+
+
+def _headline(path: Path) -> dict:
+    """A few headline KPIs for the CLI summary, read back from the result."""
+    import h5py
+
+    out = {}
+    with h5py.File(path, "r") as f:
+        step_h = float(f.attrs["step_s"]) / 3600.0
+        g = f.get("series/grid")
+        if g is None or f["time"].shape[0] == 0:
+            return out
+        with np.errstate(all="ignore"):
+            if "vm_pu" in g:
+                vm = g["vm_pu"][()]
+                out["vm_min_pu"] = float(np.nanmin(vm))
+                out["vm_max_pu"] = float(np.nanmax(vm))
+            if "line_loading_percent" in g and g["line_loading_percent"].shape[1]:
+                out["line_loading_max_percent"] = float(np.nanmax(g["line_loading_percent"][()]))
+            if "ext_grid_p_mw" in g:
+                p = np.nansum(g["ext_grid_p_mw"][()], axis=1)
+                out["energy_imported_mwh"] = float(np.sum(np.clip(p, 0, None)) * step_h)
+                out["energy_exported_mwh"] = float(np.sum(np.clip(-p, 0, None)) * step_h)
+            if "pf_converged" in g:
+                out["pf_not_converged_steps"] = int(np.sum(~g["pf_converged"][()]))
+    return out
+
+
+def run_scenario(scenario: Scenario, yaml_text: str, out: str | Path,
+                 control: RunControl | None = None) -> RunSummary:
+    """Run one scenario to ``out`` (HDF5).
+
+    The file is written as ``out.partial`` and renamed when complete; on
+    interruption or failure the partial file is closed with ``status`` set and
+    the completed steps readable, and the exception is re-raised
+    (:class:`RunInterrupted` or :class:`RunFailed`).
+    """
+    control = control or RunControl()
+    out = Path(out)
+    attrs = {
+        "cosim_version": _version(),
+        "scenario_yaml": yaml_text,
+        "scenario_sha256": scenario_sha256(yaml_text),
+        "scenario_name": scenario.name,
+        "seed": scenario.seed,
+        "start": scenario.start.isoformat(),
+        "step_s": scenario.step_s,
+        "n_steps": scenario.n_steps,
+        "packages": json.dumps(package_versions(), sort_keys=True),
+    }
+    sink = HDF5Sink(out, attrs, chunk_steps=scenario.output.chunk_steps,
+                    compression=scenario.output.compression,
+                    compression_level=scenario.output.compression_level)
+    t0 = _time.perf_counter()
+    world = None
+    try:
+        world = _Builder(scenario, sink, control).build()
+        world.run(until=scenario.n_steps * int(round(scenario.step_s / TIME_RESOLUTION)),
+                  print_progress=False)
+    except BaseException as exc:  # noqa: BLE001 - every outcome must close the file
+        wall = _time.perf_counter() - t0
+        interrupted = control.stop_requested or isinstance(exc, (RunInterrupted, KeyboardInterrupt))
+        status = "interrupted" if interrupted else "failed"
+        who = _failing_simulator(exc)
+        message = control.stop_reason if interrupted else f"{who}: {type(exc).__name__}: {exc}"
+        path = sink.close(status, error=message, extra_attrs={"wall_time_s": wall, "failed_simulator": "" if interrupted else who})
+        _shutdown(world)
+        if interrupted:
+            raise RunInterrupted(f"{message}; partial result in {path}") from None
+        raise RunFailed(message, str(path)) from exc
+    wall = _time.perf_counter() - t0
+    path = sink.close("complete", extra_attrs={"wall_time_s": wall})
+    _shutdown(world)
+    return RunSummary(path, "complete", scenario.n_steps, wall, _headline(path))
+
+
+def _shutdown(world) -> None:
+    if world is None:
+        return
+    try:
+        world.shutdown()
+    except Exception:  # noqa: BLE001 - best effort after a failed run
+        log.debug("world shutdown after failure raised", exc_info=True)
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
