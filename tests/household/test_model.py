@@ -5,6 +5,7 @@ import pytest
 
 from simulators.common import messages as M
 from simulators.household import HouseholdModel, HouseholdsConfig
+from simulators.household.ev import session_state
 
 ALL = {"pv": {"share": 0.8}, "battery": {"share": 0.6}, "ev": {"share": 0.6}, "heat_pump": {"share": 0.6}}
 
@@ -58,7 +59,7 @@ def test_ev_energy_balance(rural_net):
     for k in range(192):
         o, _ = m.step(k)
         arrive = m.ev_plugged & ~plugged_prev
-        _, _, trip = __import__("simulators.household.ev", fromlist=["x"]).session_state(m.sessions, k * 900)
+        _, _, trip = session_state(m.sessions, k * 900)
         after_drive = np.maximum(prev - np.where(arrive, trip, 0.0), 0.0)
         p = o["ev_p_mw"]
         ref = after_drive + eta * np.maximum(p, 0) * 0.25 - np.maximum(-p, 0) * 0.25 / eta
