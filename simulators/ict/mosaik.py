@@ -6,6 +6,14 @@ scheduled message whose ``arrival_ms <= now``. It asks to step again at the
 earliest pending arrival or injection, and not at all when nothing is pending.
 A message whose computed arrival lies before the step's time (sent before
 mosaik delivered it to us) is delivered now and its ``arrival_ms`` set to now.
+
+Records: a message is *finalised* when it is output (DELIVERED or LATE) or, if
+lost/dropped, in the step that processed its sending. ``events_messages``
+holds every message finalised since the last ``get_data`` (:data:`LOG_DTYPE`;
+``latency_ms`` NaN for lost ones). The persistent counters describe the last
+step: ``sent`` = messages entering the network (incl. forged), ``delivered``
+(incl. LATE), ``lost``, ``dropped_outage``, ``late``, ``forged`` and the
+latency percentiles [ms] over the messages delivered in it (NaN if none).
 """
 
 from __future__ import annotations
