@@ -1,0 +1,242 @@
+"""The local market operator over a run: order buffering, gate closure, clearing,
+DSO validation, results and settlement. No mosaik import (see :mod:`.mosaik`).
+
+One interval ``k`` (delivery ``[T_k, T_k + step_s)``) is gated at
+``max(0, T_k - gate_closure_s)``: orders for it that *arrived* by then are
+authenticated, cleared with ``market.mechanism``, validated with
+``market.dso_check``, booked by the :class:`.settlement.Ledger`, and answered
+with one ``Kind.RESULT`` message per accepted order.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from simulators.common import messages as msgs
+from simulators.common.messages import Kind
+from simulators.market.auth import KeyRing, verify
+from simulators.market.dso import REASONS, DsoValidator, dso_check
+from simulators.market.errors import MarketConfigError
+from simulators.market.mechanisms import MECHANISMS
+from simulators.market.orders import STATUS_CODES, ClearingContext
+from simulators.market.settlement import Ledger
+from simulators.market.tariffs import feed_in_price_eur_per_mwh, import_price_eur_per_mwh
+
+log = logging.getLogger(__name__)
+
+#: Records of the ``events_trades`` table (``reason`` codes: :data:`.dso.REASONS`).
+EVENT_TRADE_DTYPE = np.dtype([
+    ("interval_s", np.int64), ("buyer", np.int32), ("seller", np.int32),
+    ("buyer_bus", np.int32), ("seller_bus", np.int32), ("quantity_mwh", np.float64),
+    ("price_eur_per_mwh", np.float64), ("seller_price_eur_per_mwh", np.float64),
+    ("curtailed", np.bool_), ("curtailed_mwh", np.float64), ("reason", np.int8),
+])
+
+SCALARS = ("price_eur_per_mwh", "traded_mwh", "retail_import_mwh", "retail_export_mwh", "welfare_eur",
+           "market_status", "orders_received", "orders_late", "orders_rejected_auth", "orders_invalid",
+           "trades_curtailed", "curtailed_mwh", "local_share_of_demand")
+
+
+class MarketOperator:
+    """State of the market operator for one run.
+
+    Parameters
+    ----------
+    cfg : MarketConfig
+        Validated scenario section.
+    net : pandapowerNet or None
+        The DSO's network (needed for ``dso_check`` other than ``none`` and
+        ``dso_base: profiles``).
+    start : str
+        ISO 8601 run start.
+    step_s, n_steps : int
+        Interval length [s] and number of intervals.
+    seed : int
+        Seed of this simulator's Generator (attack injection).
+    n_agents : int
+        Agents ``0 .. n_agents-1`` settled by the ledger.
+    auth_seed : int
+        Seed of the key set-up shared with the honest agents (see :mod:`.auth`).
+    """
+
+    def __init__(self, cfg, net, start: str, step_s: int, n_steps: int, seed: int,
+                 n_agents: int, auth_seed: int) -> None:
+        if cfg.gate_closure_s >= step_s:
+            raise MarketConfigError(
+                f"market.gate_closure_s={cfg.gate_closure_s} must be < step_s={step_s} "
+                "(orders for an interval are sent at the start of the previous one)")
+        self.cfg, self.start, self.step_s, self.n_steps = cfg, start, int(step_s), int(n_steps)
+        self.rng = np.random.default_rng(seed)
+        self.ring = KeyRing(auth_seed)
+        self.seen: set[int] = set()
+        self.n_agents = int(n_agents)
+        self.ledger = Ledger(n_agents, cfg.imbalance_price, cfg.imbalance_penalty_eur_per_mwh)
+        self.tariff = cfg.tariff.model_dump()
+        self.validator = None
+        if cfg.dso_check != "none":
+            if net is None:
+                raise MarketConfigError(f"market.dso_check={cfg.dso_check!r} needs the scenario grid")
+            self.validator = DsoValidator(net, cfg.voltage_band_pu, cfg.max_loading_percent, cfg.zones,
+                                          cfg.caps.zone_import_mw, cfg.caps.zone_export_mw)
+        self._net = net
+        self.pending = msgs.empty(0)
+        self.last_accepted = msgs.empty(0)
+        self.cleared_upto = -1  # last interval index gated
+        self.late_since_gate = 0
+        self.values = dict.fromkeys(SCALARS, 0.0)
+        self.values["price_eur_per_mwh"] = np.nan
+        self.out_messages: list[np.ndarray] = []
+        self.out_events: list[np.ndarray] = []
+
+    def gate_ms(self, k: int) -> int:
+        """Gate closure of interval ``k`` [ms since start]."""
+        return max(0, k * self.step_s - self.cfg.gate_closure_s) * 1000
+
+    # -- input -----------------------------------------------------------------
+    def receive(self, batch: np.ndarray, now_ms: int) -> None:
+        """Buffer orders, settle meter readings; other kinds are ignored."""
+        if not len(batch):
+            return
+        batch = batch.copy()
+        batch["arrival_ms"] = np.where(batch["arrival_ms"] < 0, now_ms, batch["arrival_ms"])
+        meters = batch[batch["kind"] == Kind.METER]
+        if len(meters):
+            self.ledger.settle_meters(meters)
+        orders = batch[np.isin(batch["kind"], (Kind.BID, Kind.OFFER))]
+        k = orders["interval_s"] // self.step_s
+        late = k <= self.cleared_upto
+        self.late_since_gate += int(late.sum())
+        self.pending = msgs.concat([self.pending, orders[~late]])
+
+    # -- gate closure ----------------------------------------------------------
+    def gate(self, k: int) -> None:
+        """Clear interval ``k`` with the orders that arrived by its gate closure."""
+        iv = k * self.step_s
+        g = self.gate_ms(k)
+        mine = self.pending["interval_s"] // self.step_s <= k
+        book, self.pending = self.pending[mine], self.pending[~mine]
+        on_time = (book["arrival_ms"] <= g) & (book["interval_s"] == iv)
+        late = int((~on_time).sum()) + self.late_since_gate
+        self.late_since_gate = 0
+        book = msgs.concat([book[on_time], self._attacks(iv, g)])
+        received = len(book)
+        n_auth = 0
+        if self.cfg.require_auth and len(book):
+            forged, replayed = verify(book, self.ring, self.seen)
+            bad = forged | replayed
+            n_auth = int(bad.sum())
+            book = book[~bad]
+        valid = (np.isin(book["side"], (1, -1)) & np.isfinite(book["quantity_mwh"])
+                 & (book["quantity_mwh"] >= 0) & np.isfinite(book["price_eur_per_mwh"]))
+        n_invalid = int((~valid).sum())
+        book = book[valid]
+        self.last_accepted = book
+        retail = float(import_price_eur_per_mwh(self.tariff, self.start, iv)[0])
+        feed_in = float(feed_in_price_eur_per_mwh(self.tariff, self.start, iv)[0])
+        ctx = ClearingContext(retail, feed_in, iv, self.cfg.community_price_rule)
+        res = MECHANISMS[self.cfg.mechanism](book, ctx)
+        dso = dso_check(self.cfg.dso_check, self.validator, res.trades, self._base_p_mw(k), self.step_s / 3600.0)
+        trades = dso.trades
+        self.ledger.book_clearing(iv, book, trades, retail, feed_in)
+        self._publish(k, book, res, trades, retail, feed_in,
+                      dict(orders_received=received, orders_late=late, orders_rejected_auth=n_auth,
+                           orders_invalid=n_invalid))
+        self.cleared_upto = k
+
+    def _publish(self, k, book, res, trades, retail, feed_in, counts) -> None:
+        iv = k * self.step_s
+        q = trades["quantity_mwh"]
+        filled = np.zeros(len(book))
+        paid = np.zeros(len(book))
+        np.add.at(filled, trades["buyer_order"], q)
+        np.add.at(filled, trades["seller_order"], q)
+        np.add.at(paid, trades["buyer_order"], q * trades["price_eur_per_mwh"])
+        np.add.at(paid, trades["seller_order"], q * trades["seller_price_eur_per_mwh"])
+        buy = book["side"] > 0
+        rest = book["quantity_mwh"] - filled
+        demand = float(book["quantity_mwh"][buy].sum())
+        traded = float(q.sum())
+        lim = book["price_eur_per_mwh"]
+        out = msgs.empty(len(book))
+        out["msg_id"] = msgs.make_ids(np.full(len(book), msgs.MARKET), k * 1_000_000 + np.arange(len(book)))
+        out["kind"], out["sender"], out["receiver"] = Kind.RESULT, msgs.MARKET, book["sender"]
+        out["bus"], out["interval_s"], out["side"] = book["bus"], iv, book["side"]
+        out["quantity_mwh"], out["quantity2_mwh"] = filled, rest  # matched, left to the retailer
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["price_eur_per_mwh"] = np.where(filled > 0, paid / filled, np.where(buy, retail, feed_in))
+        out["send_ms"], out["ref_id"] = self.gate_ms(k), book["msg_id"]
+        self.out_messages.append(out)
+        ev = np.zeros(len(trades), dtype=EVENT_TRADE_DTYPE)
+        for f in ("buyer", "seller", "buyer_bus", "seller_bus", "quantity_mwh", "price_eur_per_mwh",
+                  "seller_price_eur_per_mwh", "curtailed_mwh", "reason"):
+            ev[f] = trades[f]
+        ev["interval_s"], ev["curtailed"] = iv, trades["curtailed_mwh"] > 0
+        self.out_events.append(ev)
+        price = res.clearing_price_eur_per_mwh if traded > 0 else np.nan
+        self.values.update(
+            price_eur_per_mwh=price, traded_mwh=traded,
+            retail_import_mwh=float(rest[buy].sum()), retail_export_mwh=float(rest[~buy].sum()),
+            welfare_eur=float(np.sum((lim[trades["buyer_order"]] - lim[trades["seller_order"]]) * q)),
+            market_status=STATUS_CODES[res.status], trades_curtailed=int(ev["curtailed"].sum()),
+            curtailed_mwh=float(trades["curtailed_mwh"].sum()),
+            local_share_of_demand=traded / demand if demand > 0 else 0.0, **counts)
+
+    def _attacks(self, iv: int, g_ms: int) -> np.ndarray:
+        """Forged and replayed orders injected by ``market.attack``."""
+        a = self.cfg.attack
+        parts = []
+        n = a.forged_orders_per_interval
+        if n:
+            f = msgs.empty(n)
+            side = self.rng.choice(np.array([1, -1], dtype=np.int8), n)
+            f["msg_id"] = self.rng.integers(1 << 62, size=n)
+            f["kind"] = np.where(side > 0, Kind.BID, Kind.OFFER)
+            f["sender"], f["side"], f["interval_s"] = self.rng.integers(0, max(self.n_agents, 1), n), side, iv
+            f["quantity_mwh"] = self.rng.uniform(0.0, 0.01, n)  # up to 40 kW over 15 min
+            f["price_eur_per_mwh"] = np.where(side > 0, 10_000.0, 0.0)  # aggressive: would clear first
+            f["send_ms"] = f["arrival_ms"] = g_ms
+            f["tag"] = self.rng.integers(1, np.iinfo(np.int64).max, n).astype(np.uint64)
+            parts.append(f)
+        n = min(a.replayed_orders_per_interval, len(self.last_accepted))
+        if n:
+            r = self.last_accepted[self.rng.choice(len(self.last_accepted), n, replace=False)].copy()
+            r["arrival_ms"] = g_ms  # an eavesdropper re-sends accepted orders unchanged (same msg_id, tag)
+            parts.append(r)
+        return msgs.concat(parts)
+
+    def _base_p_mw(self, k: int) -> np.ndarray | None:
+        """DSO forecast of per-bus consumption [MW] for interval ``k`` (``dso_base``)."""
+        if self.validator is None:
+            return None
+        net = self.validator.model.net
+        if self.cfg.dso_base == "none" or self._net is None:
+            return np.zeros(len(net.bus))
+        from simulators.common.netdata import absolute_profiles, profile_row
+
+        row = np.array([profile_row(self.start) + k * self.step_s // 900])
+        pos = {b: i for i, b in enumerate(net.bus.index.values.tolist())}
+        p = np.zeros(len(net.bus))
+        for el, sign in (("load", 1.0), ("sgen", -1.0), ("storage", 1.0)):
+            src = self._net[el]
+            if not len(src):
+                continue
+            vals = absolute_profiles(self._net, el, "p_mw", row)[0] * src.in_service.values
+            np.add.at(p, [pos[b] for b in src.bus.values.tolist()], sign * vals)
+        return p
+
+    # -- output ----------------------------------------------------------------
+    def take_messages(self) -> np.ndarray:
+        """RESULT messages produced since the last call."""
+        out, self.out_messages = msgs.concat(self.out_messages), []
+        return out
+
+    def take_events(self) -> np.ndarray:
+        """``events_trades`` records produced since the last call."""
+        ev = np.concatenate(self.out_events) if self.out_events else np.zeros(0, EVENT_TRADE_DTYPE)
+        self.out_events = []
+        return ev
+
+
+__all__ = ["EVENT_TRADE_DTYPE", "MarketOperator", "REASONS", "SCALARS"]

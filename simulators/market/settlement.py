@@ -1,0 +1,103 @@
+"""Settlement: each agent's bill from trades, retail fallback and metered energy.
+
+Sign: a bill is what the agent pays [EUR]; a revenue is a negative bill.
+
+Per delivery interval and agent ``a``:
+
+1. *At clearing* (scheduled bill): matched energy at the trade prices
+   (``price_eur_per_mwh`` paid by buyers, ``seller_price_eur_per_mwh`` received
+   by sellers), plus the unmatched (or DSO-curtailed) volume of its orders at
+   the tariff: demand at the retail import price, supply at the feed-in price.
+   The scheduled net position is ``sum(bids) - sum(offers)`` [MWh, consumer ref.].
+2. *At metering*: a METER message (``quantity_mwh`` = imported,
+   ``quantity2_mwh`` = exported energy of the interval [MWh]) gives the actual
+   net position; the deviation ``metered - scheduled`` is an imbalance priced
+   by ``market.imbalance_price``:
+   ``tariff``: shortfall bought at the retail price, surplus sold at feed-in;
+   ``penalty``: the same +- ``imbalance_penalty_eur_per_mwh`` (shortfall pays
+   more, surplus earns less).
+   The tariff-only baseline bill (``import * retail - export * feed_in``) is
+   accumulated at the same time for comparison.
+
+Agents without a meter reading keep their scheduled bill (no imbalance).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+class Ledger:
+    """Cumulative bills of ``n_agents`` agents (ids ``0 .. n_agents-1``).
+
+    Parameters
+    ----------
+    n_agents : int
+        Number of agents.
+    imbalance_price : str
+        ``"tariff"`` or ``"penalty"``.
+    imbalance_penalty_eur_per_mwh : float
+        Penalty for ``"penalty"`` [EUR/MWh].
+    """
+
+    def __init__(self, n_agents: int, imbalance_price: str = "tariff",
+                 imbalance_penalty_eur_per_mwh: float = 0.0) -> None:
+        self.n = int(n_agents)
+        self.rule = imbalance_price
+        self.penalty = float(imbalance_penalty_eur_per_mwh)
+        self.bill_eur = np.zeros(self.n)
+        self.bill_tariff_eur = np.zeros(self.n)
+        self.imbalance_mwh = np.zeros(self.n)
+        self._sched: dict[int, tuple[np.ndarray, float, float]] = {}
+        self.ignored = 0
+
+    def _valid(self, agent: np.ndarray) -> np.ndarray:
+        ok = (agent >= 0) & (agent < self.n)
+        self.ignored += int((~ok).sum())
+        return ok
+
+    def book_clearing(self, interval_s: int, orders: np.ndarray, trades: np.ndarray,
+                      retail_eur_per_mwh: float, feed_in_eur_per_mwh: float) -> np.ndarray:
+        """Book the scheduled bill of one cleared interval; returns the per-agent cost [EUR]."""
+        cost = np.zeros(self.n)
+        filled = np.zeros(len(orders))
+        np.add.at(filled, trades["buyer_order"], trades["quantity_mwh"])
+        np.add.at(filled, trades["seller_order"], trades["quantity_mwh"])
+        for who, price, sign in (("buyer", "price_eur_per_mwh", 1.0), ("seller", "seller_price_eur_per_mwh", -1.0)):
+            a = trades[who].astype(np.int64)
+            ok = self._valid(a)
+            np.add.at(cost, a[ok], sign * (trades["quantity_mwh"] * trades[price])[ok])
+        a = orders["sender"].astype(np.int64)
+        ok = self._valid(a)
+        rest = orders["quantity_mwh"] - filled
+        buy = orders["side"] > 0
+        tariff = np.where(buy, retail_eur_per_mwh, -feed_in_eur_per_mwh)
+        np.add.at(cost, a[ok], (rest * tariff)[ok])
+        sched = np.zeros(self.n)
+        np.add.at(sched, a[ok], np.where(buy, 1.0, -1.0)[ok] * orders["quantity_mwh"][ok])
+        self._sched[int(interval_s)] = (sched, float(retail_eur_per_mwh), float(feed_in_eur_per_mwh))
+        self.bill_eur += cost
+        return cost
+
+    def settle_meters(self, meters: np.ndarray) -> None:
+        """Price deviations of METER messages against the schedule of their interval."""
+        for iv in np.unique(meters["interval_s"]).tolist():
+            m = meters[meters["interval_s"] == iv]
+            sched, retail, feed_in = self._sched.get(int(iv), (np.zeros(self.n), np.nan, np.nan))
+            if np.isnan(retail):
+                log.warning("meter readings for interval %s s without a cleared schedule", iv)
+                continue
+            a = m["sender"].astype(np.int64)
+            ok = self._valid(a)
+            a, m = a[ok], m[ok]
+            net = m["quantity_mwh"] - m["quantity2_mwh"]
+            dev = net - sched[a]
+            up = retail + (self.penalty if self.rule == "penalty" else 0.0)
+            down = feed_in - (self.penalty if self.rule == "penalty" else 0.0)
+            np.add.at(self.bill_eur, a, np.where(dev > 0, dev * up, dev * down))
+            np.add.at(self.imbalance_mwh, a, dev)
+            np.add.at(self.bill_tariff_eur, a, m["quantity_mwh"] * retail - m["quantity2_mwh"] * feed_in)
