@@ -233,7 +233,7 @@ class Coordinator:
         idx = np.flatnonzero(np.abs(y) > EPS_MW)
         tso_dir = idx[np.sign(y[idx]) == d] if d != 0 else idx[:0]
         tso_dir = tso_dir[np.lexsort((offers.msg_id[tso_dir], offers.price[tso_dir]))]
-        before = np.concatenate([[0.0], np.cumsum(np.abs(y[tso_dir]))[:-1]])
+        before = np.cumsum(np.abs(y[tso_dir])) - np.abs(y[tso_dir])
         is_tso = tso_dir[before < met - 1e-9]
         yt = np.zeros_like(y)
         yt[is_tso] = y[is_tso]

@@ -180,8 +180,11 @@ def merit_order(offers: Offers, used: np.ndarray, state: GridState, need_mw: flo
         ok &= np.isin(offers.area, areas)
     cand = np.flatnonzero(ok)
     cand = cand[np.lexsort((offers.msg_id[cand], offers.price[cand]))]
-    planned = cand[np.concatenate([[0.0], np.cumsum(cap[cand])[:-1]]) < abs(need_mw)]
-    planned_q = np.minimum(cap[planned], abs(need_mw) - np.concatenate([[0.0], np.cumsum(cap[planned])[:-1]]))
+    if not cand.size:
+        return x, 0
+    before = np.cumsum(cap[cand]) - cap[cand]  # merit order without gate: volume ahead of each offer
+    planned = cand[before < abs(need_mw)]
+    planned_q = np.minimum(cap[planned], abs(need_mw) - before[before < abs(need_mw)])
     plan = dict(zip(planned.tolist(), planned_q.tolist()))
     remaining, blocked = abs(need_mw), 0
     dp_sign = -1.0 if up else 1.0
