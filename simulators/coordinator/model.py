@@ -219,7 +219,7 @@ class Coordinator:
             self.schedule_mw = g.pcc_mw(state.p)
             log.info("shared balancing: PCC schedule fixed at the first forecast %s MW", self.schedule_mw)
         for a in range(g.n_area - 1, -1, -1):  # smallest (deepest) areas first, 'rest' last
-            pcc = g.pcc_mw(state.p)[a]
+            pcc = g.pcc_area_mw(state.p, a)
             dev = pcc - self.schedule_mw[a]
             need = dev - band if dev > band else (dev + band if dev < -band else 0.0)  # > 0: reduce import
             xa, _ = merit_order(offers, used, state, need, np.inf, check=True, light=None,

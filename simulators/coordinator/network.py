@@ -124,10 +124,12 @@ class LinearGrid:
 
     def pcc_mw(self, p_mw: np.ndarray) -> np.ndarray:
         """Exchange at each area's PCC [MW], consumer reference (import into the area > 0)."""
-        out = np.empty(self.n_area)
-        for a, g in enumerate(self.area_root):
-            out[a] = (self.A[g] @ p_mw)[0] if g >= 0 else float(p_mw[self.in_tree].sum())
-        return out
+        return np.array([self.pcc_area_mw(p_mw, a) for a in range(self.n_area)])
+
+    def pcc_area_mw(self, p_mw: np.ndarray, a: int) -> float:
+        """Exchange at the PCC of area ``a`` [MW], consumer reference."""
+        g = self.area_root[a]
+        return float((self.A[g] @ p_mw)[0]) if g >= 0 else float(p_mw[self.in_tree].sum())
 
     def bus_positions(self, buses: np.ndarray) -> np.ndarray:
         """Positions of pandapower bus indices (-1 for unknown buses)."""
