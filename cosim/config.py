@@ -18,10 +18,10 @@ import hashlib
 from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from simulators.coordinator.schema import CoordinatorConfig
 from simulators.household.schema import HouseholdsConfig
@@ -36,6 +36,15 @@ PROFILE_YEAR_END = datetime(2017, 1, 1)
 #: Largest scenario file accepted [byte]; guards against feeding a data file.
 MAX_FILE_BYTES = 2_000_000
 SERIES_SIMS = ("grid", "household", "ict", "market", "coordinator")
+
+
+def _duration(value: Any) -> int | str:
+    parse_duration_s(value)  # raises ValueError with the allowed forms
+    return value
+
+
+#: A duration: ``"15min"``, ``"7d"``, ``"900s"`` or a number of seconds.
+Duration = Annotated[int | str, BeforeValidator(_duration)]
 
 
 class _Frozen(BaseModel):
@@ -113,8 +122,8 @@ class Scenario(_Frozen):
     description: str = ""
     seed: int = Field(0, ge=0, le=2**63 - 1)
     start: datetime = Field(datetime(2016, 1, 1), description="ISO 8601 within 2016")
-    duration: int | str = Field("1d", description="e.g. 1d, 7d, 365d or seconds")
-    step: int | str = Field("15min", description="interval length, e.g. 15min or 900")
+    duration: Duration = Field("1d", description="e.g. 1d, 7d, 365d or seconds")
+    step: Duration = Field("15min", description="interval length, e.g. 15min or 900")
     grid: GridConfig
     households: HouseholdsConfig | None = None
     ict: IctConfig | None = None
@@ -292,13 +301,45 @@ def _short(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def _clean_loc(model: type[BaseModel], loc: tuple) -> tuple:
+    """Drop pydantic's union-branch tags (``int``, ``str``, ...) from an error path."""
+    out: list = []
+    current: Any = model
+    for part in loc:
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            if part in current.model_fields:
+                out.append(part)
+                current = _model_in(current.model_fields[part].annotation) or dict
+            elif isinstance(part, str) and (part[:1].islower() is False or "[" in part or part in _TAGS):
+                continue  # a union branch tag
+            else:
+                out.append(part)
+                current = None
+        elif isinstance(part, str) and ("[" in part or part in _TAGS):
+            continue
+        else:
+            out.append(part)
+    return tuple(out)
+
+
+_TAGS = {"int", "str", "float", "bool", "list", "dict", "none", "constrained-str",
+         "constrained-int", "constrained-float", "literal", "datetime", "date", "tuple"}
+
+
 def format_validation_error(exc: ValidationError, model: type[BaseModel] = Scenario) -> list[str]:
-    """One line per pydantic error: path, message, offending value."""
-    lines = []
+    """One line per problem (union branches merged): path, message, offending value."""
+    lines: list[str] = []
+    seen: dict[tuple, int] = {}
     for err in exc.errors():
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+        loc = _clean_loc(model, tuple(err["loc"]))
         path = ".".join(str(p) for p in loc) or "(scenario)"
         msg = err["msg"].removeprefix("Value error, ")
+        if loc in seen and err["type"] not in ("extra_forbidden", "missing"):
+            i = seen[loc]
+            if msg not in lines[i]:
+                lines[i] = lines[i].replace("; got ", f", or {msg[0].lower() + msg[1:]}; got ", 1)
+            continue
+        seen[loc] = len(lines)
         if err["type"] == "extra_forbidden":
             allowed = _allowed_keys(model, loc)
             hint = f"; allowed: {', '.join(allowed)}" if allowed else ""

@@ -1,0 +1,89 @@
+"""HDF5 layout round trip, streaming, and the partial-file rule."""
+
+from __future__ import annotations
+
+import json
+
+import h5py
+import numpy as np
+import pytest
+
+from cosim.config import load_scenario
+from cosim.recorder import HDF5Sink, LAYOUT_VERSION
+from cosim.world import run_scenario
+
+ROOT_ATTRS = ("layout_version", "cosim_version", "scenario_yaml", "scenario_sha256", "seed",
+              "start", "step_s", "packages", "status", "wall_time_s", "n_steps_done")
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory):
+    path = tmp_path_factory.mktemp("rec") / "r.h5"
+    sc, text = load_scenario(None, ["duration=6h", "output.chunk_steps=7"])
+    summary = run_scenario(sc, text, path)
+    return path, sc, summary
+
+
+def test_documented_paths_and_attributes(result):
+    path, sc, _ = result
+    with h5py.File(path) as f:
+        for a in ROOT_ATTRS:
+            assert a in f.attrs, a
+        assert f.attrs["status"] == "complete" and f.attrs["layout_version"] == LAYOUT_VERSION
+        assert f.attrs["seed"] == sc.seed and f.attrs["step_s"] == 900
+        assert "mosaik" in json.loads(f.attrs["packages"])
+        n = sc.n_steps
+        np.testing.assert_array_equal(f["time"][()], np.arange(n) * 900)
+        expect = {"vm_pu": 15, "va_degree": 15, "line_loading_percent": 13, "line_p_from_mw": 13,
+                  "line_i_ka": 13, "trafo_loading_percent": 1, "trafo_p_hv_mw": 1,
+                  "ext_grid_p_mw": 1, "ext_grid_q_mvar": 1}
+        for attr, width in expect.items():
+            ds = f[f"series/grid/{attr}"]
+            assert ds.shape == (n, width), attr
+            assert ds.attrs["unit"] and len(ds.attrs["entities"]) == width
+        assert f["series/grid/pl_mw"].shape == (n,) and f["series/grid/pf_converged"].dtype == bool
+        assert set(f["static/grid"]) >= {"bus", "line", "trafo", "ext_grid"}
+        assert len(f["static/grid/bus/vn_kv"]) == 15
+
+
+def test_row_count_is_not_a_multiple_of_chunk(result):
+    # 24 rows with chunk 7: the last partial block must be flushed on close
+    path, sc, summary = result
+    with h5py.File(path) as f:
+        assert f["time"].shape[0] == sc.n_steps == 24 and f.attrs["n_steps_done"] == 24
+    assert summary.steps == 24
+
+
+def test_failed_run_never_replaces_earlier_result(tmp_path):
+    final = tmp_path / "x.h5"
+    final.write_bytes(b"earlier result")
+    sink = HDF5Sink(final, {"seed": 1}, chunk_steps=4)
+    for t in range(10):
+        sink.record("grid", "pl_mw", float(t))
+        sink.end_row(t * 900)
+    path = sink.close("failed", error="boom")
+    assert final.read_bytes() == b"earlier result"
+    with h5py.File(path) as f:
+        assert f.attrs["status"] == "failed" and f.attrs["error"] == "boom"
+        np.testing.assert_array_equal(f["series/grid/pl_mw"][()], np.arange(10.0))
+
+
+def test_late_series_is_nan_padded(tmp_path):
+    sink = HDF5Sink(tmp_path / "p.h5", {}, chunk_steps=3)
+    for t in range(5):
+        sink.record("grid", "a", 1.0)
+        if t >= 2:
+            sink.record("market", "b", np.array([t, t]))
+        sink.end_row(t)
+    with h5py.File(sink.close("complete")) as f:
+        b = f["series/market/b"][()]
+        assert b.shape == (5, 2) and np.isnan(b[:2]).all() and (b[2:, 0] == [2, 3, 4]).all()
+
+
+def test_events_append(tmp_path):
+    sink = HDF5Sink(tmp_path / "e.h5", {}, chunk_steps=3)
+    dt = np.dtype([("a", "i8"), ("b", "f8")])
+    sink.append_events("trades", np.array([(1, 2.0)], dtype=dt))
+    sink.append_events("trades", np.array([(3, 4.0), (5, 6.0)], dtype=dt))
+    with h5py.File(sink.close("complete")) as f:
+        np.testing.assert_array_equal(f["events/trades"]["a"], [1, 3, 5])
