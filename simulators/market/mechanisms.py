@@ -95,9 +95,10 @@ def pay_as_clear(orders: np.ndarray, ctx: ClearingContext) -> ClearingResult:
     if volume <= 0:
         return finish(orders, empty_trades(), np.nan)
     q = orders["quantity_mwh"]
-    tol = 1e-9 * max(volume, 1e-12)
-    acc_b = np.flatnonzero(fb > 0)
-    acc_s = np.flatnonzero(fs > 0)
+    tol = 1e-9 * volume
+    # float round-off of two cumulative sums can leave ~1e-19 MWh fills: not an acceptance
+    acc_b = np.flatnonzero(fb > tol)
+    acc_s = np.flatnonzero(fs > tol)
     rej_b = np.flatnonzero(fb < q[b] - tol)
     rej_s = np.flatnonzero(fs < q[s] - tol)
     b_m, s_m = p[b[acc_b[-1]]], p[s[acc_s[-1]]]

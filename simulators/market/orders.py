@@ -233,7 +233,7 @@ def pair_volumes(
     lo, hi = pts[:-1], pts[1:]
     width = hi - lo
     # tiny widths come from float round-off of two cumsums that should meet
-    ok = width > 1e-12 * max(total, 1.0)
+    ok = width > 1e-9 * total
     mid = 0.5 * (lo + hi)[ok]
     ib = np.minimum(np.searchsorted(cb, mid), len(cb) - 1)
     js = np.minimum(np.searchsorted(cs, mid), len(cs) - 1)
