@@ -169,7 +169,8 @@ def make_result(
     base = 1e-3 * (0.3 + 0.5 * np.exp(-((hour - 19.0) ** 2) / 6.0) + 0.2 * np.exp(-((hour - 7.5) ** 2) / 2.0))
     load = base[:, None] * rng.uniform(0.6, 1.4, (n_steps, n_households))
     sun = np.clip(np.sin(np.pi * (hour - 6.0) / 14.0), 0.0, None)  # daylight 06:00-20:00
-    pv_avail = 1e-3 * pv_kwp * 0.8 * sun[:, None] * rng.uniform(0.7, 1.0, (n_steps, n_households))
+    has_pv = rng.uniform(size=n_households) < 0.6  # 60 % of households own PV (illustrative)
+    pv_avail = 1e-3 * pv_kwp * 0.8 * sun[:, None] * rng.uniform(0.7, 1.0, (n_steps, n_households)) * has_pv
     cap_mwh, bat_mw = 10e-3, 5e-3  # 10 kWh / 5 kW home battery
     soc = np.empty((n_steps, n_households))
     bat = np.empty((n_steps, n_households))

@@ -1,0 +1,119 @@
+"""Entry points behind ``cosim report``, ``cosim kpis`` and ``cosim check``.
+
+Each ``*_main(argv) -> int`` parses its own arguments and returns the exit
+code: 0 success / pass, 1 regression (check only), 2 bad input (one-line
+message on stderr, no traceback). The ``cosim`` console script dispatches to
+them with the arguments after the sub-command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Callable, Sequence
+
+from analysis.check import compare, format_table, read_baseline, write_baseline
+from analysis.errors import AnalysisError
+from analysis.io import load
+from analysis.kpis import kpis
+from analysis.report import build_report
+
+EXIT_OK, EXIT_REGRESSION, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _guard(prog: str, body: Callable[[argparse.Namespace], int], parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
+    """Parse, run, and turn input errors into exit code 2 with a one-line message."""
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse has printed its usage message
+        return EXIT_OK if exc.code in (0, None) else EXIT_BAD_INPUT
+    try:
+        return body(args)
+    except AnalysisError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def report_main(argv: Sequence[str] | None = None) -> int:
+    """``cosim report RESULT.h5 [RESULT2.h5 ...] [-o DIR] [--tariff-baseline T.h5]``."""
+    parser = argparse.ArgumentParser(prog="cosim report", description="HTML report with KPIs and figures of one or several runs")
+    parser.add_argument("results", nargs="+", help="result files (.h5); several are overlaid")
+    parser.add_argument("-o", "--out", default="report", help="output directory (default: ./report)")
+    parser.add_argument("--tariff-baseline", help="result of the same households under the retail tariff (bill KPIs)")
+
+    def body(args: argparse.Namespace) -> int:
+        runs = [load(p) for p in args.results]
+        tariff = load(args.tariff_baseline) if args.tariff_baseline else None
+        page = build_report(runs, args.out, tariff)
+        print(f"report written to {page}")
+        return EXIT_OK
+
+    return _guard("cosim report", body, parser, argv)
+
+
+def kpis_main(argv: Sequence[str] | None = None) -> int:
+    """``cosim kpis RESULT.h5 [--json] [--tariff-baseline T.h5]``."""
+    parser = argparse.ArgumentParser(prog="cosim kpis", description="print the KPIs of a run")
+    parser.add_argument("result", help="result file (.h5)")
+    parser.add_argument("--json", action="store_true", help="print JSON (null = not applicable / undefined)")
+    parser.add_argument("--tariff-baseline", help="result of the same households under the retail tariff (bill KPIs)")
+
+    def body(args: argparse.Namespace) -> int:
+        values = kpis(load(args.result), load(args.tariff_baseline) if args.tariff_baseline else None)
+        if args.json:
+            doc = {
+                name: {
+                    "value": kv.value if kv.applicable and math.isfinite(kv.value) else None,
+                    "unit": kv.unit,
+                    "applicable": kv.applicable,
+                    "description": kv.description,
+                }
+                for name, kv in values.items()
+            }
+            print(json.dumps(doc, indent=2))
+            return EXIT_OK
+        width = max(len(n) for n in values)
+        for name, kv in values.items():
+            shown = "n/a" if not kv.applicable else ("undefined" if not math.isfinite(kv.value) else f"{kv.value:.6g}")
+            print(f"{name:<{width}}  {shown:>12}  {kv.unit:<11}  {kv.description}")
+        return EXIT_OK
+
+    return _guard("cosim kpis", body, parser, argv)
+
+
+def check_main(argv: Sequence[str] | None = None) -> int:
+    """``cosim check RESULT.h5 --baseline BASELINE.json [--write-baseline]``."""
+    parser = argparse.ArgumentParser(prog="cosim check", description="compare the KPIs of a run with a stored baseline")
+    parser.add_argument("result", help="result file (.h5)")
+    parser.add_argument("--baseline", required=True, help="baseline JSON file")
+    parser.add_argument("--write-baseline", action="store_true", help="create or update the baseline from this run (keeps tolerances)")
+
+    def body(args: argparse.Namespace) -> int:
+        result = load(args.result)
+        values = kpis(result)
+        if args.write_baseline:
+            source = {"file": result.path.name, "scenario_sha256": str(result.attrs.get("scenario_sha256", "")),
+                      "cosim_version": str(result.attrs.get("cosim_version", ""))}
+            path = write_baseline(args.baseline, values, source)
+            print(f"baseline written to {path} ({len(values)} KPIs)")
+            return EXIT_OK
+        rows = compare(values, read_baseline(args.baseline))
+        print(format_table(rows))
+        failed = [r.name for r in rows if r.failed]
+        if failed:
+            print(f"REGRESSION in {len(failed)} KPI(s): {', '.join(failed)}")
+            return EXIT_REGRESSION
+        print(f"pass: {len(rows)} KPIs within tolerance")
+        return EXIT_OK
+
+    return _guard("cosim check", body, parser, argv)
+
+
+if __name__ == "__main__":  # pragma: no cover - manual use: python -m analysis.cli check ...
+    commands = {"report": report_main, "kpis": kpis_main, "check": check_main}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        print(f"usage: python -m analysis.cli {{{','.join(commands)}}} ...", file=sys.stderr)
+        sys.exit(EXIT_BAD_INPUT)
+    sys.exit(commands[sys.argv[1]](sys.argv[2:]))

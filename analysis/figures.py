@@ -1,0 +1,283 @@
+"""Report figures: matplotlib (Agg, object API, no pyplot state), one fixed style.
+
+Each figure function takes a list of runs and returns a
+:class:`matplotlib.figure.Figure`, overlaying the runs where that reads well.
+:data:`FIGURES` lists them with the series they need; :func:`render` skips a
+figure whose simulator was in none of the runs and says why.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)  # no display needed; harmless if a backend is already chosen
+
+import numpy as np  # noqa: E402
+from matplotlib import rc_context  # noqa: E402
+from matplotlib.colors import Normalize  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from analysis.io import Result  # noqa: E402
+from analysis.kpis import VOLTAGE_BAND_PU, available  # noqa: E402
+from simulators.common.messages import Status  # noqa: E402
+
+logger = logging.getLogger(__name__)
+
+#: The one style of all figures (independent of the user's matplotlibrc).
+STYLE = {
+    "font.family": "DejaVu Sans",
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.labelsize": 9,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.prop_cycle": matplotlib.cycler(
+        color=["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#17becf"]
+    ),
+    "legend.fontsize": 8,
+    "legend.frameon": False,
+    "figure.dpi": 100,
+    "savefig.dpi": 100,
+    "image.cmap": "RdBu_r",
+}
+
+BAND_LO, BAND_HI = 1.0 - VOLTAGE_BAND_PU, 1.0 + VOLTAGE_BAND_PU
+
+
+def _hours(r: Result) -> np.ndarray:
+    return r.time_s / 3600.0
+
+
+def _time_axis(ax) -> None:
+    ax.set_xlabel("time since start [h]")
+
+
+def voltage_heatmap(runs: list[Result]) -> Figure:
+    """Bus voltage heatmap per run (colour limits = EN 50160 band) and min/max envelope."""
+    runs = [r for r in runs if r.has("grid", "vm_pu")]
+    fig = Figure(figsize=(9, 2.6 * len(runs) + 2.4), layout="constrained")
+    axes = fig.subplots(len(runs) + 1, 1, squeeze=False)[:, 0]
+    norm = Normalize(BAND_LO, BAND_HI)
+    for ax, r in zip(axes, runs):
+        vm = r.array("grid", "vm_pu")
+        h = _hours(r)
+        extent = (h[0], h[-1] + r.step_s / 3600.0, vm.shape[1] - 0.5, -0.5)
+        im = ax.imshow(vm.T, aspect="auto", norm=norm, extent=extent, interpolation="nearest")
+        ax.grid(False)
+        outside = np.abs(vm - 1.0) > VOLTAGE_BAND_PU
+        if outside.any():
+            tt, bb = np.nonzero(outside)
+            ax.scatter(h[tt] + r.step_s / 7200.0, bb, marker="x", s=12, color="black", label="outside +/-10 %")
+            ax.legend(loc="upper right")
+        ax.set_ylabel("bus [index]")
+        ax.set_title(f"{r.label}: bus voltage (colour scale = EN 50160 band 0.9-1.1 pu)")
+        _time_axis(ax)
+        fig.colorbar(im, ax=ax, label="vm [pu]")
+    env = axes[-1]
+    env.axhspan(BAND_LO, BAND_HI, color="#2ca02c", alpha=0.08, label="EN 50160 band")
+    env.axhline(BAND_LO, color="#2ca02c", lw=0.8, ls="--")
+    env.axhline(BAND_HI, color="#2ca02c", lw=0.8, ls="--")
+    for i, r in enumerate(runs):
+        vm = r.array("grid", "vm_pu")
+        c = f"C{i}"
+        env.step(_hours(r), np.nanmax(vm, axis=1), where="post", color=c, label=f"{r.label} max")
+        env.step(_hours(r), np.nanmin(vm, axis=1), where="post", color=c, ls=":", label=f"{r.label} min")
+    env.set_ylabel("vm over buses [pu]")
+    env.set_title("voltage envelope (max solid, min dotted)")
+    _time_axis(env)
+    env.legend(loc="best", ncol=2)
+    return fig
+
+
+def _duration(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Maximum over entities per step, sorted descending, against share of time [percent]."""
+    peak = np.sort(np.nanmax(values, axis=1))[::-1]
+    share = 100.0 * np.arange(1, peak.size + 1) / peak.size
+    return share, peak
+
+
+def loading_duration(runs: list[Result]) -> Figure:
+    """Duration curves of the highest line and transformer loading per step."""
+    fig = Figure(figsize=(9, 3.4), layout="constrained")
+    axes = fig.subplots(1, 2)
+    for ax, attr, what in zip(axes, ("line_loading_percent", "trafo_loading_percent"), ("line", "transformer")):
+        plotted = False
+        for i, r in enumerate(runs):
+            if r.has("grid", attr):
+                share, peak = _duration(r.array("grid", attr))
+                ax.step(share, peak, where="post", color=f"C{i}", label=r.label)
+                plotted = True
+        ax.axhline(100.0, color="black", lw=0.8, ls="--", label="100 %")
+        ax.set_xlabel("share of time [percent]")
+        ax.set_ylabel(f"highest {what} loading [percent]")
+        ax.set_title(f"{what} loading duration curve" + ("" if plotted else " (not recorded)"))
+        ax.set_xlim(0, 100)
+        ax.legend(loc="upper right")
+    return fig
+
+
+def pcc_exchange(runs: list[Result]) -> Figure:
+    """Active power exchange with the upstream grid at the PCC (+ import, - export)."""
+    fig = Figure(figsize=(9, 3.2), layout="constrained")
+    ax = fig.subplots()
+    for i, r in enumerate(runs):
+        if not r.has("grid", "ext_grid_p_mw"):
+            continue
+        p = r.array("grid", "ext_grid_p_mw").sum(axis=1)
+        h = _hours(r)
+        ax.step(h, p, where="post", color=f"C{i}", label=r.label)
+        if len(runs) == 1:
+            ax.fill_between(h, p, 0, where=p >= 0, step="post", color="#1f77b4", alpha=0.2, label="import")
+            ax.fill_between(h, p, 0, where=p < 0, step="post", color="#d62728", alpha=0.2, label="export (reverse flow)")
+    ax.axhline(0.0, color="black", lw=0.6)
+    ax.set_ylabel("P at PCC [MW]")
+    ax.set_title("exchange with the upstream grid (+ import)")
+    _time_axis(ax)
+    ax.legend(loc="best")
+    return fig
+
+
+def market(runs: list[Result]) -> Figure:
+    """Local market price and volumes per interval."""
+    fig = Figure(figsize=(9, 5), layout="constrained")
+    ax_p, ax_v = fig.subplots(2, 1, sharex=True)
+    single = len(runs) == 1
+    for i, r in enumerate(runs):
+        h = _hours(r)
+        if r.has("market", "price_eur_per_mwh"):
+            price = r.array("market", "price_eur_per_mwh")
+            price = np.nanmean(price, axis=1) if price.ndim == 2 else price
+            ax_p.step(h, price, where="post", color=f"C{i}", label=r.label)
+        if r.has("market", "traded_mwh"):
+            ax_v.step(h, 1e3 * r.array("market", "traded_mwh"), where="post", color=f"C{i}", label=f"{r.label} traded locally")
+        if single:
+            for k, (attr, what) in enumerate((("retail_import_mwh", "retail import"), ("retail_export_mwh", "retail export"))):
+                if r.has("market", attr):
+                    ax_v.step(h, 1e3 * r.array("market", attr), where="post", color=f"C{k + 1}", ls="--", label=what)
+    ax_p.set_ylabel("local price [EUR/MWh]")
+    ax_p.set_title("local market price (gaps = not cleared)")
+    ax_p.legend(loc="best")
+    ax_v.set_ylabel("energy per interval [kWh]")
+    ax_v.set_title("volumes")
+    _time_axis(ax_v)
+    ax_v.legend(loc="best")
+    return fig
+
+
+def soc_envelopes(runs: list[Result]) -> Figure:
+    """Battery and EV state of charge over households: median and min-max band."""
+    fig = Figure(figsize=(9, 3.4), layout="constrained")
+    axes = fig.subplots(1, 2, sharex=True)
+    for ax, attr, what in zip(axes, ("battery_soc_mwh", "ev_soc_mwh"), ("battery", "EV")):
+        plotted = False
+        for i, r in enumerate(runs):
+            if not r.has("household", attr):
+                continue
+            soc = 1e3 * r.array("household", attr)
+            h = _hours(r)
+            ax.fill_between(h, np.nanmin(soc, axis=1), np.nanmax(soc, axis=1), step="post", color=f"C{i}", alpha=0.2)
+            ax.step(h, np.nanmedian(soc, axis=1), where="post", color=f"C{i}", label=f"{r.label} median (band: min-max)")
+            plotted = True
+        ax.set_ylabel(f"{what} state of charge [kWh]")
+        ax.set_title(f"{what} SoC over households" + ("" if plotted else " (not recorded)"))
+        _time_axis(ax)
+        if plotted:
+            ax.legend(loc="best")
+    return fig
+
+
+def ict(runs: list[Result]) -> Figure:
+    """Latency CDF of delivered messages and message loss per step."""
+    fig = Figure(figsize=(9, 3.4), layout="constrained")
+    ax_c, ax_l = fig.subplots(1, 2)
+    for i, r in enumerate(runs):
+        ev = r.events("messages")
+        if not ev.empty:
+            arrived = ev["status"].isin([Status.DELIVERED, Status.LATE]).to_numpy()
+            lat = np.sort(ev["latency_ms"].to_numpy(dtype=float)[arrived])
+            lat = lat[np.isfinite(lat)]
+            if lat.size:
+                ax_c.step(lat, np.arange(1, lat.size + 1) / lat.size, where="post", color=f"C{i}", label=r.label)
+        if r.has("ict", "lost") and r.has("ict", "sent"):
+            sent, lost = r.array("ict", "sent"), r.array("ict", "lost")
+            loss = 100.0 * np.divide(lost, sent, out=np.zeros_like(lost), where=sent > 0)
+            ax_l.step(_hours(r), loss, where="post", color=f"C{i}", label=r.label)
+    ax_c.set_xscale("log")
+    ax_c.set_xlabel("latency [ms]")
+    ax_c.set_ylabel("share of delivered messages [1]")
+    ax_c.set_title("latency CDF")
+    ax_c.set_ylim(0, 1.02)
+    ax_c.legend(loc="lower right")
+    ax_l.set_ylabel("lost / sent [percent]")
+    ax_l.set_title("message loss per step")
+    _time_axis(ax_l)
+    ax_l.legend(loc="best")
+    return fig
+
+
+def tso_activations(runs: list[Result]) -> Figure:
+    """TSO flexibility need vs activation, and activations blocked by the traffic light."""
+    fig = Figure(figsize=(9, 4.6), layout="constrained")
+    ax_a, ax_b = fig.subplots(2, 1, sharex=True, height_ratios=(2, 1))
+    for i, r in enumerate(runs):
+        h = _hours(r)
+        if r.has("coordinator", "tso_need_mw"):
+            ax_a.step(h, 1e3 * r.array("coordinator", "tso_need_mw"), where="post", color=f"C{i}", ls="--", label=f"{r.label} need")
+        if r.has("coordinator", "tso_activated_mw"):
+            ax_a.step(h, 1e3 * r.array("coordinator", "tso_activated_mw"), where="post", color=f"C{i}", label=f"{r.label} activated")
+        for attr, marker in (("blocked_by_traffic_light", "v"), ("dso_violations", "x"), ("double_activations", "D")):
+            if r.has("coordinator", attr):
+                n = r.array("coordinator", attr)
+                idx = n > 0
+                if idx.any():
+                    ax_b.scatter(h[idx], n[idx], marker=marker, color=f"C{i}", label=f"{r.label} {attr.replace('_', ' ')}")
+    ax_a.set_ylabel("power [kW]")
+    ax_a.set_title("TSO flexibility need and activation")
+    ax_a.legend(loc="best", ncol=2)
+    ax_b.set_ylabel("count per step [1]")
+    ax_b.set_title("blocked (v), DSO violations (x), double activations (D)")
+    _time_axis(ax_b)
+    if ax_b.collections:
+        ax_b.legend(loc="best", ncol=2)
+    return fig
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """One report figure: file name, caption, requirements (any one suffices)."""
+
+    name: str
+    caption: str
+    any_of: tuple[str, ...]
+    func: Callable[[list[Result]], Figure]
+
+
+FIGURES: tuple[FigureSpec, ...] = (
+    FigureSpec("voltage_heatmap", "Bus voltages (time x bus) and envelope with the EN 50160 +/-10 % band", ("grid/vm_pu",), voltage_heatmap),
+    FigureSpec("loading_duration", "Line and transformer loading duration curves", ("grid/line_loading_percent", "grid/trafo_loading_percent"), loading_duration),
+    FigureSpec("pcc_exchange", "Exchange with the upstream grid at the PCC", ("grid/ext_grid_p_mw",), pcc_exchange),
+    FigureSpec("market", "Local market prices and volumes", ("market/price_eur_per_mwh", "market/traded_mwh"), market),
+    FigureSpec("soc_envelopes", "Battery and EV state-of-charge envelopes", ("household/battery_soc_mwh", "household/ev_soc_mwh"), soc_envelopes),
+    FigureSpec("ict", "ICT latency CDF and message loss over time", ("events/messages", "ict/lost"), ict),
+    FigureSpec("tso_activations", "TSO activations and traffic-light blocking", ("coordinator/tso_need_mw", "coordinator/tso_activated_mw"), tso_activations),
+)
+
+
+def render(spec: FigureSpec, runs: list[Result], out_dir: Path) -> Path | None:
+    """Draw one figure into ``out_dir/<name>.png``; ``None`` if no run has its data."""
+    usable = [r for r in runs if any(available(r, req) for req in spec.any_of)]
+    if not usable:
+        logger.info("figure %s skipped: none of %s recorded", spec.name, spec.any_of)
+        return None
+    with rc_context(STYLE):
+        fig = spec.func(usable)
+        path = Path(out_dir) / f"{spec.name}.png"
+        fig.savefig(path)
+    return path
