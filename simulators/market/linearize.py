@@ -367,8 +367,8 @@ def linearize(net, *, run_pf: bool = True) -> LinearNetwork:
     p0, q0 = _consumption_p_q(net)
     ptdf, area = _topology(ppci, br_rows, fbus, tbus, bus_lk, r)
     # the AC check net: one zero load per bus, set to the schedule change later
-    check_idx = np.array([pp.create_load(net, b, p_mw=0.0, q_mvar=0.0, name="lin_check")
-                          for b in net.bus.index])
+    check_idx = np.asarray(pp.create_loads(net, net.bus.index.to_numpy(), p_mw=0.0, q_mvar=0.0,
+                                           name="lin_check"))
     eg = net.ext_grid.bus.iloc[0]
     return LinearNetwork(
         bus_index=net.bus.index.to_numpy(),
