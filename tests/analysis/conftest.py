@@ -1,0 +1,104 @@
+"""Shared fixtures: a tiny hand-made result file whose KPIs are computed by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from analysis.synthetic import write_result
+from simulators.common.messages import Kind, MESSAGE_DTYPE, Status, empty
+
+NAN = np.nan
+#: 4 steps of 1800 s: every "hours" KPI is (number of steps) x 0.5 h.
+STEP_S = 1800
+
+
+def tiny_series() -> dict:
+    """Hand-chosen arrays; the expected KPI values are derived in test_kpis.py."""
+    hh = ["hh0", "hh1"]
+    return {
+        "grid": {
+            "vm_pu": (np.array([[1.0, 0.95, 0.89], [1.0, 1.02, 1.11], [1.0, 1.05, 1.08], [1.0, 0.91, 0.85]]), "pu", ["b0", "b1", "b2"]),
+            "line_loading_percent": (np.array([[50, 101], [99, 20], [120, 130], [10, 10]], float), "percent", ["l0", "l1"]),
+            "trafo_loading_percent": (np.array([[80], [100], [100.5], [30]]), "percent", ["t0"]),
+            "trafo_p_hv_mw": (np.array([[0.2], [-0.1], [-0.3], [0.4]]), "MW", ["t0"]),
+            "ext_grid_p_mw": (np.array([[0.1, 0.1], [-0.05, -0.05], [-0.2, -0.1], [0.3, 0.2]]), "MW", ["e0", "e1"]),
+            "pl_mw": (np.array([0.01, 0.02, 0.03, 0.04]), "MW", []),
+            "pf_converged": (np.array([True, True, False, True]), "1", []),
+        },
+        "market": {
+            "price_eur_per_mwh": (np.array([80.0, NAN, 100.0, 60.0]), "EUR/MWh", []),
+            "traded_mwh": (np.array([0.1, 0.0, 0.2, 0.1]), "MWh", []),
+            "retail_import_mwh": (np.array([0.3, 0.2, 0.1, 0.2]), "MWh", []),
+            "retail_export_mwh": (np.array([0.0, 0.1, 0.0, 0.0]), "MWh", []),
+            "welfare_eur": (np.array([1.0, 2.0, 3.0, 4.0]), "EUR", []),
+            "market_status": (np.array([1, 0, 1, 1], dtype=np.int8), "1", []),
+            "orders_late": (np.array([1, 0, 0, 2]), "1", []),
+            "orders_rejected_auth": (np.array([0, 0, 1, 0]), "1", []),
+            "trades_curtailed": (np.array([0, 1, 2, 0]), "1", []),
+            "bill_eur": (np.array([[1.0, 2.0], [1.0, -1.0], [2.0, 0.0], [0.0, 1.0]]), "EUR", hh),
+        },
+        "household": {
+            "p_mw": (np.array([[1.0, -1.0], [2.0, 0.0], [-2.0, 1.0], [1.0, 1.0]]), "MW", hh),
+            "pv_p_mw": (np.array([[0.0, 2.0], [0.0, 1.0], [3.0, 0.0], [0.0, 0.0]]), "MW", hh),
+            "pv_curtailed_mw": (np.array([[0.0, 0.0], [0.0, 0.2], [0.0, 0.0], [0.4, 0.0]]), "MW", hh),
+            "battery_soc_mwh": (np.array([[0.01, 0.02], [0.02, 0.02], [0.03, 0.01], [0.02, 0.0]]), "MWh", hh),
+        },
+        "ict": {
+            "sent": (np.array([10, 10, 10, 10]), "1", []),
+            "delivered": (np.array([10, 9, 8, 10]), "1", []),
+            "lost": (np.array([0, 1, 2, 0]), "1", []),
+        },
+        "coordinator": {
+            "tso_need_mw": (np.array([0.0, 10.0, 20.0, 5.0]), "MW", []),
+            "tso_activated_mw": (np.array([0.0, 10.0, 15.0, 8.0]), "MW", []),
+            "dso_violations": (np.array([0, 1, 0, 1]), "1", []),
+            "double_activations": (np.array([0, 0, 0, 0]), "1", []),
+            "blocked_by_traffic_light": (np.array([0, 0, 1, 0]), "1", []),
+            "cost_tso_eur": (np.array([1.0, 2.0, 3.0, 4.0]), "EUR", []),
+            "cost_dso_eur": (np.array([0.0, 0.5, 0.0, 0.0]), "EUR", []),
+            "traffic_light": (np.array([[0], [1], [2], [0]], dtype=np.int8), "1", ["area0"]),
+        },
+    }
+
+
+def tiny_messages() -> np.ndarray:
+    """Five messages: latencies 10/20/30/40 ms arrived, one lost; one late BID, one late METER."""
+    m = empty(5)
+    m["kind"] = [Kind.BID, Kind.OFFER, Kind.BID, Kind.METER, Kind.BID]
+    m["status"] = [Status.DELIVERED, Status.DELIVERED, Status.LATE, Status.LATE, Status.LOST]
+    dtype = np.dtype(MESSAGE_DTYPE.descr + [("latency_ms", np.float64)])
+    out = np.zeros(5, dtype=dtype)
+    for name in MESSAGE_DTYPE.names:
+        out[name] = m[name]
+    out["latency_ms"] = [10.0, 20.0, 30.0, 40.0, NAN]
+    return out
+
+
+def write_tiny(path, sims=("grid", "market", "household", "ict", "coordinator"), events=True, **attrs):
+    """Write the tiny file restricted to ``sims``."""
+    series = {k: v for k, v in tiny_series().items() if k in sims}
+    ev = {"messages": tiny_messages()} if events else {}
+    root = {"step_s": STEP_S, "wall_time_s": 8.0, "n_steps_done": 4}
+    root.update(attrs)
+    return write_result(path, np.arange(4) * STEP_S, series, events=ev, attrs=root)
+
+
+@pytest.fixture
+def tiny_factory():
+    """The :func:`write_tiny` function (tests that need a variant of the tiny file)."""
+    return write_tiny
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    """Path of the full tiny result file."""
+    return write_tiny(tmp_path / "tiny.h5")
+
+
+@pytest.fixture
+def tariff(tmp_path):
+    """Tariff-baseline run: bills per agent hh1 = 1.5 EUR, hh0 = 5 EUR (entities in reverse order)."""
+    bills = np.array([[0.5, 5.0], [1.0, 0.0], [0.0, 0.0], [0.0, 0.0]])
+    series = {"market": {"bill_eur": (bills, "EUR", ["hh1", "hh0"])}}
+    return write_result(tmp_path / "tariff.h5", np.arange(4) * STEP_S, series, attrs={"step_s": STEP_S})

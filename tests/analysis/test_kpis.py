@@ -1,0 +1,112 @@
+"""Every KPI against a value computed by hand from the tiny file in conftest.py.
+
+The tiny file has 4 steps of 1800 s (0.5 h); the comment next to each
+expectation shows the hand calculation. Tolerance 1e-9 (float round-off)
+unless stated.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from analysis import REGISTRY, kpis, load
+
+TOL = 1e-9
+
+EXPECTED = {
+    # vm_pu: |0.89-1|, |1.11-1|, |0.85-1| > 0.10 (0.91 is inside) -> 3 bus-steps
+    "grid_voltage_violation_bus_steps": 3.0,
+    "grid_voltage_violation_bus_hours": 1.5,  # 3 x 0.5 h
+    "grid_vm_min_pu": 0.85,
+    "grid_vm_max_pu": 1.11,
+    "grid_line_loading_max_percent": 130.0,
+    "grid_trafo_loading_max_percent": 100.5,
+    "grid_line_overload_hours": 1.0,  # steps 0 (101) and 2 (120, 130) -> 2 x 0.5 h
+    "grid_trafo_overload_hours": 0.5,  # only step 2 (100.5); exactly 100 is not above
+    "grid_losses_mwh": 0.05,  # (0.01+0.02+0.03+0.04) MW x 0.5 h
+    "grid_reverse_flow_hours": 1.0,  # p_hv < 0 in steps 1, 2
+    "grid_reverse_flow_energy_mwh": 0.2,  # (0.1 + 0.3) x 0.5
+    # PCC = sum of both ext_grids per step: [0.2, -0.1, -0.3, 0.5] MW
+    "grid_pcc_peak_import_mw": 0.5,
+    "grid_pcc_peak_export_mw": 0.3,
+    "grid_energy_imported_mwh": 0.35,  # (0.2 + 0.5) x 0.5
+    "grid_energy_exported_mwh": 0.2,  # (0.1 + 0.3) x 0.5
+    "grid_pf_not_converged_steps": 1.0,
+    "market_welfare_eur": 10.0,  # 1+2+3+4
+    "market_total_cost_eur": 6.0,  # hh0 1+1+2+0 = 4, hh1 2-1+0+1 = 2
+    "market_bill_mean_eur": 3.0,  # (4 + 2) / 2
+    "market_bill_saving_mean_eur": 0.25,  # hh0 5-4 = 1, hh1 1.5-2 = -0.5 -> mean 0.25
+    "market_share_agents_better_off": 0.5,  # only hh0 saves
+    "market_price_mean_eur_per_mwh": 80.0,  # (80+100+60)/3, NaN skipped
+    "market_price_std_eur_per_mwh": math.sqrt(800.0 / 3.0),  # deviations 0, +20, -20, population
+    "market_traded_mwh": 0.4,
+    "market_share_demand_met_locally": 0.4 / 1.2,  # traded 0.4 / (0.4 + retail 0.8)
+    "market_trades_curtailed": 3.0,
+    "market_orders_rejected_auth": 1.0,
+    "market_orders_late": 3.0,
+    # household energies (x 0.5 h): e = [[.5,-.5],[1,0],[-1,.5],[.5,.5]], g = [[0,1],[0,.5],[1.5,0],[0,0]]
+    # G = 3, export E = 0.5 + 1 = 1.5, import I = 3
+    "household_self_consumption": 0.5,  # (3 - 1.5) / 3
+    "household_self_sufficiency": 1.5 / 4.5,  # (3 - 1.5) / (3 + 3 - 1.5)
+    # community net per step [0, 1, -0.5, 1]: export 0.5, import 2
+    "community_self_consumption": 2.5 / 3.0,  # (3 - 0.5) / 3
+    "community_self_sufficiency": 2.5 / 4.5,  # (3 - 0.5) / (2 + 3 - 0.5)
+    "household_pv_curtailed_mwh": 0.3,  # (0.2 + 0.4) x 0.5
+    "ict_delivery_ratio": 37.0 / 40.0,
+    "ict_messages_lost": 3.0,
+    # arrived latencies 10, 20, 30, 40 ms; numpy linear percentile at rank q/100 x 3
+    "ict_latency_p50_ms": 25.0,  # rank 1.5
+    "ict_latency_p95_ms": 38.5,  # rank 2.85 -> 30 + 0.85 x 10
+    "ict_latency_p99_ms": 39.7,  # rank 2.97 -> 30 + 0.97 x 10
+    "ict_orders_missed_gate_closure": 1.0,  # the LATE BID; the LATE METER is no order
+    "coord_tso_need_met_share": 30.0 / 35.0,  # min(act, need) = 0+10+15+5 over 0+10+20+5
+    "coord_dso_violations_by_tso": 2.0,
+    "coord_double_activations": 0.0,
+    "coord_blocked_by_traffic_light": 1.0,
+    "coord_cost_tso_eur": 10.0,
+    "coord_cost_dso_eur": 0.5,
+    "comp_wall_time_per_step_s": 2.0,  # 8 s / 4 steps
+    "comp_n_households": 2.0,
+}
+
+
+def test_every_registered_kpi_has_a_hand_value():
+    assert set(EXPECTED) == set(REGISTRY)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_kpi_hand_value(name, tiny, tariff):
+    values = kpis(load(tiny), load(tariff))
+    kv = values[name]
+    assert kv.applicable
+    assert kv.value == pytest.approx(EXPECTED[name], abs=TOL), kv.description
+    assert kv.unit == REGISTRY[name].unit and kv.description
+
+
+def test_bill_comparison_not_applicable_without_tariff(tiny):
+    values = kpis(load(tiny))
+    assert not values["market_bill_saving_mean_eur"].applicable
+    assert values["market_bill_mean_eur"].applicable
+
+
+def test_missing_simulators_are_not_applicable_not_zero(tmp_path, tiny_factory):
+    path = tiny_factory(tmp_path / "grid_only.h5", sims=("grid",), events=False)
+    values = kpis(load(path))
+    for name, spec in REGISTRY.items():
+        expect = spec.group == "grid" or name == "comp_wall_time_per_step_s"
+        assert values[name].applicable is expect, name
+        if not expect:
+            assert math.isnan(values[name].value), name
+
+
+def test_undefined_share_is_nan_not_zero(tmp_path):
+    """No TSO need at all: the met share is undefined (nan), the KPI stays applicable."""
+    from analysis.synthetic import write_result
+
+    series = {"coordinator": {"tso_need_mw": (np.zeros(3), "MW", []), "tso_activated_mw": (np.zeros(3), "MW", [])}}
+    values = kpis(load(write_result(tmp_path / "n.h5", np.arange(3) * 900, series)))
+    assert values["coord_tso_need_met_share"].applicable
+    assert math.isnan(values["coord_tso_need_met_share"].value)
