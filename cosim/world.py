@@ -33,7 +33,7 @@ SIM_CONFIG = {
     "Recorder": {"python": "cosim.recorder:RecorderSim"},
 }
 #: Order in which the scenario seed is split; appending keeps old seeds stable.
-SEED_ORDER = ("grid", "household", "ict", "market", "coordinator")
+SEED_ORDER = ("grid", "household", "ict", "market", "coordinator", "auth")
 
 
 @dataclass
@@ -103,8 +103,8 @@ class _Builder:
         self.sources: dict[str, str] = {}
         self.event_attrs: list[str] = []
 
-    def _start(self, name: str, sim_key: str, config) -> object:
-        params = dict(self.common, seed=self.seeds[name])
+    def _start(self, name: str, sim_key: str, config, **extra) -> object:
+        params = dict(self.common, seed=self.seeds[name], **extra)
         if config is not None:
             params["config"] = config.model_dump(mode="json")
         return self.world.start(sim_key, sim_id=name, **params)
@@ -122,18 +122,85 @@ class _Builder:
     def _register(self, name: str, sim, entity) -> None:
         meta = sim.series_meta()
         attrs = self._want(name, sim, meta)
+        events = sorted(a for a in getattr(sim, entity.type).output_attrs if a.startswith("events_"))
+        attrs += events
+        self.event_attrs += [a for a in events if a not in self.event_attrs]
         for table, df in sim.static_tables().items():
             self.sink.write_static(name, table, df)
         self.record.append((name, entity, attrs))
         self.sources[entity.full_id] = name
 
     def build(self):
+        """Start every configured simulator, connect them, attach the recorder."""
+        sc, world = self.sc, self.world
         grid_sim = self._start("grid", "Grid", None)
         grid = grid_sim.Grid()
         self._register("grid", grid_sim, grid)
-        self.grid_sim, self.grid = grid_sim, grid
+        hh = ict = market = coord = None
+        if sc.households is not None:
+            hh_sim = self._start("household", "Households", sc.households, auth_seed=self.seeds["auth"])
+            hh = hh_sim.Households()
+            self._register("household", hh_sim, hh)
+            grid_sim.replace_elements(**hh_sim.modelled_elements())
+            world.connect(hh, grid, ("bus_p_mw", "p_mw"), ("bus_q_mvar", "q_mvar"))
+            n_bus = len(grid_sim.series_meta()["vm_pu"]["entities"])
+            world.connect(grid, hh, "vm_pu", time_shifted=True,
+                          initial_data={"vm_pu": np.ones(n_bus)})
+            self.hh_buses = hh_sim.static_tables()["households"]["bus"].to_numpy()
+        if sc.market is not None:
+            agents = {} if hh is None else {"n_agents": len(self.hh_buses)}
+            m_sim = self._start("market", "Market", sc.market, auth_seed=self.seeds["auth"], **agents)
+            market = m_sim.Market()
+            self._register("market", m_sim, market)
+        if sc.coordinator is not None:
+            c_sim = self._start("coordinator", "Coordinator", sc.coordinator)
+            coord = c_sim.Coordinator()
+            self._register("coordinator", c_sim, coord)
+            if hh is not None:
+                world.connect(hh, coord, "bus_p_mw", time_shifted=True, initial_data={"bus_p_mw": None})
+            world.connect(grid, coord, "ext_grid_p_mw", time_shifted=True,
+                          initial_data={"ext_grid_p_mw": None})
+        if sc.ict is not None:
+            extra = {}
+            if hh is not None:
+                extra = dict(households={"bus": self.hh_buses.tolist()}, n_households=len(self.hh_buses))
+            ict_sim = self.world.start("Ict", sim_id="ict", **self.common, seed=self.seeds["ict"],
+                                       config=sc.ict.model_dump(mode="json"), **extra)
+            ict = ict_sim.Network()
+            self._register("ict", ict_sim, ict)
+        self._messages(hh, ict, market, coord)
         self._recorder()
-        return self.world
+        return world
+
+    def _messages(self, hh, ict, market, coord) -> None:
+        """Message paths: through the ICT model when configured, else direct.
+
+        Return directions are time-shifted by one tick (1 ms) to close the
+        household <-> market (<-> ict) loops, as docs/ARCHITECTURE.md says.
+        """
+        world = self.world
+        senders = [e for e in (hh, market, coord) if e is not None]
+        if ict is not None:
+            for e in senders:
+                world.connect(e, ict, ("messages_out", "messages_in"))
+            for out_attr, dest in (("to_households", hh), ("to_market", market),
+                                   ("to_coordinator", coord), ("to_aggregators", market)):
+                if dest is not None:
+                    world.connect(ict, dest, (out_attr, "messages_in"), time_shifted=True,
+                                  initial_data={out_attr: None})
+            return
+        if hh is not None and market is not None:
+            world.connect(hh, market, ("messages_out", "messages_in"))
+            world.connect(market, hh, ("messages_out", "messages_in"), time_shifted=True,
+                          initial_data={"messages_out": None})
+        if coord is not None:
+            if hh is not None:
+                world.connect(hh, coord, ("messages_out", "messages_in"))
+                world.connect(coord, hh, ("messages_out", "messages_in"), time_shifted=True,
+                              initial_data={"messages_out": None})
+            if market is not None:
+                world.connect(market, coord, ("messages_out", "messages_in"), time_shifted=True,
+                              initial_data={"messages_out": None})
 
     def _recorder(self) -> None:
         world = self.world

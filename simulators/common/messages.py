@@ -22,8 +22,10 @@ bus : int32
 interval_s : int64
     Start of the delivery interval the message is about [s since run start].
 side : int8
-    +1 buy / consume / upward-regulation request, -1 sell / inject /
-    downward, 0 not applicable.
+    +1 buy / consume more, -1 sell / inject more (consume less), 0 not
+    applicable. For flexibility the same rule holds: an ACTIVATION with
+    side -1 is *upward* regulation (inject more / consume less), +1 is
+    downward (consume more).
 quantity_mwh : float64
     Energy of an order or activation, non-negative [MWh]. For a bi-directional
     flexibility offer this is the upward part x.

@@ -27,8 +27,9 @@ Policies (``households.policy``)
     around its forecast self-consumption plan for the next interval:
     ``quantity_mwh`` = upward flexibility (less net consumption: discharge
     more / charge less), ``quantity2_mwh`` = downward (more consumption). An
-    ACTIVATION (side +1 upward, -1 downward, quantity [MWh] over the interval
-    given by ``interval_s``) shifts the battery by ``-side * quantity / dt``.
+    ACTIVATION (side -1 upward, +1 downward, as for orders: -1 = inject /
+    consume less; quantity [MWh] over the interval given by ``interval_s``)
+    shifts the battery by ``side * quantity / dt``.
 
 Inbound message semantics (receiver = household row)
 ----------------------------------------------------

@@ -185,7 +185,8 @@ class HouseholdModel:
             elif policy == "flex":
                 act = self.activations.pop(t_s, None)
                 if act is not None:
-                    bat_req = np.where(np.isnan(act), bat_req, bat_req - np.nan_to_num(act) / dt)
+                    # side -1 = upward (consume less / inject more), +1 = downward
+                    bat_req = np.where(np.isnan(act), bat_req, bat_req + np.nan_to_num(act) / dt)
         self._drop_stale(t_s)
         bat_p, self.bat_soc = battery_step(self.bat_soc, bat_req, self.bat_e_min, self.bat_e_max, self.bat_p_max,
                                            cfg.battery.eta_charge, cfg.battery.eta_discharge,

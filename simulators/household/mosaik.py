@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from simulators.common import messages as M
+from simulators.common.auth import KeyRing
 from simulators.common.netdata import load_net
 
 from .model import HOUSEHOLD_SERIES, HouseholdModel
@@ -51,8 +52,10 @@ class HouseholdSim(mosaik_api_v3.Simulator):
         self.out_time = -1
 
     def init(self, sid, time_resolution=0.001, config=None, grid=None, start="2016-01-01T00:00:00",
-             step_s=900, n_steps=96, seed=0, **_ignored):
+             step_s=900, n_steps=96, seed=0, auth_seed=None, **_ignored):
         self.time_resolution = float(time_resolution)
+        # honest agents sign their orders with the key set-up shared with the market
+        self.ring = KeyRing(auth_seed) if auth_seed is not None else None
         cfg = HouseholdsConfig.model_validate(config or {})
         self.net = load_net(grid)
         self.model = HouseholdModel(self.net, cfg, start, step_s, n_steps, seed)
@@ -77,6 +80,8 @@ class HouseholdSim(mosaik_api_v3.Simulator):
             k = time // self.step_ticks
             if k < self.n_steps:
                 self.out, self.msgs_out = self.model.step(int(k))
+                if self.ring is not None and len(self.msgs_out):
+                    self.ring.sign(self.msgs_out)
                 self.out_time = time
         nxt = (time // self.step_ticks + 1) * self.step_ticks
         return nxt if nxt // self.step_ticks < self.n_steps else None

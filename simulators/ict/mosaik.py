@@ -76,9 +76,16 @@ class IctSim(mosaik_api_v3.Simulator):
     def init(self, sid, time_resolution=0.001, config=None, grid=None, start=None, step_s=900,
              n_steps=1, seed=0, households=None, n_households=None, **_ignored):
         self._ms_per_tick = time_resolution * 1e3
-        if households is not None:
+        if households is not None and "feeder" in households:
             bus = np.asarray(households["bus"], dtype=np.int64)
             feeder = np.asarray(households["feeder"], dtype=np.int64)
+        elif households is not None:  # buses only: feeders from the net's topology
+            from simulators.common.netdata import load_net
+
+            from .topology import derive_feeders
+
+            bus = np.asarray(households["bus"], dtype=np.int64)
+            feeder = derive_feeders(load_net(grid), bus)
         else:
             feeder, bus = self._feeders_from_net(grid, n_households)
         if n_households is not None and len(feeder) != n_households:

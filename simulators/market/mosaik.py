@@ -42,7 +42,7 @@ META = {
             "params": [],
             "attrs": ["messages_in", "messages_out", "events_trades", *SCALARS, *AGENT_ARRAYS],
             "trigger": ["messages_in"],
-            "persistent": [*SCALARS, *AGENT_ARRAYS],
+            "non-persistent": ["messages_out", "events_trades"],
         }
     },
     "extra_methods": ["series_meta", "static_tables"],

@@ -16,7 +16,7 @@ import numpy as np
 
 from simulators.common import messages as msgs
 from simulators.common.messages import Kind
-from simulators.market.auth import KeyRing, verify
+from simulators.common.auth import KeyRing, verify
 from simulators.market.dso import REASONS, DsoValidator, dso_check
 from simulators.market.errors import MarketConfigError
 from simulators.market.mechanisms import MECHANISMS

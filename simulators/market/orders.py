@@ -13,7 +13,7 @@ An order book is a 1-D structured array of
 * ``interval_s`` start of the delivery interval [s since run start].
 * ``send_ms`` / ``arrival_ms`` [ms] send and arrival time (arrival order drives
   the continuous double auction).
-* ``tag`` truncated HMAC-SHA256 (see :mod:`simulators.market.auth`),
+* ``tag`` truncated HMAC-SHA256 (see :mod:`simulators.common.auth`),
   ``msg_id`` unique id (replay nonce).
 
 Trades

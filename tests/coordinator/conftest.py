@@ -1,5 +1,5 @@
 import pytest
-from coord_case import make_net
+from tests.coordinator.coord_case import make_net
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from simulators.coordinator import AreaError, Coordinator, CoordinatorConfig, bu
 from simulators.coordinator.mosaik import CoordinatorSim
 from simulators.coordinator.tso import ar1_needs
 
-from coord_case import STEP_S, make_net, offers
+from tests.coordinator.coord_case import STEP_S, make_net, offers
 
 
 def test_unknown_scheme_names_field():

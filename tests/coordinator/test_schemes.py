@@ -9,7 +9,7 @@ import pytest
 from simulators.common import messages as msg
 from simulators.coordinator import Coordinator, CoordinatorConfig, count_double_activations
 
-from coord_case import H, STEP_S, make_net, offers
+from tests.coordinator.coord_case import H, STEP_S, make_net, offers
 
 SCHEMES = ["centralized", "local", "shared_balancing", "common", "integrated"]
 

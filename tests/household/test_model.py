@@ -103,7 +103,7 @@ def test_flex_offers_and_activation(rural_net):
     # activate 0.5 kWh downward (more consumption) for the first battery home
     h = int(np.flatnonzero(m.pop.has_battery)[0])
     act = M.empty(1)
-    act["kind"], act["receiver"], act["interval_s"], act["side"], act["quantity_mwh"] = M.Kind.ACTIVATION, h, 900, -1, 0.0005
+    act["kind"], act["receiver"], act["interval_s"], act["side"], act["quantity_mwh"] = M.Kind.ACTIVATION, h, 900, +1, 0.0005
     m.receive(act)
     o, _ = m.step(1)
     lim = m.bat_p_max[h]
