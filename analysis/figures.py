@@ -21,6 +21,7 @@ import numpy as np  # noqa: E402
 from matplotlib import rc_context  # noqa: E402
 from matplotlib.colors import Normalize  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter  # noqa: E402
 
 from analysis.io import Result  # noqa: E402
 from analysis.kpis import VOLTAGE_BAND_PU, available  # noqa: E402
@@ -89,6 +90,7 @@ def voltage_heatmap(runs: list[Result]) -> Figure:
         c = f"C{i}"
         env.step(_hours(r), np.nanmax(vm, axis=1), where="post", color=c, label=f"{r.label} max")
         env.step(_hours(r), np.nanmin(vm, axis=1), where="post", color=c, ls=":", label=f"{r.label} min")
+    env.set_xlim(min(_hours(r)[0] for r in runs), max(_hours(r)[-1] + r.step_s / 3600.0 for r in runs))
     env.set_ylabel("vm over buses [pu]")
     env.set_title("voltage envelope (max solid, min dotted)")
     _time_axis(env)
@@ -119,7 +121,7 @@ def loading_duration(runs: list[Result]) -> Figure:
         ax.set_ylabel(f"highest {what} loading [percent]")
         ax.set_title(f"{what} loading duration curve" + ("" if plotted else " (not recorded)"))
         ax.set_xlim(0, 100)
-        ax.legend(loc="upper right")
+        ax.legend(loc="lower left")
     return fig
 
 
@@ -210,6 +212,9 @@ def ict(runs: list[Result]) -> Figure:
             loss = 100.0 * np.divide(lost, sent, out=np.zeros_like(lost), where=sent > 0)
             ax_l.step(_hours(r), loss, where="post", color=f"C{i}", label=r.label)
     ax_c.set_xscale("log")
+    ax_c.xaxis.set_major_locator(LogLocator(base=10.0, subs=(1.0, 2.0, 5.0)))
+    ax_c.xaxis.set_major_formatter(ScalarFormatter())
+    ax_c.xaxis.set_minor_formatter(NullFormatter())  # unlabelled minor ticks: no overlapping labels
     ax_c.set_xlabel("latency [ms]")
     ax_c.set_ylabel("share of delivered messages [1]")
     ax_c.set_title("latency CDF")
