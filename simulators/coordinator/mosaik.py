@@ -40,7 +40,6 @@ META = {
             "attrs": ["messages_in", "bus_p_mw", "ext_grid_p_mw", "vm_pu", "messages_out",
                       "events_activations", *SERIES],
             "trigger": ["messages_in"],
-            "persistent": list(SERIES),
             "non-persistent": ["messages_out", "events_activations"],
         }
     },

@@ -10,10 +10,13 @@ mosaik delivered it to us) is delivered now and its ``arrival_ms`` set to now.
 Records: a message is *finalised* when it is output (DELIVERED or LATE) or, if
 lost/dropped, in the step that processed its sending. ``events_messages``
 holds every message finalised since the last ``get_data`` (:data:`LOG_DTYPE`;
-``latency_ms`` NaN for lost ones). The persistent counters describe the last
-step: ``sent`` = messages entering the network (incl. forged), ``delivered``
-(incl. LATE), ``lost``, ``dropped_outage``, ``late``, ``forged`` and the
-latency percentiles [ms] over the messages delivered in it (NaN if none).
+``latency_ms`` NaN for lost ones). The persistent counters are **running
+totals since the start** (so they are exact whenever the recorder samples
+them; per-interval counts are their differences): ``sent_total`` = messages
+entering the network (incl. forged), ``delivered_total`` (incl. LATE),
+``lost_total``, ``dropped_outage_total``, ``late_total``, ``forged_total``.
+Latency percentiles come from the message log (``/events/messages``), which
+holds every message.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import pandas as pd
 
 from simulators.common.messages import AGGREGATOR_BASE, COORDINATOR, DSO, MARKET, TSO, Status, concat
 
-from .model import IctNetwork, latency_percentiles
+from .model import IctNetwork
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +39,8 @@ LOG_DTYPE = np.dtype([
     ("latency_ms", np.float64), ("forged", np.bool_),
 ])
 MSG_OUT = ["to_market", "to_households", "to_coordinator", "to_aggregators"]
-COUNTERS = {"sent": "1", "delivered": "1", "lost": "1", "dropped_outage": "1", "late": "1",
-            "forged": "1", "latency_ms_p50": "ms", "latency_ms_p95": "ms", "latency_ms_p99": "ms"}
+COUNTERS = {"sent_total": "1", "delivered_total": "1", "lost_total": "1",
+            "dropped_outage_total": "1", "late_total": "1", "forged_total": "1"}
 
 META = {
     "api_version": "3.0",
@@ -156,13 +159,12 @@ class IctSim(mosaik_api_v3.Simulator):
         rec["forged"] = np.r_[gone_forged, out_forged].astype(bool)
         self._log.append(rec)
         st = fin["status"]
-        p50, p95, p99 = latency_percentiles(rec["latency_ms"][ok])
-        self._counters = {
-            "sent": n_sent, "delivered": int(ok.sum()), "lost": int((st == Status.LOST).sum()),
-            "dropped_outage": int((st == Status.DROPPED_OUTAGE).sum()),
-            "late": int((st == Status.LATE).sum()), "forged": n_forged,
-            "latency_ms_p50": p50, "latency_ms_p95": p95, "latency_ms_p99": p99,
-        }
+        c = self._counters
+        for key, n in (("sent_total", n_sent), ("delivered_total", int(ok.sum())),
+                       ("lost_total", int((st == Status.LOST).sum())),
+                       ("dropped_outage_total", int((st == Status.DROPPED_OUTAGE).sum())),
+                       ("late_total", int((st == Status.LATE).sum())), ("forged_total", n_forged)):
+            c[key] += n
 
     def get_data(self, outputs):
         data = {}

@@ -75,7 +75,7 @@ class Receiver(mosaik_api_v3.Simulator):
 def test_adapter_meta_is_event_based():
     assert ICT_META["type"] == "hybrid"  # event-driven with persistent counters
     m = ICT_META["models"]["Network"]
-    assert m["trigger"] == ["messages_in"] and "latency_ms_p95" in m["persistent"]
+    assert m["trigger"] == ["messages_in"] and "delivered_total" in m["persistent"]
 
 
 def test_world_delivers_at_hand_computed_ms():
@@ -122,12 +122,15 @@ def test_adapter_counters_and_static_tables_direct():
     m["sender"], m["receiver"], m["send_ms"] = [0, 1], MARKET, 0
     nxt = sim.step(0, {"Network": {"messages_in": {"x": m}}})
     assert nxt == 2  # the forged injection at 2 ms
-    d = sim.get_data({"Network": ["to_market", "sent", "delivered", "latency_ms_p50", "events_messages"]})
-    assert len(d["Network"]["to_market"]) == 2 and d["Network"]["sent"] == 2
-    assert d["Network"]["delivered"] == 2 and d["Network"]["latency_ms_p50"] == 0.0
+    d = sim.get_data({"Network": ["to_market", "sent_total", "delivered_total", "events_messages"]})
+    assert len(d["Network"]["to_market"]) == 2 and d["Network"]["sent_total"] == 2
+    assert d["Network"]["delivered_total"] == 2
+    assert (d["Network"]["events_messages"]["latency_ms"] == 0.0).all()
     assert sim.step(2, {}) is None
-    d = sim.get_data({"Network": ["to_market", "forged", "events_messages"]})
-    assert d["Network"]["forged"] == 4 and d["Network"]["events_messages"]["forged"].all()
+    d = sim.get_data({"Network": ["to_market", "forged_total", "sent_total", "events_messages"]})
+    # running totals: the 4 forged messages add to the 2 sent before
+    assert d["Network"]["forged_total"] == 4 and d["Network"]["sent_total"] == 6
+    assert d["Network"]["events_messages"]["forged"].all()
     tab = sim.static_tables()["households"]
     assert tab["bus"].tolist() == [7, 8] and tab["technology"].tolist() == ["ideal", "ideal"]
-    assert set(sim.series_meta()) >= {"sent", "delivered", "lost", "latency_ms_p99"}
+    assert set(sim.series_meta()) >= {"sent_total", "delivered_total", "lost_total", "late_total"}
