@@ -1,4 +1,8 @@
-"""Report figures: matplotlib (Agg, object API, no pyplot state), one fixed style.
+"""Report figures: matplotlib object API (no pyplot state, PNGs rendered by Agg), one fixed style.
+
+Figures are built as :class:`matplotlib.figure.Figure` objects without pyplot,
+so the module never changes the user's backend (notebooks keep inline
+plotting) and needs no display.
 
 Each figure function takes a list of runs and returns a
 :class:`matplotlib.figure.Figure`, overlaying the runs where that reads well.
@@ -14,18 +18,15 @@ from pathlib import Path
 from typing import Callable
 
 import matplotlib
+import numpy as np  
+from matplotlib import rc_context  
+from matplotlib.colors import Normalize  
+from matplotlib.figure import Figure  
+from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter  
 
-matplotlib.use("Agg", force=False)  # no display needed; harmless if a backend is already chosen
-
-import numpy as np  # noqa: E402
-from matplotlib import rc_context  # noqa: E402
-from matplotlib.colors import Normalize  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter  # noqa: E402
-
-from analysis.io import Result  # noqa: E402
-from analysis.kpis import VOLTAGE_BAND_PU, available  # noqa: E402
-from simulators.common.messages import Status  # noqa: E402
+from analysis.io import Result  
+from analysis.kpis import VOLTAGE_BAND_PU, available  
+from simulators.common.messages import Status  
 
 logger = logging.getLogger(__name__)
 

@@ -130,6 +130,9 @@ def make_result(
     seed: int = 0,
     include: tuple[str, ...] = ("grid", "household", "market", "ict", "coordinator"),
     wall_time_s: float = 12.0,
+    latency_median_ms: float = 80.0,
+    loss_share: float = 0.02,
+    gate_margin_ms: float = 400.0,
 ) -> Path:
     """Write a plausible small result file with every simulator group.
 
@@ -154,6 +157,12 @@ def make_result(
         Simulators to write (any of grid, household, market, ict, coordinator).
     wall_time_s : float
         Root attribute ``wall_time_s`` [s].
+    latency_median_ms : float
+        Median of the lognormal message latency [ms] (sigma 0.6).
+    loss_share : float
+        Probability that a message is lost [1].
+    gate_margin_ms : float
+        Orders arriving later than this after sending miss gate closure [ms].
 
     Returns
     -------
@@ -285,9 +294,9 @@ def make_result(
         m["sender"], m["receiver"] = sender, -1
         m["interval_s"] = np.repeat(t + step_s, n_households)
         m["send_ms"] = np.repeat(t * 1000, n_households)
-        lat = rng.lognormal(np.log(80.0), 0.6, m.size)  # ~80 ms median (illustrative cellular)
-        lost = rng.uniform(size=m.size) < 0.02
-        late = ~lost & (lat > 400.0)
+        lat = rng.lognormal(np.log(latency_median_ms), 0.6, m.size)  # illustrative, not a measured profile
+        lost = rng.uniform(size=m.size) < loss_share
+        late = ~lost & (lat > gate_margin_ms)
         m["status"] = np.where(lost, Status.LOST, np.where(late, Status.LATE, Status.DELIVERED))
         m["arrival_ms"] = np.where(lost, -1, m["send_ms"] + np.round(lat).astype(np.int64))
         latency = np.where(lost, np.nan, lat)
@@ -307,6 +316,8 @@ def make_result(
             "latency_ms_p95": (np.nanpercentile(lat2, 95, axis=1), "ms", []),
             "latency_ms_p99": (np.nanpercentile(lat2, 99, axis=1), "ms", []),
         }
+        if "market" in series:  # the market sees exactly the orders the ICT model delivered late
+            series["market"]["orders_late"] = (np.sum(per_step(late), axis=1), "1", [])
     # -- coordinator: TSO need, traffic light per area, activations
     if "coordinator" in include:
         need = np.where(rng.uniform(size=n_steps) < 0.25, rng.uniform(0.005, 0.02, n_steps), 0.0)
