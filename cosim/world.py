@@ -175,8 +175,8 @@ class _Builder:
     def _messages(self, hh, ict, market, coord) -> None:
         """Message paths: through the ICT model when configured, else direct.
 
-        Return directions are time-shifted by one tick (1 ms) to close the
-        household <-> market (<-> ict) loops, as docs/ARCHITECTURE.md says.
+        Paths into a receiver are time-shifted by one tick (1 ms): this closes
+        the household <-> market (<-> ict) loops, as docs/ARCHITECTURE.md says.
         """
         world = self.world
         senders = [e for e in (hh, market, coord) if e is not None]
@@ -189,18 +189,18 @@ class _Builder:
                     world.connect(ict, dest, (out_attr, "messages_in"), time_shifted=True,
                                   initial_data={out_attr: None})
             return
+        # Without the ICT model every hop still takes one tick (1 ms), exactly
+        # as through `ideal` ICT, so both give identical results.
+        shifted = dict(time_shifted=True, initial_data={"messages_out": None})
         if hh is not None and market is not None:
-            world.connect(hh, market, ("messages_out", "messages_in"))
-            world.connect(market, hh, ("messages_out", "messages_in"), time_shifted=True,
-                          initial_data={"messages_out": None})
+            world.connect(hh, market, ("messages_out", "messages_in"), **shifted)
+            world.connect(market, hh, ("messages_out", "messages_in"), **shifted)
         if coord is not None:
             if hh is not None:
-                world.connect(hh, coord, ("messages_out", "messages_in"))
-                world.connect(coord, hh, ("messages_out", "messages_in"), time_shifted=True,
-                              initial_data={"messages_out": None})
+                world.connect(hh, coord, ("messages_out", "messages_in"), **shifted)
+                world.connect(coord, hh, ("messages_out", "messages_in"), **shifted)
             if market is not None:
-                world.connect(market, coord, ("messages_out", "messages_in"), time_shifted=True,
-                              initial_data={"messages_out": None})
+                world.connect(market, coord, ("messages_out", "messages_in"), **shifted)
 
     def _recorder(self) -> None:
         world = self.world
