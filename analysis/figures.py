@@ -196,6 +196,19 @@ def soc_envelopes(runs: list[Result]) -> Figure:
     return fig
 
 
+def _ict_per_step(r: Result) -> tuple[np.ndarray, np.ndarray] | None:
+    """Messages sent and lost per step [1], from running totals (differenced) or per-step counts."""
+    if r.has("ict", "sent_total") and r.has("ict", "lost_total"):
+        sent = np.diff(np.nan_to_num(r.array("ict", "sent_total")), prepend=0.0)
+        lost = np.diff(np.nan_to_num(r.array("ict", "lost_total")), prepend=0.0)
+        if r.has("ict", "dropped_outage_total"):
+            lost = lost + np.diff(np.nan_to_num(r.array("ict", "dropped_outage_total")), prepend=0.0)
+        return sent, lost
+    if r.has("ict", "sent") and r.has("ict", "lost"):
+        return r.array("ict", "sent"), r.array("ict", "lost")
+    return None
+
+
 def ict(runs: list[Result]) -> Figure:
     """Latency CDF of delivered messages and message loss per step."""
     fig = Figure(figsize=(9, 3.4), layout="constrained")
@@ -208,8 +221,9 @@ def ict(runs: list[Result]) -> Figure:
             lat = lat[np.isfinite(lat)]
             if lat.size:
                 ax_c.step(lat, np.arange(1, lat.size + 1) / lat.size, where="post", color=f"C{i}", label=r.label)
-        if r.has("ict", "lost") and r.has("ict", "sent"):
-            sent, lost = r.array("ict", "sent"), r.array("ict", "lost")
+        counts = _ict_per_step(r)
+        if counts is not None:
+            sent, lost = counts
             loss = 100.0 * np.divide(lost, sent, out=np.zeros_like(lost), where=sent > 0)
             ax_l.step(_hours(r), loss, where="post", color=f"C{i}", label=r.label)
     ax_c.set_xscale("log")
@@ -228,6 +242,12 @@ def ict(runs: list[Result]) -> Figure:
     return fig
 
 
+def _summed(r: Result, attr: str) -> np.ndarray:
+    """Coordinator series summed over areas per step."""
+    v = r.array("coordinator", attr)
+    return np.nansum(v, axis=1) if v.ndim == 2 else v
+
+
 def tso_activations(runs: list[Result]) -> Figure:
     """TSO flexibility need vs activation, and activations blocked by the traffic light."""
     fig = Figure(figsize=(9, 4.6), layout="constrained")
@@ -235,12 +255,12 @@ def tso_activations(runs: list[Result]) -> Figure:
     for i, r in enumerate(runs):
         h = _hours(r)
         if r.has("coordinator", "tso_need_mw"):
-            ax_a.step(h, 1e3 * r.array("coordinator", "tso_need_mw"), where="post", color=f"C{i}", ls="--", label=f"{r.label} need")
+            ax_a.step(h, 1e3 * _summed(r, "tso_need_mw"), where="post", color=f"C{i}", ls="--", label=f"{r.label} need")
         if r.has("coordinator", "tso_activated_mw"):
-            ax_a.step(h, 1e3 * r.array("coordinator", "tso_activated_mw"), where="post", color=f"C{i}", label=f"{r.label} activated")
+            ax_a.step(h, 1e3 * _summed(r, "tso_activated_mw"), where="post", color=f"C{i}", label=f"{r.label} activated")
         for attr, marker in (("blocked_by_traffic_light", "v"), ("dso_violations", "x"), ("double_activations", "D")):
             if r.has("coordinator", attr):
-                n = r.array("coordinator", attr)
+                n = _summed(r, attr)
                 idx = n > 0
                 if idx.any():
                     ax_b.scatter(h[idx], n[idx], marker=marker, color=f"C{i}", label=f"{r.label} {attr.replace('_', ' ')}")
@@ -271,7 +291,7 @@ FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("pcc_exchange", "Exchange with the upstream grid at the PCC", ("grid/ext_grid_p_mw",), pcc_exchange),
     FigureSpec("market", "Local market prices and volumes", ("market/price_eur_per_mwh", "market/traded_mwh"), market),
     FigureSpec("soc_envelopes", "Battery and EV state-of-charge envelopes", ("household/battery_soc_mwh", "household/ev_soc_mwh"), soc_envelopes),
-    FigureSpec("ict", "ICT latency CDF and message loss over time", ("events/messages", "ict/lost"), ict),
+    FigureSpec("ict", "ICT latency CDF and message loss over time", ("events/messages", "ict/lost", "ict/lost_total"), ict),
     FigureSpec("tso_activations", "TSO activations and traffic-light blocking", ("coordinator/tso_need_mw", "coordinator/tso_activated_mw"), tso_activations),
 )
 

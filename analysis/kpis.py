@@ -103,7 +103,9 @@ def _kpi(
 
 
 def available(result: Result, requirement: str) -> bool:
-    """Whether a requirement ("sim/attr", "events/name", "attrs/name") is met."""
+    """Whether a requirement ("sim/attr", "events/name", "attrs/name"; "a|b" = either) is met."""
+    if "|" in requirement:
+        return any(available(result, alt) for alt in requirement.split("|"))
     head, _, tail = requirement.partition("/")
     if head == "events":
         return result.has_events(tail)
@@ -124,6 +126,23 @@ def _pcc_mw(result: Result) -> np.ndarray:
 
 def _ratio(num: float, den: float) -> float:
     return num / den if den > 0 else math.nan
+
+
+def _total(result: Result, sim: str, attr: str) -> np.ndarray:
+    """A series summed over its entities (1-D [time]); scalars unchanged."""
+    values = result.array(sim, attr)
+    return np.nansum(values, axis=1) if values.ndim == 2 else values
+
+
+def _count(result: Result, per_step: str, running: str) -> float:
+    """Run total of an ICT counter: last value of the running total ``running``
+    (``<name>_total``, the ICT adapter's persistent counters), else the sum of the
+    per-step counts ``per_step``."""
+    if result.has("ict", running):
+        values = result.array("ict", running)
+        finite = values[np.isfinite(values)]
+        return float(finite[-1]) if finite.size else 0.0
+    return float(np.nansum(result.array("ict", per_step)))
 
 
 # ---------------------------------------------------------------- grid ----
@@ -246,28 +265,34 @@ def market_bill_mean_eur(result: Result) -> float:
     return float(np.mean(np.nansum(result.array("market", "bill_eur"), axis=0)))
 
 
-def _bill_totals(result: Result) -> dict[str, float]:
-    totals = np.nansum(result.array("market", "bill_eur"), axis=0)
-    return dict(zip(result.entities("market", "bill_eur"), totals.tolist()))
+def _bill_totals(result: Result, attr: str = "bill_eur") -> dict[str, float]:
+    totals = np.nansum(result.array("market", attr), axis=0)
+    return dict(zip(result.entities("market", attr), totals.tolist()))
 
 
-def _bill_savings(result: Result, tariff: Result) -> np.ndarray:
-    """Per agent present in both runs: tariff bill - market bill [EUR]."""
-    now, base = _bill_totals(result), _bill_totals(tariff)
+def _bill_savings(result: Result, tariff: Result | None) -> np.ndarray:
+    """Per agent: tariff bill - market bill [EUR].
+
+    The tariff bill is the run's own ``bill_tariff_eur`` (the market simulator
+    settles every agent under the retail tariff alongside) if recorded, else the
+    ``bill_eur`` of a separate tariff-baseline run, matched by agent label.
+    """
+    now = _bill_totals(result)
+    base = _bill_totals(result, "bill_tariff_eur") if result.has("market", "bill_tariff_eur") else _bill_totals(tariff)
     common = [a for a in now if a in base]
     return np.array([base[a] - now[a] for a in common], dtype=np.float64)
 
 
 @_kpi("EUR", "market", ("market/bill_eur",), HIGHER, abs_tol=0.01, rel_tol=0.02)
-def market_bill_saving_mean_eur(result: Result, tariff: Result) -> float:
-    """Mean saving per agent vs the tariff-baseline run: mean(bill_tariff - bill_market) [EUR]."""
+def market_bill_saving_mean_eur(result: Result, tariff: Result | None) -> float:
+    """Mean saving per agent vs the retail tariff: mean(bill_tariff - bill_market) [EUR]."""
     savings = _bill_savings(result, tariff)
     return float(np.mean(savings)) if savings.size else math.nan
 
 
 @_kpi("1", "market", ("market/bill_eur",), HIGHER, abs_tol=0.01)
-def market_share_agents_better_off(result: Result, tariff: Result) -> float:
-    """Share of agents whose bill is lower than in the tariff-baseline run [1]."""
+def market_share_agents_better_off(result: Result, tariff: Result | None) -> float:
+    """Share of agents whose bill is lower than under the retail tariff [1]."""
     savings = _bill_savings(result, tariff)
     return float(np.mean(savings > 0)) if savings.size else math.nan
 
@@ -304,6 +329,12 @@ def market_share_demand_met_locally(result: Result) -> float:
 def market_trades_curtailed(result: Result) -> float:
     """Trades curtailed or rejected by the DSO validation [trades]."""
     return float(np.nansum(result.array("market", "trades_curtailed")))
+
+
+@_kpi("MWh", "market", ("market/curtailed_mwh",), LOWER, abs_tol=1e-6, rel_tol=0.05)
+def market_curtailed_mwh(result: Result) -> float:
+    """Traded energy curtailed by the DSO validation [MWh]."""
+    return float(np.nansum(result.array("market", "curtailed_mwh")))
 
 
 @_kpi("orders", "market", ("market/orders_rejected_auth",), EQUAL)
@@ -364,17 +395,19 @@ def household_pv_curtailed_mwh(result: Result) -> float:
 
 
 # ----------------------------------------------------------------- ICT ----
-@_kpi("1", "ict", ("ict/sent", "ict/delivered"), HIGHER, abs_tol=0.005)
+@_kpi("1", "ict", ("ict/sent_total|ict/sent", "ict/delivered_total|ict/delivered"), HIGHER, abs_tol=0.005)
 def ict_delivery_ratio(result: Result) -> float:
-    """Messages delivered / messages sent, summed over the run [1]."""
-    sent = float(np.nansum(result.array("ict", "sent")))
-    return _ratio(float(np.nansum(result.array("ict", "delivered"))), sent)
+    """Messages delivered (in time or late) / messages sent over the run [1]."""
+    return _ratio(_count(result, "delivered", "delivered_total"), _count(result, "sent", "sent_total"))
 
 
-@_kpi("messages", "ict", ("ict/lost",), LOWER, rel_tol=0.10)
+@_kpi("messages", "ict", ("ict/lost_total|ict/lost",), LOWER, rel_tol=0.10)
 def ict_messages_lost(result: Result) -> float:
-    """Messages lost (not delivered) over the run [messages]."""
-    return float(np.nansum(result.array("ict", "lost")))
+    """Messages lost or dropped by a link outage over the run [messages]."""
+    lost = _count(result, "lost", "lost_total")
+    if result.has("ict", "dropped_outage_total"):
+        lost += _count(result, "dropped_outage", "dropped_outage_total")
+    return lost
 
 
 def _latencies(result: Result) -> np.ndarray:
@@ -423,40 +456,43 @@ def ict_orders_missed_gate_closure(result: Result) -> float:
 # -------------------------------------------------------- coordination ----
 @_kpi("1", "coordination", ("coordinator/tso_need_mw", "coordinator/tso_activated_mw"), HIGHER, abs_tol=0.01)
 def coord_tso_need_met_share(result: Result) -> float:
-    """TSO need met: sum min(|activated|, |need|) / sum |need| over the run (nan if no need) [1]."""
-    need = np.abs(result.array("coordinator", "tso_need_mw"))
-    act = np.abs(result.array("coordinator", "tso_activated_mw"))
+    """TSO need met: sum min(|activated|, |need|) / sum |need| over the run (nan if no need) [1].
+
+    Activations recorded per area are summed per step first.
+    """
+    need = np.abs(_total(result, "coordinator", "tso_need_mw"))
+    act = np.abs(_total(result, "coordinator", "tso_activated_mw"))
     return _ratio(float(np.nansum(np.minimum(act, need))), float(np.nansum(need)))
 
 
 @_kpi("violations", "coordination", ("coordinator/dso_violations",), LOWER)
 def coord_dso_violations_by_tso(result: Result) -> float:
     """DSO constraint violations caused by TSO activations [violations]."""
-    return float(np.nansum(result.array("coordinator", "dso_violations")))
+    return float(np.nansum(_total(result, "coordinator", "dso_violations")))
 
 
 @_kpi("activations", "coordination", ("coordinator/double_activations",), LOWER)
 def coord_double_activations(result: Result) -> float:
     """Flexibility bids activated twice (must be zero) [activations]."""
-    return float(np.nansum(result.array("coordinator", "double_activations")))
+    return float(np.nansum(_total(result, "coordinator", "double_activations")))
 
 
 @_kpi("activations", "coordination", ("coordinator/blocked_by_traffic_light",), EQUAL, rel_tol=0.10)
 def coord_blocked_by_traffic_light(result: Result) -> float:
     """TSO activations blocked by the DSO traffic light [activations]."""
-    return float(np.nansum(result.array("coordinator", "blocked_by_traffic_light")))
+    return float(np.nansum(_total(result, "coordinator", "blocked_by_traffic_light")))
 
 
 @_kpi("EUR", "coordination", ("coordinator/cost_tso_eur",), LOWER, abs_tol=0.01, rel_tol=0.02)
 def coord_cost_tso_eur(result: Result) -> float:
     """Cost of TSO flexibility procurement [EUR]."""
-    return float(np.nansum(result.array("coordinator", "cost_tso_eur")))
+    return float(np.nansum(_total(result, "coordinator", "cost_tso_eur")))
 
 
 @_kpi("EUR", "coordination", ("coordinator/cost_dso_eur",), LOWER, abs_tol=0.01, rel_tol=0.02)
 def coord_cost_dso_eur(result: Result) -> float:
     """Cost of DSO flexibility procurement [EUR]."""
-    return float(np.nansum(result.array("coordinator", "cost_dso_eur")))
+    return float(np.nansum(_total(result, "coordinator", "cost_dso_eur")))
 
 
 # --------------------------------------------------------- computation ----
@@ -480,8 +516,9 @@ def kpis(result: Result, tariff: Result | None = None) -> dict[str, KpiValue]:
     result : Result
         The run.
     tariff : Result, optional
-        A run of the same households under the retail-tariff baseline; the
-        bill comparison KPIs are not applicable without it.
+        A run of the same households under the retail-tariff baseline, used
+        by the bill comparison KPIs when the run has no ``bill_tariff_eur`` of
+        its own; without either they are not applicable.
 
     Returns
     -------
@@ -492,7 +529,8 @@ def kpis(result: Result, tariff: Result | None = None) -> dict[str, KpiValue]:
     for spec in REGISTRY.values():
         ok = all(available(result, r) for r in spec.requires)
         if spec.needs_tariff:
-            ok = ok and tariff is not None and all(available(tariff, r) for r in spec.requires)
+            own = result.has("market", "bill_tariff_eur")
+            ok = ok and (own or (tariff is not None and all(available(tariff, r) for r in spec.requires)))
         if not ok:
             out[spec.name] = KpiValue(math.nan, spec.unit, False, spec.description)
             continue

@@ -104,6 +104,13 @@ def write_result(
     return path
 
 
+#: Record of ``/events/messages`` (the ICT adapter's message log).
+MESSAGE_LOG_DTYPE = np.dtype([
+    ("msg_id", np.int64), ("kind", np.int8), ("sender", np.int32), ("receiver", np.int32),
+    ("send_ms", np.int64), ("arrival_ms", np.int64), ("status", np.int8),
+    ("latency_ms", np.float64), ("forged", np.bool_),
+])
+
 TRADE_DTYPE = np.dtype(
     [
         ("interval_s", np.int64),
@@ -264,6 +271,13 @@ def make_result(
         retail_in, retail_out = demand - traded, supply - traded
         # bill: retail 300 EUR/MWh for imports, 80 EUR/MWh feed-in (illustrative tariff)
         bill = np.clip(e, 0, None) * 300.0 - np.clip(-e, 0, None) * 80.0
+        # local trades: the traded share of each import/export is settled at the local price instead
+        share_buy = np.divide(traded, demand, out=np.zeros(n_steps), where=demand > 0)[:, None]
+        share_sell = np.divide(traded, supply, out=np.zeros(n_steps), where=supply > 0)[:, None]
+        p_loc = np.nan_to_num(price)[:, None]
+        local_gain = (np.clip(e, 0, None) * share_buy * (300.0 - p_loc)
+                      + np.clip(-e, 0, None) * share_sell * (p_loc - 80.0))
+        bill = bill - local_gain
         series["market"] = {
             "price_eur_per_mwh": (price, "EUR/MWh", []),
             "traded_mwh": (traded, "MWh", []),
@@ -276,6 +290,10 @@ def make_result(
             "orders_rejected_auth": (np.zeros(n_steps, dtype=np.int64), "1", []),
             "trades_curtailed": (rng.poisson(0.1, n_steps), "1", []),
             "bill_eur": (bill, "EUR", hh),
+            # tariff-only settlement of the same energy: every import at 300, export at 80 EUR/MWh
+            "bill_tariff_eur": (bill + local_gain, "EUR", hh),
+            "curtailed_mwh": (np.zeros(n_steps), "MWh", []),
+            "local_share_of_demand": (np.divide(traded, demand, out=np.zeros(n_steps), where=demand > 0), "1", []),
         }
         idx = np.nonzero(traded > 0)[0]
         tr = np.zeros(idx.size, dtype=TRADE_DTYPE)
@@ -300,21 +318,21 @@ def make_result(
         m["status"] = np.where(lost, Status.LOST, np.where(late, Status.LATE, Status.DELIVERED))
         m["arrival_ms"] = np.where(lost, -1, m["send_ms"] + np.round(lat).astype(np.int64))
         latency = np.where(lost, np.nan, lat)
-        ev_dtype = np.dtype(MESSAGE_DTYPE.descr + [("latency_ms", np.float64)])
-        msgs = np.zeros(m.size, dtype=ev_dtype)
-        for name in MESSAGE_DTYPE.names:
-            msgs[name] = m[name]
-        msgs["latency_ms"] = latency
+        msgs = np.zeros(m.size, dtype=MESSAGE_LOG_DTYPE)
+        for name in MESSAGE_LOG_DTYPE.names:
+            if name in MESSAGE_DTYPE.names:
+                msgs[name] = m[name]
+        msgs["latency_ms"] = np.where(lost, np.nan, lat)
         events["messages"] = msgs
         per_step = lambda x: x.reshape(n_steps, n_households)  # noqa: E731
-        lat2 = per_step(latency)
-        series["ict"] = {
-            "sent": (np.full(n_steps, n_households), "1", []),
-            "delivered": (np.sum(per_step(~lost), axis=1), "1", []),
-            "lost": (np.sum(per_step(lost), axis=1), "1", []),
-            "latency_ms_p50": (np.nanpercentile(lat2, 50, axis=1), "ms", []),
-            "latency_ms_p95": (np.nanpercentile(lat2, 95, axis=1), "ms", []),
-            "latency_ms_p99": (np.nanpercentile(lat2, 99, axis=1), "ms", []),
+        running = lambda x: np.cumsum(np.sum(per_step(x), axis=1)).astype(np.float64)  # noqa: E731
+        series["ict"] = {  # running totals since the start, as the ICT adapter records them
+            "sent_total": (running(np.ones(m.size, bool)), "1", []),
+            "delivered_total": (running(~lost), "1", []),
+            "lost_total": (running(lost), "1", []),
+            "dropped_outage_total": (np.zeros(n_steps), "1", []),
+            "late_total": (running(late), "1", []),
+            "forged_total": (np.zeros(n_steps), "1", []),
         }
         if "market" in series:  # the market sees exactly the orders the ICT model delivered late
             series["market"]["orders_late"] = (np.sum(per_step(late), axis=1), "1", [])
@@ -327,7 +345,7 @@ def make_result(
         share = np.divide(act, need, out=np.full(n_steps, np.nan), where=need > 0)
         series["coordinator"] = {
             "tso_need_mw": (need, "MW", []),
-            "tso_activated_mw": (act, "MW", []),
+            "tso_activated_mw": (act[:, None], "MW", ["area0"]),
             "tso_need_met_share": (share, "1", []),
             "dso_violations": ((act > 0) & (light == 1) & (rng.uniform(size=n_steps) < 0.3), "1", []),
             "blocked_by_traffic_light": (blocked.astype(np.int64), "1", []),

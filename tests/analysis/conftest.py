@@ -36,6 +36,7 @@ def tiny_series() -> dict:
             "orders_late": (np.array([1, 0, 0, 2]), "1", []),
             "orders_rejected_auth": (np.array([0, 0, 1, 0]), "1", []),
             "trades_curtailed": (np.array([0, 1, 2, 0]), "1", []),
+            "curtailed_mwh": (np.array([0.0, 0.05, 0.1, 0.0]), "MWh", []),
             "bill_eur": (np.array([[1.0, 2.0], [1.0, -1.0], [2.0, 0.0], [0.0, 1.0]]), "EUR", hh),
         },
         "household": {
@@ -51,7 +52,8 @@ def tiny_series() -> dict:
         },
         "coordinator": {
             "tso_need_mw": (np.array([0.0, 10.0, 20.0, 5.0]), "MW", []),
-            "tso_activated_mw": (np.array([0.0, 10.0, 15.0, 8.0]), "MW", []),
+            # two areas; per-step sums 0, 10, 15, 8
+            "tso_activated_mw": (np.array([[0.0, 0.0], [6.0, 4.0], [10.0, 5.0], [8.0, 0.0]]), "MW", ["a0", "a1"]),
             "dso_violations": (np.array([0, 1, 0, 1]), "1", []),
             "double_activations": (np.array([0, 0, 0, 0]), "1", []),
             "blocked_by_traffic_light": (np.array([0, 0, 1, 0]), "1", []),

@@ -76,11 +76,13 @@ def test_write_baseline_keeps_tolerances(runs, tmp_path):
     assert json.loads(edited.read_text())["kpis"]["grid_vm_max_pu"]["tolerance"]["abs"] == 0.5
 
 
-def test_not_applicable_kpis_are_null(runs):
-    _, _, _, baseline = runs
-    doc = json.loads(baseline.read_text())
-    # bill comparison needs a tariff run, never given to check
-    assert doc["kpis"]["market_bill_saving_mean_eur"]["value"] is None
+def test_not_applicable_kpis_are_null_and_pass_while_absent(tmp_path, capsys):
+    grid_only = make_result(tmp_path / "g.h5", n_steps=8, include=("grid",))
+    baseline = tmp_path / "g.json"
+    assert check_main([str(grid_only), "--baseline", str(baseline), "--write-baseline"]) == 0
+    assert json.loads(baseline.read_text())["kpis"]["market_welfare_eur"]["value"] is None
+    assert check_main([str(grid_only), "--baseline", str(baseline)]) == 0
+    assert any(l.startswith("market_welfare_eur ") and l.rstrip().endswith("n/a") for l in capsys.readouterr().out.splitlines())
 
 
 def _bad_baseline(tmp_path, content):

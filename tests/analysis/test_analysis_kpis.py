@@ -45,6 +45,7 @@ EXPECTED = {
     "market_traded_mwh": 0.4,
     "market_share_demand_met_locally": 0.4 / 1.2,  # traded 0.4 / (0.4 + retail 0.8)
     "market_trades_curtailed": 3.0,
+    "market_curtailed_mwh": 0.15,  # 0.05 + 0.1
     "market_orders_rejected_auth": 1.0,
     "market_orders_late": 3.0,
     # household energies (x 0.5 h): e = [[.5,-.5],[1,0],[-1,.5],[.5,.5]], g = [[0,1],[0,.5],[1.5,0],[0,0]]
@@ -62,6 +63,7 @@ EXPECTED = {
     "ict_latency_p95_ms": 38.5,  # rank 2.85 -> 30 + 0.85 x 10
     "ict_latency_p99_ms": 39.7,  # rank 2.97 -> 30 + 0.97 x 10
     "ict_orders_missed_gate_closure": 1.0,  # the LATE BID; the LATE METER is no order
+    # activations summed over the two areas per step: [0, 10, 15, 8]
     "coord_tso_need_met_share": 30.0 / 35.0,  # min(act, need) = 0+10+15+5 over 0+10+20+5
     "coord_dso_violations_by_tso": 2.0,
     "coord_double_activations": 0.0,
@@ -110,3 +112,40 @@ def test_undefined_share_is_nan_not_zero(tmp_path):
     values = kpis(load(write_result(tmp_path / "n.h5", np.arange(3) * 900, series)))
     assert values["coord_tso_need_met_share"].applicable
     assert math.isnan(values["coord_tso_need_met_share"].value)
+
+
+def test_ict_running_totals_give_the_same_kpis(tmp_path):
+    """The ICT adapter records running totals; last value = run total.
+
+    Per-step counts of the tiny file (sent 10 each, delivered 10/9/8/10, lost 0/1/2/0)
+    as running totals: sent 10/20/30/40, delivered 10/19/27/37, lost 0/1/3/3;
+    plus 2 messages dropped by an outage in the last step -> lost 3 + 2 = 5.
+    """
+    from analysis.synthetic import write_result
+
+    series = {"ict": {
+        "sent_total": (np.array([10.0, 20.0, 30.0, 40.0]), "1", []),
+        "delivered_total": (np.array([10.0, 19.0, 27.0, 37.0]), "1", []),
+        "lost_total": (np.array([0.0, 1.0, 3.0, 3.0]), "1", []),
+        "dropped_outage_total": (np.array([0.0, 0.0, 0.0, 2.0]), "1", []),
+    }}
+    values = kpis(load(write_result(tmp_path / "t.h5", np.arange(4) * 1800, series)))
+    assert values["ict_delivery_ratio"].value == pytest.approx(37.0 / 40.0, abs=TOL)
+    assert values["ict_messages_lost"].value == pytest.approx(5.0, abs=TOL)
+    assert not values["ict_latency_p50_ms"].applicable  # no message log in this file
+
+
+def test_bill_saving_from_the_runs_own_tariff_settlement(tmp_path, tiny_factory):
+    """bill_tariff_eur in the same file replaces the separate tariff run.
+
+    Tariff bills per step chosen to total hh0 = 5, hh1 = 1.5 EUR, as the tariff
+    fixture: savings 5 - 4 = 1 and 1.5 - 2 = -0.5 -> mean 0.25, share better off 0.5.
+    """
+    from analysis.synthetic import write_result
+    from tests.analysis.conftest import tiny_series
+
+    series = {"market": dict(tiny_series()["market"])}
+    series["market"]["bill_tariff_eur"] = (np.array([[5.0, 0.5], [0.0, 1.0], [0.0, 0.0], [0.0, 0.0]]), "EUR", ["hh0", "hh1"])
+    values = kpis(load(write_result(tmp_path / "b.h5", np.arange(4) * 1800, series)))
+    assert values["market_bill_saving_mean_eur"].value == pytest.approx(0.25, abs=TOL)
+    assert values["market_share_agents_better_off"].value == pytest.approx(0.5, abs=TOL)
