@@ -6,7 +6,11 @@ simulator also self-steps at every gate closure ``max(0, T_k - gate_closure_s)``
 and clears interval ``k`` there.
 
 ``market_status`` codes: 0 cleared, 1 no_trade, 2 empty, 3 one_sided,
-4 no_market (tariff). ``bill_eur`` / ``bill_tariff_eur`` / ``imbalance_mwh``
+4 no_market (tariff), 5 infeasible and 6 solver_error (dlmp: the interval fell
+back to the tariff), 7 no_need (lfm ``flex_status``). Mechanisms ``dlmp`` and
+``lfm`` add the outputs of :mod:`.flexmarket` (per-bus DLMPs, traffic light,
+flexibility scalars) and the event tables ``events_flex``, ``events_flex_requests``;
+``series_meta`` lists only the outputs of the configured mechanism. ``bill_eur`` / ``bill_tariff_eur`` / ``imbalance_mwh``
 are cumulative per agent (bill: paid [EUR], negative = revenue).
 """
 
@@ -19,19 +23,16 @@ import numpy as np
 import pandas as pd
 
 from simulators.common import messages as msgs
-from simulators.market.operator import SCALARS, MarketOperator
+from simulators.market.flexmarket import BUS_SERIES, DLMP_SCALARS, LFM_SCALARS
+from simulators.market.operator import EVENT_TABLES, SCALARS, MarketOperator
 from simulators.market.schema import MarketConfig
 
 log = logging.getLogger(__name__)
 
-UNITS = {
-    "price_eur_per_mwh": "EUR/MWh", "traded_mwh": "MWh", "retail_import_mwh": "MWh",
-    "retail_export_mwh": "MWh", "welfare_eur": "EUR", "market_status": "code",
-    "orders_received": "count", "orders_late": "count", "orders_rejected_auth": "count",
-    "orders_invalid": "count", "trades_curtailed": "count", "curtailed_mwh": "MWh",
-    "local_share_of_demand": "1", "bill_eur": "EUR", "bill_tariff_eur": "EUR", "imbalance_mwh": "MWh",
-}
-AGENT_ARRAYS = ("bill_eur", "bill_tariff_eur", "imbalance_mwh")
+AGENT_UNITS = {"bill_eur": "EUR", "bill_tariff_eur": "EUR", "imbalance_mwh": "MWh"}
+AGENT_ARRAYS = tuple(AGENT_UNITS)
+FLEX_ATTRS = (*BUS_SERIES, *DLMP_SCALARS, *LFM_SCALARS, "traffic_light")
+EVENTS = tuple(f"events_{n}" for n in EVENT_TABLES)
 
 META = {
     "api_version": "3.0",
@@ -40,9 +41,9 @@ META = {
         "Market": {
             "public": True,
             "params": [],
-            "attrs": ["messages_in", "messages_out", "events_trades", *SCALARS, *AGENT_ARRAYS],
+            "attrs": ["messages_in", "messages_out", *EVENTS, *SCALARS, *AGENT_ARRAYS, *FLEX_ATTRS],
             "trigger": ["messages_in"],
-            "non-persistent": ["messages_out", "events_trades"],
+            "non-persistent": ["messages_out", *EVENTS],
         }
     },
     "extra_methods": ["series_meta", "static_tables"],
@@ -107,12 +108,13 @@ class MarketSim(mosaik_api_v3.Simulator):
             for a in attrs:
                 if a == "messages_out":
                     d[a] = self.op.take_messages()
-                elif a == "events_trades":
-                    d[a] = self.op.take_events()
+                elif a in EVENTS:
+                    d[a] = self.op.take_events(a[len("events_"):])
                 elif a in AGENT_ARRAYS:
                     d[a] = getattr(self.op.ledger, a).copy()
-                elif a in SCALARS:
-                    d[a] = self.op.values[a]
+                elif a in self.op.values:
+                    v = self.op.values[a]
+                    d[a] = v.copy() if isinstance(v, np.ndarray) else v
                 elif a == "messages_in":
                     d[a] = msgs.empty(0)
         return data
@@ -120,8 +122,8 @@ class MarketSim(mosaik_api_v3.Simulator):
     def series_meta(self):
         """Recordable array/scalar attributes with unit and entity labels."""
         agents = [f"agent_{i}" for i in range(self.op.n_agents)]
-        meta = {a: {"unit": UNITS[a], "entities": []} for a in SCALARS}
-        meta.update({a: {"unit": UNITS[a], "entities": agents} for a in AGENT_ARRAYS})
+        meta = self.op.series_meta()
+        meta.update({a: {"unit": AGENT_UNITS[a], "entities": agents} for a in AGENT_ARRAYS})
         return meta
 
     def static_tables(self):

@@ -20,7 +20,7 @@ from simulators.common.auth import KeyRing, verify
 from simulators.market.dso import REASONS, DsoValidator, dso_check
 from simulators.market.errors import MarketConfigError
 from simulators.market.mechanisms import MECHANISMS
-from simulators.market.orders import STATUS_CODES, ClearingContext
+from simulators.market.orders import STATUS_CODES, TRADE_DTYPE, ClearingContext, ClearingResult
 from simulators.market.settlement import Ledger
 from simulators.market.tariffs import feed_in_price_eur_per_mwh, import_price_eur_per_mwh
 
@@ -37,6 +37,17 @@ EVENT_TRADE_DTYPE = np.dtype([
 SCALARS = ("price_eur_per_mwh", "traded_mwh", "retail_import_mwh", "retail_export_mwh", "welfare_eur",
            "market_status", "orders_received", "orders_late", "orders_rejected_auth", "orders_invalid",
            "trades_curtailed", "curtailed_mwh", "local_share_of_demand")
+
+
+UNITS = {
+    "price_eur_per_mwh": "EUR/MWh", "traded_mwh": "MWh", "retail_import_mwh": "MWh",
+    "retail_export_mwh": "MWh", "welfare_eur": "EUR", "market_status": "code",
+    "orders_received": "count", "orders_late": "count", "orders_rejected_auth": "count",
+    "orders_invalid": "count", "trades_curtailed": "count", "curtailed_mwh": "MWh",
+    "local_share_of_demand": "1",
+}
+#: Event tables offered by the adapter (``events_<name>``).
+EVENT_TABLES = ("trades", "flex", "flex_requests")
 
 
 class MarketOperator:
@@ -81,12 +92,23 @@ class MarketOperator:
             self.validator = DsoValidator(net, cfg.voltage_band_pu, cfg.max_loading_percent, cfg.zones,
                                           cfg.caps.zone_import_mw, cfg.caps.zone_export_mw)
         self._net = net
+        self.flex = None
+        if cfg.mechanism in ("dlmp", "lfm"):
+            if net is None:
+                raise MarketConfigError(f"market.mechanism={cfg.mechanism!r} needs the scenario grid")
+            from simulators.market.flexmarket import FlexMarket
+
+            self.flex = FlexMarket(cfg, net, start, step_s, n_agents)
         self.pending = msgs.empty(0)
         self.last_accepted = msgs.empty(0)
         self.cleared_upto = -1  # last interval index gated
         self.late_since_gate = 0
         self.values = dict.fromkeys(SCALARS, 0.0)
         self.values["price_eur_per_mwh"] = np.nan
+        self.units = dict(UNITS)
+        self.entities = {}
+        if self.flex is not None:
+            self._declare_flex()
         self.out_messages: list[np.ndarray] = []
         self.out_events: list[np.ndarray] = []
 
@@ -101,6 +123,8 @@ class MarketOperator:
             return
         batch = batch.copy()
         batch["arrival_ms"] = np.where(batch["arrival_ms"] < 0, now_ms, batch["arrival_ms"])
+        if self.flex is not None:
+            self.flex.receive(batch)
         meters = batch[batch["kind"] == Kind.METER]
         if len(meters):
             self.ledger.settle_meters(meters)
@@ -136,14 +160,81 @@ class MarketOperator:
         retail = float(import_price_eur_per_mwh(self.tariff, self.start, iv)[0])
         feed_in = float(feed_in_price_eur_per_mwh(self.tariff, self.start, iv)[0])
         ctx = ClearingContext(retail, feed_in, iv, self.cfg.community_price_rule)
-        res = MECHANISMS[self.cfg.mechanism](book, ctx)
+        counts = dict(orders_received=received, orders_late=late, orders_rejected_auth=n_auth,
+                      orders_invalid=n_invalid)
+        mech = self.cfg.mechanism
+        self.cleared_upto = k
+        if mech == "dlmp":
+            out = self.flex.dlmp(k, book, g)
+            self.values.update(out.values)
+            self.out_messages.append(out.messages)
+            if out.status == "optimal":
+                self._book_pool(k, book, out, retail, feed_in, counts)
+                return
+            res = MECHANISMS["tariff"](book, ctx)
+            res.status = out.status  # fallback to the tariff, recorded as market_status 5/6
+        elif mech == "lfm":
+            vals, m = self.flex.lfm(k, g)
+            self.values.update(vals)
+            self.out_messages.append(m)
+            res = MECHANISMS["tariff"](book, ctx)  # energy at the retail tariff
+        else:
+            res = MECHANISMS[mech](book, ctx)
         dso = dso_check(self.cfg.dso_check, self.validator, res.trades, self._base_p_mw(k), self.step_s / 3600.0)
         trades = dso.trades
         self.ledger.book_clearing(iv, book, trades, retail, feed_in)
-        self._publish(k, book, res, trades, retail, feed_in,
-                      dict(orders_received=received, orders_late=late, orders_rejected_auth=n_auth,
-                           orders_invalid=n_invalid))
-        self.cleared_upto = k
+        self._publish(k, book, res, trades, retail, feed_in, counts)
+
+    def _book_pool(self, k, book, out, retail, feed_in, counts) -> None:
+        """Book and answer a DLMP clearing: every accepted order trades with the pool at its bus DLMP.
+
+        The pool (the grid behind the market operator) is an extra order row with
+        ``sender = MARKET``; the ledger skips it, RESULT messages are not sent to it.
+        """
+        n, acc, price = len(book), out.accepted_mwh, out.price_eur_per_mwh
+        hit = np.flatnonzero(acc > 0)
+        ext = msgs.concat([book, msgs.empty(1)])
+        ext["sender"][n], ext["quantity_mwh"][n] = msgs.MARKET, float(acc.sum())
+        buy = book["side"][hit] > 0
+        tr = np.zeros(len(hit), TRADE_DTYPE)
+        tr["buyer"] = np.where(buy, book["sender"][hit], msgs.MARKET)
+        tr["seller"] = np.where(buy, msgs.MARKET, book["sender"][hit])
+        tr["buyer_bus"] = np.where(buy, book["bus"][hit], -1)
+        tr["seller_bus"] = np.where(buy, -1, book["bus"][hit])
+        tr["quantity_mwh"] = acc[hit]
+        tr["price_eur_per_mwh"] = tr["seller_price_eur_per_mwh"] = price[hit]
+        tr["buyer_order"] = np.where(buy, hit, n)
+        tr["seller_order"] = np.where(buy, n, hit)
+        self.ledger.book_clearing(k * self.step_s, ext, tr, retail, feed_in)
+        vol = float(acc[book["side"] > 0].sum())
+        mean = float((acc * price)[book["side"] > 0].sum() / vol) if vol > 0 else np.nan
+        res = ClearingResult(tr, np.r_[acc, acc.sum()], mean, out.welfare_eur,
+                             "cleared" if len(hit) else ("empty" if not n else "no_trade"))
+        self._publish(k, ext, res, tr, retail, feed_in, counts)
+        self.out_messages[-1] = self.out_messages[-1][self.out_messages[-1]["receiver"] != msgs.MARKET]
+        self.values.update(welfare_eur=out.welfare_eur, local_share_of_demand=0.0)
+
+    def _declare_flex(self) -> None:
+        """Units, entity labels and initial values of the dlmp / lfm outputs."""
+        from simulators.market import flexmarket as fm
+
+        buses = [str(b) for b in self.flex.bus_index]
+        if self.cfg.mechanism == "dlmp":
+            for a in fm.BUS_SERIES:
+                self.units[a], self.entities[a] = "EUR/MWh", buses
+                self.values[a] = np.full(len(buses), np.nan)
+            self.units.update(fm.DLMP_SCALARS)
+            self.values.update(dict.fromkeys(fm.DLMP_SCALARS, np.nan))
+        else:
+            self.units.update(fm.LFM_SCALARS)
+            self.values.update(dict.fromkeys(fm.LFM_SCALARS, 0.0))
+            self.units["traffic_light"] = "code"
+            self.entities["traffic_light"] = [f"area_{a}" for a in range(self.flex.n_area)]
+            self.values["traffic_light"] = np.zeros(self.flex.n_area)
+
+    def series_meta(self) -> dict:
+        """Recordable outputs of the operator: ``{attr: {"unit", "entities"}}``."""
+        return {a: {"unit": self.units[a], "entities": self.entities.get(a, [])} for a in self.values}
 
     def _publish(self, k, book, res, trades, retail, feed_in, counts) -> None:
         iv = k * self.step_s
@@ -232,11 +323,17 @@ class MarketOperator:
         out, self.out_messages = msgs.concat(self.out_messages), []
         return out
 
-    def take_events(self) -> np.ndarray:
-        """``events_trades`` records produced since the last call."""
+    def take_events(self, name: str = "trades") -> np.ndarray:
+        """``events_<name>`` records produced since the last call (:data:`EVENT_TABLES`)."""
+        if name != "trades":
+            if self.flex is None:
+                from simulators.market.flexmarket import FLEX_EVENT_DTYPE, REQUEST_EVENT_DTYPE
+
+                return np.zeros(0, FLEX_EVENT_DTYPE if name == "flex" else REQUEST_EVENT_DTYPE)
+            return self.flex.take_events(name)
         ev = np.concatenate(self.out_events) if self.out_events else np.zeros(0, EVENT_TRADE_DTYPE)
         self.out_events = []
         return ev
 
 
-__all__ = ["EVENT_TRADE_DTYPE", "MarketOperator", "REASONS", "SCALARS"]
+__all__ = ["EVENT_TABLES", "EVENT_TRADE_DTYPE", "MarketOperator", "REASONS", "SCALARS", "UNITS"]

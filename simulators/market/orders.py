@@ -58,6 +58,9 @@ STATUS_CODES: dict[str, int] = {
     "empty": 2,  # no (non-zero) order
     "one_sided": 3,  # only bids or only offers
     "no_market": 4,  # tariff baseline: everything goes to the retailer
+    "infeasible": 5,  # dlmp / lfm clearing infeasible: the interval fell back to the tariff
+    "solver_error": 6,  # dlmp / lfm solver failed: the interval fell back to the tariff
+    "no_need": 7,  # lfm: the DSO forecast no constraint violation, nothing to procure
 }
 
 

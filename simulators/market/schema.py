@@ -77,9 +77,8 @@ class MarketConfig(BaseModel):
     """Scenario section ``market``."""
 
     model_config = _FROZEN
-    mechanism: Literal["pay_as_clear", "pay_as_bid", "p2p_cda", "p2p_bilateral", "community", "tariff"] = (
-        "pay_as_clear"
-    )
+    mechanism: Literal["pay_as_clear", "pay_as_bid", "p2p_cda", "p2p_bilateral", "community", "tariff",
+                       "dlmp", "lfm"] = "pay_as_clear"
     gate_closure_s: int = Field(300, ge=0, description="gate closure before delivery [s]")
     dso_check: Literal["none", "caps", "ac_check", "zonal"] = "none"
     tariff: TariffConfig = TariffConfig()
@@ -94,6 +93,45 @@ class MarketConfig(BaseModel):
     dso_base: Literal["profiles", "none"] = "profiles"
     require_auth: bool = True
     attack: AttackConfig = AttackConfig()
+    # --- network-aware clearing (mechanism "dlmp", see simulators.market.flexmarket) ---
+    #: Upper bound of import and of export at the substation [MW]; None = unlimited.
+    import_limit_mw: float | None = Field(None, ge=0)
+    #: Price of energy from / to the upstream grid at the slack bus [EUR/MWh]: the
+    #: wholesale price, not the retail tariff (households bid their retail price and
+    #: must clear against the grid's marginal cost). Default 29: EPEX Spot DE/AT
+    #: day-ahead base average 2016, 28.98 EUR/MWh (Fraunhofer ISE, Energy-Charts).
+    dlmp_import_price_eur_per_mwh: float = 29.0
+    dlmp_export_price_eur_per_mwh: float = 29.0
+    #: Price of demand the clearing cannot serve / export it must spill at a bus
+    #: [EUR/MWh] (keeps the LP feasible; the volume is published as
+    #: ``dlmp_unserved_mw``). Default: the harmonised maximum clearing price of the
+    #: EU single day-ahead coupling, 4,000 EUR/MWh (SDAC HMMCP, 2022).
+    dlmp_shed_price_eur_per_mwh: float = Field(4000.0, gt=0)
+    dlmp_losses: bool = True
+    dlmp_ac_check: bool = True
+    # --- local flexibility market (mechanism "lfm") ---
+    lfm_objective: Literal["welfare", "dso_cost_min"] = "welfare"
+    lfm_pricing: Literal["pay_as_bid", "pay_as_clear"] = "pay_as_bid"
+    lfm_product: Literal["srp", "crp", "crp2"] = "srp"
+    #: DSO forecast horizon for needs, traffic light and REQUEST messages [intervals].
+    lfm_horizon_steps: int = Field(4, ge=1, le=96)
+    #: DSO value of relief and shortfall penalty [EUR/MWh]: 300, the household
+    #: retail price a DSO would otherwise compensate for curtailed energy (BDEW
+    #: Strompreisanalyse 2021, ~32 ct/kWh); an assumption, the reviews give none.
+    lfm_value_eur_per_mwh: float = Field(300.0, ge=0)
+    lfm_penalty_eur_per_mwh: float = Field(300.0, ge=0)
+    #: Traffic light amber thresholds (BDEW traffic-light concept 2015 fixes no numbers;
+    #: 90 % / 0.01 pu are documented assumptions).
+    amber_loading_percent: float = Field(90.0, gt=0)
+    amber_margin_pu: float = Field(0.01, ge=0)
+    members_per_profile: int = Field(10, ge=1)
+    #: Reservation price of options as a share of the activation price (assumption).
+    reservation_share: float = Field(0.2, ge=0)
+    #: Penalty per undelivered MWh as a multiple of the unit price (assumption).
+    settlement_penalty_factor: float = Field(1.0, ge=0)
+    #: Households whose FLEX_OFFERs go to the market (not to an aggregator id) are
+    #: assigned to aggregator ``row % n_aggregators``.
+    n_aggregators: int = Field(1, ge=1)
 
     @field_validator("voltage_band_pu")
     @classmethod
@@ -102,3 +140,11 @@ class MarketConfig(BaseModel):
         if not (0 < lo < 1 < hi):
             raise ValueError(f"market.voltage_band_pu={v!r}: need 0 < low < 1 < high, e.g. (0.9, 1.1)")
         return v
+
+    @model_validator(mode="after")
+    def _amber(self) -> "MarketConfig":
+        if self.amber_loading_percent > self.max_loading_percent:
+            raise ValueError(
+                f"market.amber_loading_percent={self.amber_loading_percent} exceeds "
+                f"max_loading_percent={self.max_loading_percent}; amber must be <= the limit")
+        return self
