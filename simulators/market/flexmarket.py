@@ -164,6 +164,7 @@ class FlexMarket:
         self.out_messages: list[np.ndarray] = []
         self.events = {"flex": [], "flex_requests": []}
         self._settled_values: dict = {}
+        self.setpoints: dict[int, np.ndarray] = {}  # interval_s -> activated flexibility [MW, +up] per agent
         self.lin0 = self._linearize(0)
         self.n_area = int(self.lin0.area.max()) + 1
 
@@ -224,7 +225,7 @@ class FlexMarket:
 
     def _update_from_meters(self, upto_s: int) -> None:
         """Settle activations and update baselines / device term with meters up to ``upto_s``."""
-        for iv in sorted(set(self.meters) | set(self.pending_settle)):
+        for iv in sorted(set(self.meters) | set(self.pending_settle) | set(self.setpoints)):
             if iv > upto_s:
                 break
             net_mw = self.meters.pop(iv, np.full(self.n, np.nan))
@@ -236,6 +237,8 @@ class FlexMarket:
                 self._settle(iv, act, delivered)
             ok = ~np.isnan(net_mw)
             self.baseline_mw[ok & ~activated] = net_mw[ok & ~activated]
+            # the device term forecasts consumption *without* flexibility: add back what was activated
+            net_mw = net_mw + self.setpoints.pop(iv, 0.0)
             if ok.any():
                 k = iv // self.step_s
                 base, _ = self.element_p_q(k, only_hh_loads=True)
@@ -298,6 +301,9 @@ class FlexMarket:
                       lin_max_dvm_pu=res.max_dvm_pu, lin_max_dloading_percent=res.max_dloading_percent)
         act = flex[f_acc > 1e-12].copy()
         act_q = f_acc[f_acc > 1e-12]
+        sp = np.zeros(self.n)
+        np.add.at(sp, act["sender"], -act["side"] * act_q / self.dt_h)
+        self.setpoints[iv] = sp
         out = self._activation_messages(act["sender"], act["bus"], act["side"], act_q, iv, gate_ms,
                                         res.order_price_eur_per_mwh[nbk: nbk + nf][f_acc > 1e-12],
                                         np.full(len(act), msgs.MARKET))
@@ -361,6 +367,7 @@ class FlexMarket:
         act = activations(res, now, prof, relief)  # [P, 1] MW, +up
         setpoint, short = disaggregate(act, member, up, dn)
         sp = setpoint[:, 0]
+        self.setpoints[iv] = sp
         vals["flex_activated_mw"] = float(np.abs(act).sum())
         energy = np.abs(act[:, 0]) * dt
         unit = np.divide(res.payment_eur, energy, out=prof.price_eur_per_mwh.astype(float).copy(),
