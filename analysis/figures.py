@@ -53,6 +53,18 @@ STYLE = {
 BAND_LO, BAND_HI = 1.0 - VOLTAGE_BAND_PU, 1.0 + VOLTAGE_BAND_PU
 
 
+def _legend(ax, **kwargs) -> None:
+    """Add a legend only when the axes has labelled artists (no empty-legend warning)."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(**kwargs)
+
+
+def _note_if_empty(ax, text: str) -> None:
+    """Say on the axes that there was nothing to draw (instead of a blank frame)."""
+    if not ax.lines and not ax.collections:
+        ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="#777")
+
+
 def _hours(r: Result) -> np.ndarray:
     return r.time_s / 3600.0
 
@@ -77,7 +89,7 @@ def voltage_heatmap(runs: list[Result]) -> Figure:
         if outside.any():
             tt, bb = np.nonzero(outside)
             ax.scatter(h[tt] + r.step_s / 7200.0, bb, marker="x", s=12, color="black", label="outside +/-10 %")
-            ax.legend(loc="upper right")
+            _legend(ax, loc="upper right")
         ax.set_ylabel("bus [index]")
         ax.set_title(f"{r.label}: bus voltage (colour scale = EN 50160 band 0.9-1.1 pu)")
         _time_axis(ax)
@@ -95,7 +107,7 @@ def voltage_heatmap(runs: list[Result]) -> Figure:
     env.set_ylabel("vm over buses [pu]")
     env.set_title("voltage envelope (max solid, min dotted)")
     _time_axis(env)
-    env.legend(loc="best", ncol=2)
+    _legend(env, loc="best", ncol=2)
     return fig
 
 
@@ -122,7 +134,7 @@ def loading_duration(runs: list[Result]) -> Figure:
         ax.set_ylabel(f"highest {what} loading [percent]")
         ax.set_title(f"{what} loading duration curve" + ("" if plotted else " (not recorded)"))
         ax.set_xlim(0, 100)
-        ax.legend(loc="lower left")
+        _legend(ax, loc="lower left")
     return fig
 
 
@@ -143,7 +155,7 @@ def pcc_exchange(runs: list[Result]) -> Figure:
     ax.set_ylabel("P at PCC [MW]")
     ax.set_title("exchange with the upstream grid (+ import)")
     _time_axis(ax)
-    ax.legend(loc="best")
+    _legend(ax, loc="best")
     return fig
 
 
@@ -166,11 +178,13 @@ def market(runs: list[Result]) -> Figure:
                     ax_v.step(h, 1e3 * r.array("market", attr), where="post", color=f"C{k + 1}", ls="--", label=what)
     ax_p.set_ylabel("local price [EUR/MWh]")
     ax_p.set_title("local market price (gaps = not cleared)")
-    ax_p.legend(loc="best")
+    _legend(ax_p, loc="best")
+    if all(not np.isfinite(line.get_ydata()).any() for line in ax_p.lines):
+        ax_p.text(0.5, 0.5, "no interval cleared", transform=ax_p.transAxes, ha="center", va="center", color="#777")
     ax_v.set_ylabel("energy per interval [kWh]")
     ax_v.set_title("volumes")
     _time_axis(ax_v)
-    ax_v.legend(loc="best")
+    _legend(ax_v, loc="best")
     return fig
 
 
@@ -192,7 +206,7 @@ def soc_envelopes(runs: list[Result]) -> Figure:
         ax.set_title(f"{what} SoC over households" + ("" if plotted else " (not recorded)"))
         _time_axis(ax)
         if plotted:
-            ax.legend(loc="best")
+            _legend(ax, loc="best")
     return fig
 
 
@@ -238,11 +252,12 @@ def ict(runs: list[Result]) -> Figure:
     ax_c.set_ylabel("share of delivered messages [1]")
     ax_c.set_title("latency CDF")
     ax_c.set_ylim(0, 1.02)
-    ax_c.legend(loc="lower right")
+    _legend(ax_c, loc="lower right")
+    _note_if_empty(ax_c, "no delivered messages in /events/messages")
     ax_l.set_ylabel("lost / sent [percent]")
     ax_l.set_title("message loss per step")
     _time_axis(ax_l)
-    ax_l.legend(loc="best")
+    _legend(ax_l, loc="best")
     return fig
 
 
@@ -270,12 +285,12 @@ def tso_activations(runs: list[Result]) -> Figure:
                     ax_b.scatter(h[idx], n[idx], marker=marker, color=f"C{i}", label=f"{r.label} {attr.replace('_', ' ')}")
     ax_a.set_ylabel("power [kW]")
     ax_a.set_title("TSO flexibility need and activation")
-    ax_a.legend(loc="best", ncol=2)
+    _legend(ax_a, loc="best", ncol=2)
     ax_b.set_ylabel("count per step [1]")
     ax_b.set_title("blocked (v), DSO violations (x), double activations (D)")
     _time_axis(ax_b)
-    if ax_b.collections:
-        ax_b.legend(loc="best", ncol=2)
+    _legend(ax_b, loc="best", ncol=2)
+    _note_if_empty(ax_b, "none")
     return fig
 
 
