@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import math
 from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -35,10 +36,16 @@ PROFILE_YEAR_START = datetime(2016, 1, 1)
 PROFILE_YEAR_END = datetime(2017, 1, 1)
 #: Largest scenario file accepted [byte]; guards against feeding a data file.
 MAX_FILE_BYTES = 2_000_000
+#: Largest number of values a scenario may hold once YAML aliases are expanded;
+#: a few hundred bytes of nested aliases ("billion laughs") would otherwise
+#: expand to 10**9 values when validated or printed.
+MAX_EXPANDED_VALUES = 1_000_000
 SERIES_SIMS = ("grid", "household", "ict", "market", "coordinator")
 
 
 def _duration(value: Any) -> int | str:
+    if isinstance(value, float) and not math.isfinite(value):  # int(inf) would raise OverflowError
+        raise ValueError(f"expected a finite duration like '15min', '7d' or seconds, got {value!r}")
     parse_duration_s(value)  # raises ValueError with the allowed forms
     return value
 
@@ -205,8 +212,14 @@ def _read_yaml(path: Path) -> dict:
         raise ScenarioError([f"{path}: cannot read scenario file ({exc.strerror})"]) from None
     if size > MAX_FILE_BYTES:
         raise ScenarioError([f"{path}: file is {size} bytes; a scenario is at most {MAX_FILE_BYTES}"])
+    if not path.is_file():
+        raise ScenarioError([f"{path}: not a file; give the path of a YAML scenario"])
     try:
-        text = path.read_bytes().decode("utf-8")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ScenarioError([f"{path}: cannot read scenario file ({exc.strerror})"]) from None
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ScenarioError([f"{path}: not UTF-8 text (byte {exc.start}); save the file as UTF-8"]) from None
     if "\x00" in text:
@@ -220,11 +233,45 @@ def _read_yaml(path: Path) -> dict:
         raise ScenarioError([f"{path}: invalid YAML{where}: {problem}"]) from None
     except RecursionError:
         raise ScenarioError([f"{path}: YAML nesting is too deep"]) from None
+    try:
+        too_big = _expanded_size(data, MAX_EXPANDED_VALUES) > MAX_EXPANDED_VALUES
+    except RecursionError:
+        raise ScenarioError([f"{path}: YAML nesting is too deep"]) from None
+    if too_big:
+        raise ScenarioError([f"{path}: YAML aliases expand to more than {MAX_EXPANDED_VALUES} values; "
+                             "write the values out instead of nesting aliases"])
     if data is None:
         raise ScenarioError([f"{path}: the file is empty; a scenario needs at least `grid:`"])
     if not isinstance(data, dict):
         raise ScenarioError([f"{path}: top level must be a mapping of scenario fields, got {type(data).__name__}"])
     return data
+
+
+def _expanded_size(data: Any, limit: int) -> int:
+    """Number of values in ``data`` with aliases expanded (counting stops past ``limit``).
+
+    Shared (aliased) containers are sized once and reused, so this is linear
+    in the number of distinct YAML nodes, not in the expanded size.
+    """
+    sizes: dict[int, int] = {}
+
+    def size(obj: Any) -> int:
+        if isinstance(obj, dict):
+            children: Any = [*obj.keys(), *obj.values()]
+        elif isinstance(obj, list):
+            children = obj
+        else:
+            return 1
+        if id(obj) not in sizes:
+            n = 1
+            for child in children:
+                n += size(child)
+                if n > limit:
+                    break
+            sizes[id(obj)] = n
+        return sizes[id(obj)]
+
+    return size(data)
 
 
 def load_raw(path: str | Path, _chain: tuple = ()) -> dict:

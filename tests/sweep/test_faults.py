@@ -1,0 +1,101 @@
+"""Runs that fail or are killed never lose data.
+
+* A simulator that raises mid-run: the file is closed with status failed, the
+  error names the simulator, the completed steps stay readable.
+* The CLI exits 1 with the message and the partial path.
+* SIGKILL of a rerun leaves the earlier complete result intact.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import h5py
+import numpy as np
+import pytest
+
+from cosim.config import load_scenario
+from cosim.errors import RunFailed
+from cosim.sweep import dataset_digest, result_status
+
+from .helpers import DEFAULT, cosim
+
+
+def test_simulator_exception_closes_file_as_failed(tmp_path, monkeypatch):
+    from simulators.grid.model import GridModel
+
+    from cosim.world import run_scenario
+
+    original = GridModel._element_injection
+    calls = {"n": 0}
+
+    def flaky(self, *a, **kw):  # the 4th power flow fails
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise FloatingPointError("injected fault in the grid model")
+        return original(self, *a, **kw)
+
+    monkeypatch.setattr(GridModel, "_element_injection", flaky)
+    scenario, text = load_scenario(DEFAULT, ["duration=2h", "output.chunk_steps=2"])
+    out = tmp_path / "fail.h5"
+    with pytest.raises(RunFailed) as info:
+        run_scenario(scenario, text, out)
+    assert "grid" in str(info.value) and "injected fault" in str(info.value)
+    assert not out.exists()
+    partial = out.with_name(out.name + ".partial")
+    assert info.value.partial_path == str(partial)
+    with h5py.File(partial, "r") as f:
+        assert f.attrs["status"] == "failed"
+        assert f.attrs["failed_simulator"] == "grid"
+        assert "injected fault" in f.attrs["error"]
+        # steps 0..2 completed (the grid solved 3 times); step 3 raised before the recorder saw it
+        n = f["time"].shape[0]
+        assert n == 3 and f.attrs["n_steps_done"] == n
+        np.testing.assert_array_equal(f["time"][()], np.arange(n) * 900)
+        vm = f["series/grid/vm_pu"][()]
+        assert vm.shape[0] == n and np.isfinite(vm).all()
+
+
+def test_cli_exits_1_with_message_and_path(tmp_path, broken_net):
+    out = tmp_path / "x.h5"
+    proc = cosim("run", str(DEFAULT), "--set", "grid.simbench=null", "--set", f"grid.pandapower_json={broken_net}",
+                 "-o", str(out), "-q")
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    partial = out.with_name(out.name + ".partial")
+    assert "run failed:" in proc.stderr and "is not a pandapower JSON net" in proc.stderr
+    assert f"partial output: {partial}" in proc.stderr
+    assert not out.exists() and result_status(partial) == "failed"
+
+
+def test_sigkill_never_corrupts_an_earlier_complete_result(tmp_path):
+    out = tmp_path / "keep.h5"
+    first = cosim("run", str(DEFAULT), "--set", "duration=2h", "-o", str(out), "-q")
+    assert first.returncode == 0, first.stderr
+    digest, mtime = dataset_digest(out), out.stat().st_mtime_ns
+    partial = out.with_name(out.name + ".partial")
+    proc = subprocess.Popen([sys.executable, "-m", "cosim.cli", "run", str(DEFAULT), "--set", "duration=7d",
+                             "--set", "output.chunk_steps=8", "-o", str(out), "-q"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and proc.poll() is None:  # kill once rows are being written
+            try:
+                with h5py.File(partial, "r", locking=False) as f:
+                    if f.attrs["n_steps_done"] >= 8:
+                        break
+            except (OSError, KeyError):  # not created yet, or caught mid-write
+                pass
+            time.sleep(0.2)
+        assert proc.poll() is None, "the rerun ended before it could be killed"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert result_status(out) == "complete"
+    assert out.stat().st_mtime_ns == mtime and dataset_digest(out) == digest
+    with h5py.File(out, "r") as f:
+        assert f["time"].shape[0] == 8 and f.attrs["n_steps_done"] == 8
