@@ -7,7 +7,7 @@ import pytest
 
 from simulators.common.messages import Kind
 from simulators.market import make_orders
-from simulators.market.auth import KeyRing, verify
+from simulators.common.auth import KeyRing, verify
 from simulators.market.mosaik import META, MarketSim
 from simulators.market.settlement import Ledger
 
