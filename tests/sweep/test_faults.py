@@ -29,16 +29,16 @@ def test_simulator_exception_closes_file_as_failed(tmp_path, monkeypatch):
 
     from cosim.world import run_scenario
 
-    original = GridModel._element_injection
+    original = GridModel.solve
     calls = {"n": 0}
 
-    def flaky(self, *a, **kw):  # the 4th power flow fails
+    def flaky(self, *a, **kw):  # the 4th step's power flow fails
         calls["n"] += 1
         if calls["n"] == 4:
             raise FloatingPointError("injected fault in the grid model")
         return original(self, *a, **kw)
 
-    monkeypatch.setattr(GridModel, "_element_injection", flaky)
+    monkeypatch.setattr(GridModel, "solve", flaky)
     scenario, text = load_scenario(DEFAULT, ["duration=2h", "output.chunk_steps=2"])
     out = tmp_path / "fail.h5"
     with pytest.raises(RunFailed) as info:
