@@ -141,6 +141,16 @@ def _delegate(target: str):
     return run
 
 
+#: Sub-commands implemented elsewhere as ``main(argv) -> int``: (name, target, help).
+DELEGATED = (
+    ("clear", "simulators.market.clear_cli:main", "clear one order book from a CSV file"),
+    ("report", "analysis.cli:report_main", "HTML report and figures of result files"),
+    ("kpis", "analysis.cli:kpis_main", "print the KPIs of a result file"),
+    ("check", "analysis.cli:check_main", "compare KPIs with a baseline; exit 1 on regression"),
+    ("sweep", "cosim.sweep:main", "run a parameter sweep on Dask"),
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="cosim", description="Co-simulation testbed for local electricity markets.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -158,13 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("filter", nargs="?", help="only codes containing this text")
     g.set_defaults(func=cmd_grids)
 
-    for name, target, text in (
-        ("clear", "simulators.market.clear_cli:main", "clear one order book from a CSV file"),
-        ("report", "analysis.cli:report_main", "HTML report and figures of result files"),
-        ("kpis", "analysis.cli:kpis_main", "print the KPIs of a result file"),
-        ("check", "analysis.cli:check_main", "compare KPIs with a baseline; exit 1 on regression"),
-        ("sweep", "cosim.sweep:main", "run a parameter sweep on Dask"),
-    ):
+    for name, target, text in DELEGATED:
         s = sub.add_parser(name, help=text, add_help=False)
         s.add_argument("rest", nargs=argparse.REMAINDER)
         s.set_defaults(func=_delegate(target))
@@ -175,8 +179,14 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    targets = {name: target for name, target, _ in DELEGATED}
+    if argv and argv[0] in targets:
+        # hand the rest over untouched: argparse.REMAINDER would refuse a leading
+        # option (`cosim sweep --workers 2 FILE`)
+        args = argparse.Namespace(rest=argv[1:], func=_delegate(targets[argv[0]]))
+    else:
+        args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except BrokenPipeError:  # e.g. `cosim grids | head`

@@ -59,7 +59,7 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .config import _read_yaml, format_validation_error, load_scenario
+from .config import _read_yaml, format_validation_error, load_raw, load_scenario
 from .errors import ScenarioError
 
 log = logging.getLogger(__name__)
@@ -262,10 +262,14 @@ def plan_sweep(path: str | Path, output_dir: str | Path | None = None) -> Plan:
     sweep = load_sweep(path)
     base = Path(sweep.base)
     base = (path.parent / base if not base.is_absolute() else base).resolve()
+    load_raw(base)  # a missing or broken base is reported once, not once per variant
     problems: list[str] = []
     variants: list[Variant] = []
     seen: set[str] = set()
     for i, overrides in enumerate(expand(sweep)):
+        if len(problems) > 200:
+            problems.append("... (more problems not shown)")
+            break
         label = json.dumps(overrides, default=str)
         try:
             sets = tuple(to_set_item(k, v) for k, v in overrides.items())
@@ -280,8 +284,6 @@ def plan_sweep(path: str | Path, output_dir: str | Path | None = None) -> Plan:
             continue
         seen.add(vid)
         variants.append(Variant(vid, overrides, sets, scenario.seed, yaml_text))
-        if len(problems) > 200:
-            break
     if problems:
         raise ScenarioError(problems)
     out = Path(output_dir or sweep.output_dir or Path("out") / "sweeps" / path.stem)

@@ -136,3 +136,28 @@ def test_sweep_file_errors_name_the_field(tmp_path):
         plan_sweep(sw)
     assert sorted(ln.split(":")[0] for ln in info.value.problems) == ["gird", "timeout_s"]
     assert yaml.safe_load("a: 1") == {"a": 1}
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["sweep", "--workers", "0", "x.yaml"], "--workers"),
+    (["sweep", "--workers", "two", "x.yaml"], "--workers"),
+    (["sweep"], "required"),
+    (["sweep", "x.yaml", "--bogus"], "unrecognized"),
+])
+def test_bad_arguments_exit_2_with_one_line(capsys, argv, needle):
+    from cosim.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and needle in err[0]
+
+
+def test_leading_options_reach_the_sweep_command(tmp_path, capsys):
+    from cosim.cli import main
+
+    # `cosim sweep --workers 1 FILE`: the option before the file must not be eaten by the top-level parser
+    assert main(["sweep", "--workers", "1", str(tmp_path / "missing.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "missing.yaml: cannot read" in err
