@@ -90,6 +90,9 @@ class _Builder:
     def __init__(self, scenario: Scenario, sink: HDF5Sink, control: RunControl):
         import mosaik
 
+        from .mosaik_patches import apply as _patch_mosaik
+
+        _patch_mosaik()
         _quiet_mosaik()
         self.sc = scenario
         self.sink = sink
@@ -165,12 +168,31 @@ class _Builder:
             if hh is not None:
                 extra = dict(households={"bus": self.hh_buses.tolist()}, n_households=len(self.hh_buses))
             ict_sim = self.world.start("Ict", sim_id="ict", **self.common, seed=self.seeds["ict"],
-                                       config=sc.ict.model_dump(mode="json"), **extra)
+                                       config=sc.ict.model_dump(mode="json"),
+                                       handover=self._handover(hh, market, coord), **extra)
             ict = ict_sim.Network()
             self._register("ict", ict_sim, ict)
         self._messages(hh, ict, market, coord)
         self._recorder()
         return world
+
+    def _handover(self, hh, market, coord) -> dict:
+        """Decision points of each receiver class (see simulators/ict/handover.py).
+
+        Households act at the start of every interval, the market at gate
+        closure, the coordinator at its activation lead time; the ICT model
+        hands messages over at the receiver's next decision point.
+        """
+        step = self.sc.step_s
+        out = {}
+        if hh is not None:
+            out["to_households"] = {"period_s": step, "offsets_s": [0]}
+        if market is not None:
+            gc = {"period_s": step, "offsets_s": [step - self.sc.market.gate_closure_s]}
+            out["to_market"] = out["to_aggregators"] = gc
+        if coord is not None:
+            out["to_coordinator"] = {"period_s": step, "offsets_s": [step - self.sc.coordinator.activation_lead_s]}
+        return out
 
     def _messages(self, hh, ict, market, coord) -> None:
         """Message paths: through the ICT model when configured, else direct.

@@ -29,6 +29,7 @@ import pandas as pd
 
 from simulators.common.messages import AGGREGATOR_BASE, COORDINATOR, DSO, MARKET, TSO, Status, concat
 
+from .handover import handover_ms
 from .model import IctNetwork
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,12 @@ META = {
 }
 
 
+def _receiver_class(r: np.ndarray) -> np.ndarray:
+    """Index into MSG_OUT per receiver id (market/DSO, households, TSO/coordinator, aggregators)."""
+    return np.select([(r == MARKET) | (r == DSO), r >= 0, (r == TSO) | (r == COORDINATOR),
+                      r <= AGGREGATOR_BASE], [0, 1, 2, 3], -1)
+
+
 class IctSim(mosaik_api_v3.Simulator):
     """The ICT network as one mosaik entity ``Network``."""
 
@@ -77,8 +84,9 @@ class IctSim(mosaik_api_v3.Simulator):
         self._bus = np.zeros(0, dtype=np.int64)
 
     def init(self, sid, time_resolution=0.001, config=None, grid=None, start=None, step_s=900,
-             n_steps=1, seed=0, households=None, n_households=None, **_ignored):
+             n_steps=1, seed=0, households=None, n_households=None, handover=None, **_ignored):
         self._ms_per_tick = time_resolution * 1e3
+        self._set_handover(handover)
         if households is not None and "feeder" in households:
             bus = np.asarray(households["bus"], dtype=np.int64)
             feeder = np.asarray(households["feeder"], dtype=np.int64)
@@ -113,6 +121,11 @@ class IctSim(mosaik_api_v3.Simulator):
         bus = net.load.bus.values[:n].astype(np.int64)
         return derive_feeders(net, bus), bus
 
+    def _set_handover(self, handover: dict | None) -> None:
+        """``{"to_market": {"period_s", "offsets_s"}, ...}``: see :mod:`.handover`."""
+        self._schedules = {MSG_OUT.index(k): (int(v["period_s"]), [int(o) for o in v["offsets_s"]])
+                           for k, v in (handover or {}).items()}
+
     def create(self, num, model, **model_params):
         if num != 1 or model != "Network":
             raise ValueError("IctSim provides exactly one 'Network' entity (create(1, 'Network'))")
@@ -129,21 +142,20 @@ class IctSim(mosaik_api_v3.Simulator):
         is_forged = np.r_[np.zeros(len(sent), bool), np.ones(len(fsent), bool)]
         alive = allsent["arrival_ms"] >= 0
         gone = allsent[~alive]
-        self._pending = concat([self._pending, allsent[alive]])
+        fresh = allsent[alive]
+        # sent before mosaik handed it to us: it cannot arrive before now
+        fresh["arrival_ms"] = np.maximum(fresh["arrival_ms"], now_ms)
+        self._pending = concat([self._pending, fresh])
         self._pending_forged = np.r_[self._pending_forged, is_forged[alive]]
-        self._pending["arrival_ms"] = np.maximum(self._pending["arrival_ms"], now_ms)
-        due = self._pending["arrival_ms"] <= now_ms
+        hand = handover_ms(self._pending["arrival_ms"], _receiver_class(self._pending["receiver"]),
+                           self._schedules, now_ms, self._ms_per_tick)
+        due = hand <= now_ms
         out, out_forged = self._pending[due], self._pending_forged[due]
         self._pending, self._pending_forged = self._pending[~due], self._pending_forged[~due]
         self._record(gone, is_forged[~alive], out, out_forged, n_sent=len(allsent), n_forged=len(fsent))
-        r = out["receiver"]
-        self._out = {
-            "to_market": out[(r == MARKET) | (r == DSO)],
-            "to_households": out[r >= 0],
-            "to_coordinator": out[(r == TSO) | (r == COORDINATOR)],
-            "to_aggregators": out[r <= AGGREGATOR_BASE],
-        }
-        nxt = [int(self._pending["arrival_ms"].min())] if len(self._pending) else []
+        cls = _receiver_class(out["receiver"])
+        self._out = {name: out[cls == code] for code, name in enumerate(MSG_OUT)}
+        nxt = [int(hand[~due].min())] if len(self._pending) else []
         nf = self.net.next_forged_ms()
         if nf is not None:
             nxt.append(max(nf, now_ms + 1))
