@@ -255,20 +255,30 @@ def market_welfare_eur(result: Result) -> float:
     return float(np.nansum(result.array("market", "welfare_eur")))
 
 
+def _final(values: np.ndarray) -> np.ndarray:
+    """Last finite value per column of a running total [time, entity] (0 if none)."""
+    finite = np.isfinite(values)
+    last = np.where(finite.any(axis=0), values.shape[0] - 1 - np.argmax(finite[::-1], axis=0), -1)
+    cols = np.arange(values.shape[1])
+    return np.where(last >= 0, values[np.maximum(last, 0), cols], 0.0)
+
+
 @_kpi("EUR", "market", ("market/bill_eur",), LOWER, abs_tol=0.01, rel_tol=0.02)
 def market_total_cost_eur(result: Result) -> float:
-    """Total cost of all agents: sum of bills over agents and intervals (negative = net revenue) [EUR]."""
-    return float(np.nansum(result.array("market", "bill_eur")))
+    """Total cost of all agents over the run: sum over agents of the final
+    running-total bill (negative = net revenue) [EUR]."""
+    return float(np.sum(_final(result.array("market", "bill_eur"))))
 
 
 @_kpi("EUR", "market", ("market/bill_eur",), LOWER, abs_tol=0.01, rel_tol=0.02)
 def market_bill_mean_eur(result: Result) -> float:
-    """Mean over agents of each agent's bill summed over the run [EUR]."""
-    return float(np.mean(np.nansum(result.array("market", "bill_eur"), axis=0)))
+    """Mean over agents of each agent's bill over the run (its final running total) [EUR]."""
+    return float(np.mean(_final(result.array("market", "bill_eur"))))
 
 
 def _bill_totals(result: Result, attr: str = "bill_eur") -> dict[str, float]:
-    totals = np.nansum(result.array("market", attr), axis=0)
+    """Per agent label: the final value of the running-total bill [EUR]."""
+    totals = _final(result.array("market", attr))
     return dict(zip(result.entities("market", attr), totals.tolist()))
 
 

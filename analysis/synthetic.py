@@ -289,9 +289,10 @@ def make_result(
             "orders_late": (rng.poisson(0.2, n_steps), "1", []),
             "orders_rejected_auth": (np.zeros(n_steps, dtype=np.int64), "1", []),
             "trades_curtailed": (rng.poisson(0.1, n_steps), "1", []),
-            "bill_eur": (bill, "EUR", hh),
+            # bills are running totals, as the market records them
+            "bill_eur": (np.cumsum(bill, axis=0), "EUR", hh),
             # tariff-only settlement of the same energy: every import at 300, export at 80 EUR/MWh
-            "bill_tariff_eur": (bill + local_gain, "EUR", hh),
+            "bill_tariff_eur": (np.cumsum(bill + local_gain, axis=0), "EUR", hh),
             "curtailed_mwh": (np.zeros(n_steps), "MWh", []),
             "local_share_of_demand": (np.divide(traded, demand, out=np.zeros(n_steps), where=demand > 0), "1", []),
         }

@@ -37,7 +37,9 @@ def tiny_series() -> dict:
             "orders_rejected_auth": (np.array([0, 0, 1, 0]), "1", []),
             "trades_curtailed": (np.array([0, 1, 2, 0]), "1", []),
             "curtailed_mwh": (np.array([0.0, 0.05, 0.1, 0.0]), "MWh", []),
-            "bill_eur": (np.array([[1.0, 2.0], [1.0, -1.0], [2.0, 0.0], [0.0, 1.0]]), "EUR", hh),
+            # running totals (as the market records them); increments per step
+            # hh0 1, 1, 2, 0 and hh1 2, -1, 0, 1
+            "bill_eur": (np.array([[1.0, 2.0], [2.0, 1.0], [4.0, 1.0], [4.0, 2.0]]), "EUR", hh),
         },
         "household": {
             "p_mw": (np.array([[1.0, -1.0], [2.0, 0.0], [-2.0, 1.0], [1.0, 1.0]]), "MW", hh),
@@ -101,6 +103,6 @@ def tiny(tmp_path):
 @pytest.fixture
 def tariff(tmp_path):
     """Tariff-baseline run: bills per agent hh1 = 1.5 EUR, hh0 = 5 EUR (entities in reverse order)."""
-    bills = np.array([[0.5, 5.0], [1.0, 0.0], [0.0, 0.0], [0.0, 0.0]])
+    bills = np.array([[0.5, 5.0], [1.5, 5.0], [1.5, 5.0], [1.5, 5.0]])  # running totals
     series = {"market": {"bill_eur": (bills, "EUR", ["hh1", "hh0"])}}
     return write_result(tmp_path / "tariff.h5", np.arange(4) * STEP_S, series, attrs={"step_s": STEP_S})

@@ -36,7 +36,7 @@ EXPECTED = {
     "grid_energy_exported_mwh": 0.2,  # (0.1 + 0.3) x 0.5
     "grid_pf_not_converged_steps": 1.0,
     "market_welfare_eur": 10.0,  # 1+2+3+4
-    "market_total_cost_eur": 6.0,  # hh0 1+1+2+0 = 4, hh1 2-1+0+1 = 2
+    "market_total_cost_eur": 6.0,  # final running totals: hh0 4 (1+1+2+0), hh1 2 (2-1+0+1)
     "market_bill_mean_eur": 3.0,  # (4 + 2) / 2
     "market_bill_saving_mean_eur": 0.25,  # hh0 5-4 = 1, hh1 1.5-2 = -0.5 -> mean 0.25
     "market_share_agents_better_off": 0.5,  # only hh0 saves
@@ -145,7 +145,7 @@ def test_bill_saving_from_the_runs_own_tariff_settlement(tmp_path, tiny_factory)
     from tests.analysis.conftest import tiny_series
 
     series = {"market": dict(tiny_series()["market"])}
-    series["market"]["bill_tariff_eur"] = (np.array([[5.0, 0.5], [0.0, 1.0], [0.0, 0.0], [0.0, 0.0]]), "EUR", ["hh0", "hh1"])
+    series["market"]["bill_tariff_eur"] = (np.array([[5.0, 0.5], [5.0, 1.5], [5.0, 1.5], [5.0, 1.5]]), "EUR", ["hh0", "hh1"])
     values = kpis(load(write_result(tmp_path / "b.h5", np.arange(4) * 1800, series)))
     assert values["market_bill_saving_mean_eur"].value == pytest.approx(0.25, abs=TOL)
     assert values["market_share_agents_better_off"].value == pytest.approx(0.5, abs=TOL)
