@@ -59,8 +59,11 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .config import _read_yaml, format_validation_error, load_raw, load_scenario
 from .errors import ScenarioError
+
+# cosim.config (and the simulator schemas it imports, ~1.5 s) is imported
+# inside the planning functions only: a Dask worker unpickling run_variant
+# then starts a variant sooner.
 
 log = logging.getLogger(__name__)
 
@@ -247,6 +250,8 @@ class Plan:
 
 def load_sweep(path: str | Path) -> SweepConfig:
     """Read and validate a sweep file; :class:`ScenarioError` lists every problem."""
+    from .config import _read_yaml, format_validation_error
+
     data = _read_yaml(Path(path))
     try:
         return SweepConfig.model_validate(data)
@@ -258,6 +263,8 @@ def load_sweep(path: str | Path) -> SweepConfig:
 
 def plan_sweep(path: str | Path, output_dir: str | Path | None = None) -> Plan:
     """Validate a sweep file and every variant it expands to (nothing runs)."""
+    from .config import load_raw, load_scenario
+
     path = Path(path)
     sweep = load_sweep(path)
     base = Path(sweep.base)
@@ -551,6 +558,10 @@ def main(argv: list[str] | None = None) -> int:
     old = {s: signal.signal(s, _stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         counts = _execute(plan, args, rows, todo, stop)
+    except (OSError, TimeoutError) as exc:  # scheduler unreachable, cluster could not start
+        where = f"--scheduler {args.scheduler}" if args.scheduler else "LocalCluster"
+        sys.stderr.write(f"error: {where}: {type(exc).__name__}: {exc}\n")
+        return EXIT_FAILED
     finally:
         for s, h in old.items():
             signal.signal(s, h)
@@ -568,12 +579,12 @@ def _execute(plan: Plan, args, rows: list[dict], todo: list[int], stop: dict) ->
         counts[r["status"]] += 1
     if not todo:
         return counts
+    client, cluster = _client(args)
     bar = None
     if not args.quiet:
         from tqdm import tqdm
 
         bar = tqdm(total=len(todo), unit="variant", file=sys.stderr, desc="sweep", dynamic_ncols=True)
-    client, cluster = _client(args)
     done_q: queue.Queue = queue.Queue()
     futures = {}
     try:

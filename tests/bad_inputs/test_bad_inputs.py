@@ -21,8 +21,9 @@ import pytest
 HERE = Path(__file__).parent
 CORPUS = sorted(p for p in HERE.iterdir() if p.suffix == ".yaml" and p.name.startswith(("s_", "sw_")))
 TIMEOUT_S = 60
-#: the first line names a field path (``a.b.c:``, ``seed:``, ``(scenario):``) or the file (``.../x.yaml:``)
-FIRST_LINE = re.compile(r"^error: (\S+\.yaml\b|extends: |[A-Za-z_(][\w.\[\]()]*(: | \())")
+#: the first line names a field path (``a.b.c:``, ``seed:``, ``(scenario):``) or the file
+#: (``/abs/path/x.yaml:``, also a directory given as ``extends: .``)
+FIRST_LINE = re.compile(r"^error: (/\S+: |\S+\.yaml\b|extends: |[A-Za-z_(][\w.\[\]()]*(: | \())")
 
 
 def _run(path: Path, tmp: Path) -> tuple[int | None, str, list[Path]]:
