@@ -102,6 +102,7 @@ class HDF5Sink:
         self._series: dict[tuple[str, str], _Series] = {}
         self._meta: dict[tuple[str, str], dict] = {}
         self._events: dict[str, h5py.Dataset] = {}
+        self._ev_buf: dict[str, list[np.ndarray]] = {}
         self._row: dict[tuple[str, str], np.ndarray] = {}
         self.closed = False
         self.rows_written = 0
@@ -162,24 +163,32 @@ class HDF5Sink:
             s.n += 1
 
     def append_events(self, name: str, records: np.ndarray) -> None:
-        """Append structured records to /events/<name>."""
+        """Stage structured records for /events/<name> (written at the next flush)."""
         records = np.asarray(records)
         if records.dtype.names is None:
             raise TypeError(f"events {name!r} must be a structured array")
-        ds = self._events.get(name)
-        if ds is None:
-            g = self.f.require_group("events")
-            ds = self._events[name] = g.create_dataset(
-                name, shape=(0,), maxshape=(None,), dtype=records.dtype,
-                chunks=(4096,), compression=self.compression,
-            )
         if len(records):
+            self._ev_buf.setdefault(name, []).append(records)
+
+    def _flush_events(self) -> None:
+        for name, parts in self._ev_buf.items():
+            if not parts:
+                continue
+            records = np.concatenate(parts)
+            ds = self._events.get(name)
+            if ds is None:
+                g = self.f.require_group("events")
+                ds = self._events[name] = g.create_dataset(
+                    name, shape=(0,), maxshape=(None,), dtype=records.dtype,
+                    chunks=(4096,), compression=self.compression,
+                )
             n = ds.shape[0]
             ds.resize(n + len(records), axis=0)
             ds[n:] = records
+            parts.clear()
 
     def flush(self) -> None:
-        """Write buffered rows; afterwards all committed rows are on disk."""
+        """Write buffered rows and events; afterwards all committed rows are on disk."""
         n = len(self._time_buf)
         if n:
             start = self.rows_written
@@ -191,6 +200,7 @@ class HDF5Sink:
                 s.n = 0
             self.rows_written += n
             self._time_buf.clear()
+        self._flush_events()
         self.f.attrs["n_steps_done"] = self.rows_written
         self.f.flush()
 

@@ -64,9 +64,13 @@ META = {
 
 
 def _receiver_class(r: np.ndarray) -> np.ndarray:
-    """Index into MSG_OUT per receiver id (market/DSO, households, TSO/coordinator, aggregators)."""
-    return np.select([(r == MARKET) | (r == DSO), r >= 0, (r == TSO) | (r == COORDINATOR),
-                      r <= AGGREGATOR_BASE], [0, 1, 2, 3], -1)
+    """Index into MSG_OUT per receiver id (market/DSO, households, TSO/coordinator, aggregators), -1 else."""
+    cls = np.full(len(r), -1, dtype=np.int8)
+    cls[r >= 0] = 1
+    cls[(r == MARKET) | (r == DSO)] = 0
+    cls[(r == TSO) | (r == COORDINATOR)] = 2
+    cls[r <= AGGREGATOR_BASE] = 3
+    return cls
 
 
 class IctSim(mosaik_api_v3.Simulator):

@@ -49,7 +49,7 @@ class AcState:
     trafo_loading_percent: np.ndarray
     converged: bool
     V: np.ndarray
-    jac_lu: object | None
+    jac_lu: object | None  # LU of the power-flow Jacobian, factorised on first use
 
 
 class AcModel:
@@ -69,7 +69,7 @@ class AcModel:
         for el in ("load", "sgen", "storage"):
             if len(net[el]):
                 net[el]["in_service"] = False
-        pp.runpp(net)
+        pp.runpp(net, numba=False)  # one-off: builds the matrices; a JIT compile would cost seconds
         ppi = net._ppc["internal"]
         self.net = net
         self.base_mva = float(ppi["baseMVA"])
@@ -107,6 +107,14 @@ class AcModel:
         self._trafo_vn = np.vstack([tr.vn_hv_kv.values, tr.vn_lv_kv.values]).T
         self._trafo_den = (tr.sn_mva * tr.parallel * tr.df).values
         self._V_last = self.V0.copy()
+        self._ls_solver = None
+        if len(self.ref) == 1:  # lightsim2grid's NR treats further slack buses as PV buses
+            from lightsim2grid.solver import KLUSolver
+
+            self._ls_solver = KLUSolver()
+            self._Ybus_csc = sp.csc_matrix(self.Ybus, dtype=np.complex128)
+            self._slack_w = np.zeros(self.n)
+            self._slack_w[self.ref] = 1.0
 
     def sbus(self, p_mw: np.ndarray, q_mvar: np.ndarray | None = None) -> np.ndarray:
         """Complex bus injections [pu] from consumer-reference per-bus power [MW, Mvar]."""
@@ -119,36 +127,42 @@ class AcModel:
               tol: float = 1e-8, max_iter: int = 20) -> AcState:
         """Newton-Raphson (polar) for per-bus consumption ``p_mw``/``q_mvar``.
 
-        Warm-starts from the previous solution.
+        Warm-starts from the previous solution. With one slack bus the
+        iterations run in lightsim2grid's compiled KLU Newton-Raphson (the same
+        formulation as the Python loop below, used for several slack buses).
+        The Jacobian factor needed by :meth:`sensitivity` is computed only when
+        asked for.
         """
         S = self.sbus(p_mw, q_mvar)
+        if self._ls_solver is not None:
+            V0 = self._V_last.copy()
+            ok = bool(self._ls_solver.compute_pf(
+                self._Ybus_csc, V0, S, self.ref.astype(np.int32), self._slack_w,
+                np.zeros(0, dtype=np.int32), self.pq.astype(np.int32), max_iter, tol))
+            V = np.asarray(self._ls_solver.get_V()) if ok else V0
+            converged = ok and bool(np.all(np.isfinite(V)))
+        else:
+            V, converged = self._newton(S, tol, max_iter)
+        self._V_last = V if converged else self.V0.copy()
+        vm = np.abs(V)[self.bus_lookup]
+        return AcState(vm, self._loading("line", V), self._loading("trafo", V), converged, V, None)
+
+    def _newton(self, S: np.ndarray, tol: float, max_iter: int) -> tuple[np.ndarray, bool]:
         V = self._V_last.copy()
-        pq, ref = self.pq, self.ref
+        pq = self.pq
         pvpq = pq  # no PV buses
         npq = len(pq)
-        lu = None
-        converged = False
         for _ in range(max_iter + 1):
             mis = V * np.conj(self.Ybus @ V) - S
             F = np.concatenate([mis[pvpq].real, mis[pq].imag])
             if np.max(np.abs(F), initial=0.0) < tol:
-                converged = True
-                break
-            J = self._jacobian(V)
-            lu = splu(J.tocsc())
-            dx = -lu.solve(F)
+                return V, True
+            dx = -splu(self._jacobian(V).tocsc()).solve(F)
             Va, Vm = np.angle(V), np.abs(V)
             Va[pvpq] += dx[:npq]
             Vm[pq] += dx[npq:]
             V = Vm * np.exp(1j * Va)
-        if converged:
-            self._V_last = V
-            if lu is None:
-                lu = splu(self._jacobian(V).tocsc())
-        else:
-            self._V_last = self.V0.copy()
-        vm = np.abs(V)[self.bus_lookup]
-        return AcState(vm, self._loading("line", V), self._loading("trafo", V), converged, V, lu)
+        return V, False
 
     def _jacobian(self, V: np.ndarray) -> sp.csr_matrix:
         """Power-flow Jacobian (pypower's dSbus_dV layout, PQ buses only)."""
@@ -192,6 +206,8 @@ class AcModel:
         # d[Va_pq, Vm_pq]/dP_pq: columns of J^-1 for the P rows
         rhs = np.zeros((2 * npq, npq))
         rhs[np.arange(npq), np.arange(npq)] = 1.0
+        if state.jac_lu is None:
+            state.jac_lu = splu(self._jacobian(state.V).tocsc())
         dx = state.jac_lu.solve(rhs)  # (2npq, npq)
         V = state.V
         dV = np.zeros((self.n, npq), dtype=complex)
