@@ -35,21 +35,27 @@ def _default_out(scenario) -> Path:
     return Path("out") / f"{scenario.name}.h5"
 
 
-def _progress_bar(scenario, quiet: bool):
-    if quiet:
-        return None, None
-    from tqdm import tqdm
+class _ProgressBar:
+    """tqdm bar created on the first completed step (so set-up errors print cleanly)."""
 
-    bar = tqdm(total=scenario.n_steps, unit="step", dynamic_ncols=True, file=sys.stderr,
-               desc=scenario.name, mininterval=0.5)
-    start = scenario.start
+    def __init__(self, scenario) -> None:
+        self.scenario = scenario
+        self.bar = None
 
-    def update(t_s: float, n_steps: int) -> None:
-        bar.update(1)
-        if bar.n % 96 == 0 or bar.n == n_steps:
-            bar.set_postfix_str((start + timedelta(seconds=t_s)).strftime("%Y-%m-%d %H:%M"), refresh=False)
+    def update(self, t_s: float, n_steps: int) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
 
-    return bar, update
+            self.bar = tqdm(total=n_steps, unit="step", dynamic_ncols=True, file=sys.stderr,
+                            desc=self.scenario.name, mininterval=0.5)
+        self.bar.update(1)
+        if self.bar.n % 96 == 0 or self.bar.n == n_steps:
+            when = self.scenario.start + timedelta(seconds=t_s)
+            self.bar.set_postfix_str(when.strftime("%Y-%m-%d %H:%M"), refresh=False)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def cmd_run(args) -> int:
@@ -70,7 +76,8 @@ def cmd_run(args) -> int:
         return EXIT_USAGE
 
     control = RunControl()
-    bar, control.on_progress = _progress_bar(scenario, args.quiet)
+    bar = None if args.quiet else _ProgressBar(scenario)
+    control.on_progress = None if bar is None else bar.update
 
     def _stop(signum, _frame):
         control.stop_requested = True
@@ -101,8 +108,10 @@ def cmd_run(args) -> int:
             signal.signal(s, h)
     if bar is not None:
         bar.close()
-    rate = summary.steps / summary.wall_time_s if summary.wall_time_s else float("inf")
-    print(f"{summary.steps} steps in {summary.wall_time_s:.1f} s ({rate:.0f} steps/s) -> {summary.path}")
+    run_s = summary.wall_time_s - summary.setup_s
+    rate = summary.steps / run_s if run_s > 0 else float("inf")
+    print(f"{summary.steps} steps in {summary.wall_time_s:.1f} s (set-up {summary.setup_s:.1f} s, "
+          f"{rate:.0f} steps/s) -> {summary.path}")
     h = summary.headline
     if h:
         parts = []

@@ -204,6 +204,13 @@ class HDF5Sink:
         self.f.attrs["n_steps_done"] = self.rows_written
         self.f.flush()
 
+    def discard(self) -> None:
+        """Close and delete the partial file (the run never started)."""
+        if not self.closed:
+            self.f.close()
+            self.closed = True
+        self.partial.unlink(missing_ok=True)
+
     def close(self, status: str, error: str = "", extra_attrs: dict | None = None) -> Path:
         """Flush, set ``status`` and close. Rename to the final path if complete.
 

@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 
 from .config import Scenario, scenario_sha256
-from .errors import RunFailed, RunInterrupted
+from .errors import RunFailed, RunInterrupted, ScenarioError
 from .recorder import HDF5Sink, package_versions
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,7 @@ class RunSummary:
     steps: int
     wall_time_s: float
     headline: dict = field(default_factory=dict)
+    setup_s: float = 0.0
 
 
 def split_seeds(seed: int) -> dict[str, int]:
@@ -298,6 +299,14 @@ def run_scenario(scenario: Scenario, yaml_text: str, out: str | Path,
     world = None
     try:
         world = _Builder(scenario, sink, control).build()
+    except ValueError as exc:
+        # Typed configuration errors found with the real net (e.g. more PV homes
+        # than households): bad input, so no result file is left behind.
+        sink.discard()
+        _shutdown(world)
+        raise ScenarioError([_config_problem(exc)]) from None
+    t_build = _time.perf_counter() - t0
+    try:
         world.run(until=scenario.n_steps * int(round(scenario.step_s / TIME_RESOLUTION)),
                   print_progress=False)
     except BaseException as exc:  # noqa: BLE001 - every outcome must close the file
@@ -312,9 +321,15 @@ def run_scenario(scenario: Scenario, yaml_text: str, out: str | Path,
             raise RunInterrupted(f"{message}; partial result in {path}") from None
         raise RunFailed(message, str(path)) from exc
     wall = _time.perf_counter() - t0
-    path = sink.close("complete", extra_attrs={"wall_time_s": wall})
+    path = sink.close("complete", extra_attrs={"wall_time_s": wall, "setup_time_s": t_build})
     _shutdown(world)
-    return RunSummary(path, "complete", scenario.n_steps, wall, _headline(path))
+    return RunSummary(path, "complete", scenario.n_steps, wall, _headline(path), setup_s=t_build)
+
+
+def _config_problem(exc: ValueError) -> str:
+    """One line for a configuration error raised by a simulator at set-up."""
+    text = " ".join(str(exc).split())
+    return text if ":" in text.split(" ")[0] else f"({_failing_simulator(exc)}): {text}"
 
 
 def _shutdown(world) -> None:
