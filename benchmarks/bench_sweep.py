@@ -5,6 +5,8 @@ Runs 8 one-day variants of the default scenario (seeds 1..8, grid only,
 
 * the wall time of each sweep and the speed-up ratio (target >= 1.7 on 2 cores);
 * the Dask LocalCluster start-up time (measured alone, in this process);
+* worker utilisation: sum of the children's wall times / (workers x sweep
+  wall); other processes competing for the CPUs lower the speed-up but not this;
 * per variant: the child's wall time (index ``wall_time_s``), the simulation
   itself (the result file's ``wall_time_s`` root attribute, measured inside
   ``run_scenario``) and their difference, the overhead of starting a variant on
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import statistics
 import subprocess
 import sys
@@ -67,9 +70,11 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
+        load = os.getloadavg()[0]
         cluster = {w: _cluster_start_s(w) for w in (1, 2)}
         res = {w: _sweep(tmp, w, args.variants, args.duration) for w in (1, 2)}
-        print(f"{args.variants} variants x {args.duration} (default scenario, grid only)")
+        print(f"{args.variants} variants x {args.duration} (default scenario, grid only); "
+              f"load average before: {load:.2f} on {os.cpu_count()} CPUs")
         for w, (wall, idx) in res.items():
             assert (idx["status"] == "complete").all()
             child = idx["wall_time_s"].to_numpy()
@@ -78,9 +83,11 @@ def main() -> None:
                 with h5py.File(p, "r") as f:
                     sim.append(float(f.attrs["wall_time_s"]))
             over = [c - s for c, s in zip(child, sim)]
+            busy = sum(child) / (w * wall)  # 1.0 = the workers never waited for the driver
             print(f"--workers {w}: sweep wall {wall:6.1f} s | LocalCluster start {cluster[w]:4.1f} s | "
                   f"per variant: child median {statistics.median(child):5.2f} s, simulation median "
-                  f"{statistics.median(sim):5.2f} s, start-up overhead median {statistics.median(over):5.2f} s")
+                  f"{statistics.median(sim):5.2f} s, start-up overhead median {statistics.median(over):5.2f} s | "
+                  f"worker utilisation {busy:.2f}")
         w1, w2 = res[1][0], res[2][0]
         print(f"speed-up --workers 2 vs 1: {w1 / w2:.2f}x (target >= 1.7x)")
         same = (res[1][1].set_index("variant_id")["data_sha256"]
