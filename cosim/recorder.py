@@ -87,7 +87,9 @@ class HDF5Sink:
         self.path = Path(path)
         self.partial = partial_path(self.path)
         self.partial.parent.mkdir(parents=True, exist_ok=True)
-        self.f = h5py.File(self.partial, "w")
+        # dense attribute storage (HDF5 >= 1.10 format): a district's 8,767
+        # entity labels exceed the 64 KiB limit of compact attributes
+        self.f = h5py.File(self.partial, "w", libver=("v110", "latest"))
         self.chunk = int(chunk_steps)
         self.compression = compression
         self.level = compression_level

@@ -333,6 +333,9 @@ def _config_problem(exc: ValueError) -> str:
 
 
 def _shutdown(world) -> None:
+    # after a failure mosaik leaves its simulator tasks pending; asyncio would
+    # log each of them at exit, which says nothing the error did not
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     if world is None:
         return
     try:
