@@ -9,7 +9,8 @@ mosaik delivered it to us) is delivered now and its ``arrival_ms`` set to now.
 
 Records: a message is *finalised* when it is output (DELIVERED or LATE) or, if
 lost/dropped, in the step that processed its sending. ``events_messages``
-holds every message finalised since the last ``get_data`` (:data:`LOG_DTYPE`;
+is released at the first step on an interval boundary (``k * step_s``) and
+holds every message finalised since the previous release (:data:`LOG_DTYPE`;
 ``latency_ms`` NaN for lost ones). The persistent counters are **running
 totals since the start** (so they are exact whenever the recorder samples
 them; per-interval counts are their differences): ``sent_total`` = messages
@@ -107,6 +108,8 @@ class IctSim(mosaik_api_v3.Simulator):
             raise ValueError(f"n_households={n_households} but {len(feeder)} households given")
         self._bus = bus
         horizon_ms = (n_steps + 1) * step_s * 1e3
+        self._step_ticks = int(round(step_s / time_resolution))
+        self._release = False
         self.net = IctNetwork(config, feeder, seed, horizon_ms)
         return self.meta
 
@@ -163,7 +166,15 @@ class IctSim(mosaik_api_v3.Simulator):
         nf = self.net.next_forged_ms()
         if nf is not None:
             nxt.append(max(nf, now_ms + 1))
-        return int(np.ceil(min(nxt) / self._ms_per_tick)) if nxt else None
+        # The log goes to the recorder once per interval (at a step on an interval
+        # boundary) rather than at every hand-over, which would wake the recorder
+        # several times per interval; records keep their exact times.
+        self._release = time % self._step_ticks == 0
+        nxt_tick = int(np.ceil(min(nxt) / self._ms_per_tick)) if nxt else None
+        if self._log and not self._release:
+            boundary = (time // self._step_ticks + 1) * self._step_ticks
+            nxt_tick = boundary if nxt_tick is None else min(nxt_tick, boundary)
+        return nxt_tick
 
     def _record(self, gone, gone_forged, out, out_forged, n_sent, n_forged):
         fin = concat([gone, out])
@@ -192,6 +203,8 @@ class IctSim(mosaik_api_v3.Simulator):
                 elif a in MSG_OUT and len(self._out.get(a, ())):
                     d[a] = self._out[a]
                 elif a == "events_messages":
+                    if not self._release:  # the log is released at interval boundaries
+                        continue
                     ev = np.concatenate(self._log) if self._log else np.zeros(0, LOG_DTYPE)
                     self._log = []
                     if len(ev):

@@ -100,13 +100,15 @@ def test_world_delivers_at_hand_computed_ms():
     recv = world.start("Receiver").R()
     world.connect(sender, ict, ("messages_out", "messages_in"))
     world.connect(ict, recv, ("to_market", "messages_in"), ("events_messages", "events"))
-    world.run(until=5000)
+    world.run(until=900_001)
 
     got = [(t, int(m["sender"]), int(m["arrival_ms"])) for t, b in Receiver.received for m in b]
     assert got == [(1110, 0, 1110), (1210, 1, 1210), (1310, 2, 1310), (1410, 3, 1410),
                    (1510, 4, 1510), (3110, 0, 3110)]
-    # receiver stepped only when something arrived (no 1 ms polling)
-    assert Receiver.steps == [1110, 1210, 1310, 1410, 1510, 3110]
+    # receiver stepped only when something arrived (no 1 ms polling), plus once at
+    # the interval boundary (900 s) where the ICT releases its message log
+    assert Receiver.steps == [1110, 1210, 1310, 1410, 1510, 3110, 900_000]
+    assert [t for t, _ in Receiver.events] == [900_000]
     log = np.concatenate([b for _, b in Receiver.events])
     assert len(log) == 6 and np.all(log["status"] == Status.DELIVERED)
     assert log["latency_ms"].tolist() == [110, 210, 310, 410, 510, 110]
@@ -126,11 +128,15 @@ def test_adapter_counters_and_static_tables_direct():
     assert len(d["Network"]["to_market"]) == 2 and d["Network"]["sent_total"] == 2
     assert d["Network"]["delivered_total"] == 2
     assert (d["Network"]["events_messages"]["latency_ms"] == 0.0).all()
-    assert sim.step(2, {}) is None
+    # the forged messages are logged; the log is released at the next interval boundary
+    assert sim.step(2, {}) == 900_000
     d = sim.get_data({"Network": ["to_market", "forged_total", "sent_total", "events_messages"]})
     # running totals: the 4 forged messages add to the 2 sent before
     assert d["Network"]["forged_total"] == 4 and d["Network"]["sent_total"] == 6
-    assert d["Network"]["events_messages"]["forged"].all()
+    assert "events_messages" not in d["Network"]
+    assert sim.step(900_000, {}) is None
+    d = sim.get_data({"Network": ["events_messages"]})
+    assert len(d["Network"]["events_messages"]) == 4 and d["Network"]["events_messages"]["forged"].all()
     tab = sim.static_tables()["households"]
     assert tab["bus"].tolist() == [7, 8] and tab["technology"].tolist() == ["ideal", "ideal"]
     assert set(sim.series_meta()) >= {"sent_total", "delivered_total", "lost_total", "late_total"}
