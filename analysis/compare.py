@@ -1,0 +1,125 @@
+"""Run named variants of a scenario and tabulate their KPIs (markdown).
+
+The README's comparison tables are produced with this module::
+
+    python -m analysis.compare markets   # market designs x DSO check, two LV grids
+    python -m analysis.compare ict       # one market study over four ICT set-ups
+    python -m analysis.compare flex      # tariff vs LFM vs DLMP on the congestion case
+    python -m analysis.compare schemes   # the five TSO-DSO coordination schemes
+
+Each study runs its variants with :func:`cosim.world.run_scenario` (same
+seed, only the listed overrides differ) into ``--out`` and prints one
+markdown table of the chosen KPIs (``n/a`` where a KPI does not apply).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+from .io import load
+from .kpis import kpis
+
+MECHANISMS = ("tariff", "pay_as_clear", "p2p_cda", "community")
+STUDIES: dict[str, dict] = {
+    "markets": {
+        "runs": {
+            f"{grid} / {mech} / {check}": (f"scenarios/market_lv_{grid}.yaml",
+                                            [f"market.mechanism={mech}", f"market.dso_check={check}"])
+            for grid in ("rural", "semiurb") for mech in MECHANISMS for check in ("none", "ac_check")
+        },
+        "kpis": ["market_bill_mean_eur", "market_bill_saving_mean_eur", "market_price_mean_eur_per_mwh",
+                 "market_traded_mwh", "market_share_demand_met_locally", "market_welfare_eur",
+                 "market_trades_curtailed", "grid_vm_max_pu", "grid_trafo_loading_max_percent",
+                 "grid_energy_exported_mwh"],
+    },
+    "ict": {
+        "runs": {name: (f"scenarios/ict_{name}.yaml", []) for name in ("ideal", "lte", "nb_plc", "feeder_outage")},
+        "kpis": ["ict_delivery_ratio", "ict_messages_lost", "ict_latency_p50_ms", "ict_latency_p95_ms",
+                 "ict_latency_p99_ms", "market_orders_late", "market_traded_mwh",
+                 "market_share_demand_met_locally", "market_bill_mean_eur", "grid_energy_imported_mwh"],
+    },
+    "flex": {
+        "runs": {mech: ("scenarios/lv_congestion_lfm.yaml", [f"market.mechanism={mech}"])
+                 for mech in ("tariff", "lfm", "dlmp")},
+        "kpis": ["grid_trafo_overload_hours", "grid_line_overload_hours", "grid_trafo_loading_max_percent",
+                 "grid_voltage_violation_bus_steps", "grid_vm_max_pu", "market_welfare_eur",
+                 "grid_energy_exported_mwh"],
+        "extra": {"dso_cost_eur": ("market", "dso_cost_eur")},
+    },
+    "schemes": {
+        "runs": {s: ("scenarios/tso_dso_schemes.yaml", [f"coordinator.scheme={s}"])
+                 for s in ("centralized", "local", "shared_balancing", "common", "integrated")},
+        "kpis": ["coord_tso_need_met_share", "coord_dso_violations_by_tso", "coord_blocked_by_traffic_light",
+                 "coord_double_activations", "coord_cost_tso_eur", "coord_cost_dso_eur",
+                 "grid_trafo_loading_max_percent", "grid_line_loading_max_percent", "grid_vm_max_pu"],
+    },
+}
+
+
+def _fmt(v: float) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "n/a"
+    if abs(v) >= 100 or v == int(v):
+        return f"{v:.0f}" if abs(v) >= 100 else f"{v:g}"
+    return f"{v:.3g}"
+
+
+def table(paths: dict[str, Path], names: list[str], extra: dict | None = None) -> str:
+    """Markdown table: one row per run, one column per KPI (with unit)."""
+    rows, units = [], {}
+    for label, path in paths.items():
+        res = load(path)
+        values = kpis(res)
+        row = [label]
+        for n in names:
+            k = values[n]
+            units[n] = k.unit
+            row.append(_fmt(k.value) if k.applicable else "n/a")
+        for col, (sim, attr) in (extra or {}).items():
+            units[col] = res.unit(sim, attr) if res.has(sim, attr) else ""
+            row.append(_fmt(float(res.array(sim, attr)[~_nan(res.array(sim, attr))].sum()))
+                       if res.has(sim, attr) else "n/a")
+        rows.append(row)
+    cols = [*names, *(extra or {})]
+    head = "| run | " + " | ".join(f"{c} [{units.get(c, '')}]" for c in cols) + " |"
+    sep = "|---|" + "---|" * len(cols)
+    return "\n".join([head, sep, *("| " + " | ".join(r) + " |" for r in rows)])
+
+
+def _nan(a):
+    import numpy as np
+
+    return np.isnan(a)
+
+
+def run_study(name: str, out: Path, repo: Path) -> str:
+    """Run every variant of study ``name`` and return its table."""
+    from cosim.config import load_scenario
+    from cosim.world import run_scenario
+
+    study = STUDIES[name]
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for label, (scenario, overrides) in study["runs"].items():
+        sc, text = load_scenario(repo / scenario, overrides)
+        path = out / (label.replace(" / ", "_").replace(" ", "_") + ".h5")
+        run_scenario(sc, text, path)
+        paths[label] = path
+    return table(paths, study["kpis"], study.get("extra"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m analysis.compare", description=__doc__.splitlines()[0])
+    p.add_argument("study", choices=sorted(STUDIES))
+    p.add_argument("--out", default="out/compare", help="folder for the result files")
+    p.add_argument("--repo", default=".", help="repository root (scenario paths are relative to it)")
+    args = p.parse_args(argv)
+    print(run_study(args.study, Path(args.out) / args.study, Path(args.repo)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
