@@ -53,3 +53,44 @@ def handover_ms(arrival_ms: np.ndarray, receiver_class: np.ndarray, schedules: d
         if sel.any():
             due[sel] = next_decision_ms(due[sel], period_s, offsets) - int(round(tick_ms))
     return np.maximum(due, now_ms)
+
+
+#: Output attribute per receiver class, in class-code order.
+MSG_OUT = ["to_market", "to_households", "to_coordinator", "to_aggregators"]
+
+#: Message log record (``/events/messages``).
+LOG_DTYPE = np.dtype([
+    ("msg_id", np.int64), ("kind", np.int8), ("sender", np.int32), ("receiver", np.int32),
+    ("send_ms", np.int64), ("arrival_ms", np.int64), ("status", np.int8),
+    ("latency_ms", np.float64), ("forged", np.bool_),
+])
+
+
+def receiver_class(r: np.ndarray) -> np.ndarray:
+    """Index into :data:`MSG_OUT` per receiver id, -1 for other receivers.
+
+    0 market/DSO, 1 households (ids >= 0), 2 TSO/coordinator, 3 aggregators.
+    """
+    from simulators.common.messages import AGGREGATOR_BASE, COORDINATOR, DSO, MARKET, TSO
+
+    cls = np.full(len(r), -1, dtype=np.int8)
+    cls[r >= 0] = 1
+    cls[(r == MARKET) | (r == DSO)] = 0
+    cls[(r == TSO) | (r == COORDINATOR)] = 2
+    cls[r <= AGGREGATOR_BASE] = 3
+    return cls
+
+
+def log_records(finished: np.ndarray, forged: np.ndarray) -> np.ndarray:
+    """Log records of finished messages (delivered, lost or dropped).
+
+    ``latency_ms`` is arrival minus send time, NaN for messages that never
+    arrived.
+    """
+    rec = np.zeros(len(finished), dtype=LOG_DTYPE)
+    for f in ("msg_id", "kind", "sender", "receiver", "send_ms", "arrival_ms", "status"):
+        rec[f] = finished[f]
+    ok = finished["arrival_ms"] >= 0
+    rec["latency_ms"] = np.where(ok, finished["arrival_ms"] - finished["send_ms"], np.nan)
+    rec["forged"] = np.asarray(forged, dtype=bool)
+    return rec

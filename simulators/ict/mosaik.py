@@ -1,24 +1,15 @@
-"""mosaik adapter of the ICT network: event-driven (mosaik type "hybrid"), 1 tick = 1 ms (time_resolution 0.001).
+"""mosaik adapter of the ICT network: event-driven (mosaik type "hybrid"), 1 tick = 1 ms.
 
 Each step runs the model on the messages that arrived on ``messages_in`` (plus
-forged injections due now), schedules the delivered ones, and outputs every
-scheduled message whose ``arrival_ms <= now``. It asks to step again at the
-earliest pending arrival or injection, and not at all when nothing is pending.
-A message whose computed arrival lies before the step's time (sent before
-mosaik delivered it to us) is delivered now and its ``arrival_ms`` set to now.
-
-Records: a message is *finalised* when it is output (DELIVERED or LATE) or, if
-lost/dropped, in the step that processed its sending. ``events_messages``
-is released at the first step on an interval boundary (``k * step_s``) and
-holds every message finalised since the previous release (:data:`LOG_DTYPE`;
-``latency_ms`` NaN for lost ones). The persistent counters are **running
-totals since the start** (so they are exact whenever the recorder samples
-them; per-interval counts are their differences): ``sent_total`` = messages
-entering the network (incl. forged), ``delivered_total`` (incl. LATE),
-``lost_total``, ``dropped_outage_total``, ``late_total``, ``forged_total``.
-Latency percentiles come from the message log (``/events/messages``), which
-holds every message.
-"""
+forged injections due now) and hands delivered messages to their receivers at
+the time :mod:`.handover` gives (the receiver's next decision point, or the
+arrival tick); ``arrival_ms`` stays exact. A message sent before mosaik handed
+it to us cannot arrive before the current tick. ``events_messages`` (the log,
+:data:`LOG_DTYPE`) is released at the first step on an interval boundary. The
+persistent counters are running totals since the start, exact whenever the
+recorder samples them: ``sent_total`` (incl. forged), ``delivered_total``
+(incl. LATE), ``lost_total``, ``dropped_outage_total``, ``late_total``,
+``forged_total``. Latency percentiles come from the log."""
 
 from __future__ import annotations
 
@@ -28,19 +19,13 @@ import mosaik_api_v3
 import numpy as np
 import pandas as pd
 
-from simulators.common.messages import AGGREGATOR_BASE, COORDINATOR, DSO, MARKET, TSO, Status, concat
+from simulators.common.messages import Status, concat
 
-from .handover import handover_ms
+from .handover import LOG_DTYPE, MSG_OUT, handover_ms, log_records, receiver_class
 from .model import IctNetwork
 
 log = logging.getLogger(__name__)
 
-LOG_DTYPE = np.dtype([
-    ("msg_id", np.int64), ("kind", np.int8), ("sender", np.int32), ("receiver", np.int32),
-    ("send_ms", np.int64), ("arrival_ms", np.int64), ("status", np.int8),
-    ("latency_ms", np.float64), ("forged", np.bool_),
-])
-MSG_OUT = ["to_market", "to_households", "to_coordinator", "to_aggregators"]
 COUNTERS = {"sent_total": "1", "delivered_total": "1", "lost_total": "1",
             "dropped_outage_total": "1", "late_total": "1", "forged_total": "1"}
 
@@ -62,16 +47,6 @@ META = {
     },
     "extra_methods": ["series_meta", "static_tables"],
 }
-
-
-def _receiver_class(r: np.ndarray) -> np.ndarray:
-    """Index into MSG_OUT per receiver id (market/DSO, households, TSO/coordinator, aggregators), -1 else."""
-    cls = np.full(len(r), -1, dtype=np.int8)
-    cls[r >= 0] = 1
-    cls[(r == MARKET) | (r == DSO)] = 0
-    cls[(r == TSO) | (r == COORDINATOR)] = 2
-    cls[r <= AGGREGATOR_BASE] = 3
-    return cls
 
 
 class IctSim(mosaik_api_v3.Simulator):
@@ -154,13 +129,13 @@ class IctSim(mosaik_api_v3.Simulator):
         fresh["arrival_ms"] = np.maximum(fresh["arrival_ms"], now_ms)
         self._pending = concat([self._pending, fresh])
         self._pending_forged = np.r_[self._pending_forged, is_forged[alive]]
-        hand = handover_ms(self._pending["arrival_ms"], _receiver_class(self._pending["receiver"]),
+        hand = handover_ms(self._pending["arrival_ms"], receiver_class(self._pending["receiver"]),
                            self._schedules, now_ms, self._ms_per_tick)
         due = hand <= now_ms
         out, out_forged = self._pending[due], self._pending_forged[due]
         self._pending, self._pending_forged = self._pending[~due], self._pending_forged[~due]
         self._record(gone, is_forged[~alive], out, out_forged, n_sent=len(allsent), n_forged=len(fsent))
-        cls = _receiver_class(out["receiver"])
+        cls = receiver_class(out["receiver"])
         self._out = {name: out[cls == code] for code, name in enumerate(MSG_OUT)}
         nxt = [int(hand[~due].min())] if len(self._pending) else []
         nf = self.net.next_forged_ms()
@@ -178,14 +153,9 @@ class IctSim(mosaik_api_v3.Simulator):
 
     def _record(self, gone, gone_forged, out, out_forged, n_sent, n_forged):
         fin = concat([gone, out])
-        rec = np.zeros(len(fin), dtype=LOG_DTYPE)
-        for f in ("msg_id", "kind", "sender", "receiver", "send_ms", "arrival_ms", "status"):
-            rec[f] = fin[f]
-        ok = fin["arrival_ms"] >= 0
-        rec["latency_ms"] = np.where(ok, fin["arrival_ms"] - fin["send_ms"], np.nan)
-        rec["forged"] = np.r_[gone_forged, out_forged].astype(bool)
+        rec = log_records(fin, np.r_[gone_forged, out_forged])
         self._log.append(rec)
-        st = fin["status"]
+        st, ok = fin["status"], fin["arrival_ms"] >= 0
         c = self._counters
         for key, n in (("sent_total", n_sent), ("delivered_total", int(ok.sum())),
                        ("lost_total", int((st == Status.LOST).sum())),
