@@ -409,8 +409,17 @@ def household_pv_curtailed_mwh(result: Result) -> float:
 # ----------------------------------------------------------------- ICT ----
 @_kpi("1", "ict", ("ict/sent_total|ict/sent", "ict/delivered_total|ict/delivered"), HIGHER, abs_tol=0.005)
 def ict_delivery_ratio(result: Result) -> float:
-    """Messages delivered (in time or late) / messages sent over the run [1]."""
-    return _ratio(_count(result, "delivered", "delivered_total"), _count(result, "sent", "sent_total"))
+    """Messages delivered (in time or late) / messages whose fate is known
+    (delivered + lost + dropped by an outage) [1]. Messages still in flight
+    when the run ends are in neither count; with per-step counters (no
+    ``lost`` series) the denominator is the number sent."""
+    delivered = _count(result, "delivered", "delivered_total")
+    if result.has("ict", "lost_total") or result.has("ict", "lost"):
+        known = delivered + _count(result, "lost", "lost_total")
+        if result.has("ict", "dropped_outage_total"):
+            known += _count(result, "dropped_outage", "dropped_outage_total")
+        return _ratio(delivered, known)
+    return _ratio(delivered, _count(result, "sent", "sent_total"))
 
 
 @_kpi("messages", "ict", ("ict/lost_total|ict/lost",), LOWER, rel_tol=0.10)

@@ -119,18 +119,20 @@ def test_ict_running_totals_give_the_same_kpis(tmp_path):
 
     Per-step counts of the tiny file (sent 10 each, delivered 10/9/8/10, lost 0/1/2/0)
     as running totals: sent 10/20/30/40, delivered 10/19/27/37, lost 0/1/3/3;
-    plus 2 messages dropped by an outage in the last step -> lost 3 + 2 = 5.
+    plus 2 more messages sent and dropped by an outage in the last step (sent 42)
+    -> lost 3 + 2 = 5; delivery ratio over messages whose fate is known:
+    37 / (37 + 3 + 2) = 37 / 42.
     """
     from analysis.synthetic import write_result
 
     series = {"ict": {
-        "sent_total": (np.array([10.0, 20.0, 30.0, 40.0]), "1", []),
+        "sent_total": (np.array([10.0, 20.0, 30.0, 42.0]), "1", []),
         "delivered_total": (np.array([10.0, 19.0, 27.0, 37.0]), "1", []),
         "lost_total": (np.array([0.0, 1.0, 3.0, 3.0]), "1", []),
         "dropped_outage_total": (np.array([0.0, 0.0, 0.0, 2.0]), "1", []),
     }}
     values = kpis(load(write_result(tmp_path / "t.h5", np.arange(4) * 1800, series)))
-    assert values["ict_delivery_ratio"].value == pytest.approx(37.0 / 40.0, abs=TOL)
+    assert values["ict_delivery_ratio"].value == pytest.approx(37.0 / 42.0, abs=TOL)
     assert values["ict_messages_lost"].value == pytest.approx(5.0, abs=TOL)
     assert not values["ict_latency_p50_ms"].applicable  # no message log in this file
 
