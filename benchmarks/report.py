@@ -1,0 +1,178 @@
+"""The generated part of ``benchmarks/RESULTS.md`` from ``results.json``.
+
+Only the text between the ``generated`` markers is rewritten; everything
+before and after them (the hand-written discussion) is kept. Regenerate
+without re-running with ``python benchmarks/report.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from benchmarks import scaling  # noqa: E402
+
+SIMS = scaling.SIMULATORS
+DEFAULT_HEAD = "# Benchmark results\n\nSee the discussion below the generated section.\n\n"
+
+
+def _yes(met: bool) -> str:
+    return "**met**" if met else "**not met**"
+
+
+def _machine(m: dict) -> list[str]:
+    v = m["versions"]
+    return [
+        "## Run", "",
+        f"- date (UTC): {m['date']}; commit `{m['commit']}`"
+        + (f" (+{m['dirty_files']} modified tracked files)" if m.get("dirty_files") else ""),
+        f"- machine: {m['nproc']} CPUs, {m['cpu']}, {m['ram_gb']} GB RAM; {m['os']}",
+        f"- load average (1/5/15 min) at start {tuple(round(x, 2) for x in m['loadavg_start'])}, "
+        f"at end {tuple(round(x, 2) for x in m.get('loadavg_end', ()))} (the machine may be shared)",
+        f"- Python {m['python']}; " + ", ".join(f"{k} {val}" for k, val in v.items()),
+        "",
+    ]
+
+
+def _headline(res: dict) -> list[str]:
+    out = ["## (a) and (b): full stack vs pandapower `run_timeseries` (grid only)", "",
+           "| workload | steps | cosim wall [s] | set-up [s] | cosim [ms/step] | steps/s | peak RSS [MB] "
+           "| reference steps | reference [ms/step] | reference total [s] | ratio per step | ratio total "
+           "| speed-up per step | speed-up total |",
+           "|" + "---|" * 14]
+    for key, w in res["workloads"].items():
+        c, r, k = w["cosim"], w["reference"], w["compare"]
+        ext = " (extrapolated)" if k["ref_total_extrapolated"] else ""
+        out.append(
+            f"| {w['title']} (`{w['grid']}`) | {c['steps']:,} | {c['wall_time_s']:.1f} | {c['setup_s']:.1f} "
+            f"| {c['ms_per_step']:.2f} | {c['steps_per_s']:.0f} | {c['peak_rss_mb']:.0f} | {r['steps']:,} "
+            f"| {r['ms_per_step']:.2f} | {k['ref_total_s']:.1f}{ext} | {k['ratio_per_step']:.3f} "
+            f"| {k['ratio_total']:.3f} | {k['speedup_per_step']:.2f}x | {k['speedup_total']:.2f}x |")
+    out += ["", "Ratios are cosim / pandapower (lower is better); speed-ups are their inverses. "
+            "Per step: run time without set-up / steps (reference: `run_timeseries` alone / steps). "
+            "Total: cosim `wall_time_s` (set-up included) / reference net build + numba warm-up + "
+            "controller set-up + run. Reference peak RSS: "
+            + ", ".join(f"({k}) {w['reference']['peak_rss_mb']:.0f} MB" for k, w in res["workloads"].items())
+            + ".", ""]
+    out += ["### Targets", "", "| workload | target | value | verdict |", "|---|---|---|---|"]
+    for key, w in res["workloads"].items():
+        t = w["targets"]
+        out.append(f"| ({key}) | wall < {t['wall_s']['target']:.0f} s | {t['wall_s']['value']:.1f} s "
+                   f"| {_yes(t['wall_s']['met'])} |")
+        out.append(f"| ({key}) | total <= {t['ratio_total']['target']}x reference | "
+                   f"{t['ratio_total']['value']:.3f}x | {_yes(t['ratio_total']['met'])} |")
+        out.append(f"| ({key}) | per step <= {t['ratio_per_step']['target']}x reference | "
+                   f"{t['ratio_per_step']['value']:.3f}x | {_yes(t['ratio_per_step']['met'])} |")
+        out.append(f"| ({key}) | peak RSS <= {t['peak_rss_mb']['target']:.0f} MB | "
+                   f"{t['peak_rss_mb']['value']:.0f} MB | {_yes(t['peak_rss_mb']['met'])} |")
+    return out + [""]
+
+
+def _breakdown(res: dict) -> list[str]:
+    ws = res["workloads"]
+    head = "| simulator | " + " | ".join(f"({k}) ms/step | ({k}) share | ({k}) calls/step" for k in ws) + " |"
+    out = ["## Per-simulator breakdown (probe)", "",
+           "Wall time inside each adapter's `step` + `get_data` (`benchmarks/probe.py`), per 15-min "
+           "interval; *mosaik* is the rest of the run time (scheduling, data hand-over between "
+           "simulators, progress callback).", "", head, "|---|" + "---|---|---|" * len(ws)]
+    rows = [*SIMS, "mosaik", "total"]
+    for name in rows:
+        cells = []
+        for w in ws.values():
+            c = w["cosim"]
+            if name == "total":
+                ms, calls = c["ms_per_step"], c["simulator_steps_per_step"]
+            elif name == "mosaik":
+                ms, calls = c["mosaik_ms_per_step"], float("nan")
+            else:
+                s = c["simulators"].get(name)
+                ms = s["ms_per_step"] if s else float("nan")
+                calls = s["step_calls"] / c["steps"] if s else float("nan")
+            share = 100 * ms / c["ms_per_step"]
+            cells += [f"{ms:.2f}", f"{share:.0f} %", "" if calls != calls else f"{calls:.2f}"]
+        out.append(f"| {name} | " + " | ".join(cells) + " |")
+    out.append("")
+    for key, w in ws.items():
+        c = w["cosim"]
+        top = max(c["simulators"].items(), key=lambda kv: kv[1]["ms_per_step"])
+        out.append(f"- ({key}): the largest single cost is **{'mosaik' if c['mosaik_ms_per_step'] > top[1]['ms_per_step'] else top[0]}**"
+                   f" ({max(c['mosaik_ms_per_step'], top[1]['ms_per_step']):.2f} of {c['ms_per_step']:.2f} ms/step); "
+                   f"largest simulator {top[0]} {top[1]['ms_per_step']:.2f} ms/step; mosaik "
+                   f"{c['mosaik_ms_per_step']:.2f} ms/step over {c['simulator_steps_per_step']:.1f} simulator steps "
+                   f"per interval = {c['mosaik_ms_per_simulator_step']:.3f} ms per simulator step.")
+    return out + [""]
+
+
+def _scaling(res: dict) -> list[str]:
+    sc = res["scaling"]
+    out = ["## Scaling curve", "",
+           f"Full stack of (b) (`scenarios/full_district_day.yaml`, only `grid.simbench` changes), "
+           f"{sc['steps']} steps (one day) per grid, one process per grid. An MV-only grid has no LV "
+           "loads and gets one aggregated household per load.", "",
+           "![step time per simulator vs households and buses](scaling.png)", "",
+           "Wall time per 15-min step [ms]:", "", scaling.table_md(sc["points"]), "",
+           f"Exponent `b` of `t = a n^b` (least squares on log-log, points with >= "
+           f"{scaling.FIT_MIN_HOUSEHOLDS} households; households and buses grow together on SimBench "
+           "grids, so both columns describe the same runs):", "",
+           scaling.fit_md(sc["fit_households"], sc["fit_buses"]), ""]
+    return out
+
+
+def _profiles(res: dict) -> list[str]:
+    if not res.get("profiles"):
+        return []
+    out = ["## cProfile summary", "",
+           "Functions with the largest own time (`tottime`) in the stepping phase (set-up excluded) of short runs under cProfile "
+           "(which slows Python-heavy code more than compiled code: read shares, not absolute times).", ""]
+    for key, rec in res["profiles"].items():
+        out += [f"### ({key}) {rec['steps']} steps, {rec['run_s']:.1f} s under the profiler", "",
+                "| function | calls | own [s] | cumulative [s] |", "|---|---|---|---|"]
+        for row in rec["profile_top"]:
+            out.append(f"| `{row['function']}` | {row['ncalls']:,} | {row['tottime_s']:.3f} | {row['cumtime_s']:.3f} |")
+        out.append("")
+    return out
+
+
+def _micro(res: dict) -> list[str]:
+    if not res.get("micro"):
+        return []
+    out = ["## (c) Per-package microbenchmarks (same run)", "",
+           "Each `benchmarks/bench_<package>.py` as shipped, its output verbatim.", ""]
+    for script, r in res["micro"].items():
+        status = "" if r["exit_code"] == 0 else f" (exit {r['exit_code']})"
+        out += [f"### `{script}`{status}, {r['wall_s']:.0f} s", "", "```", r["stdout"], "```", ""]
+    return out
+
+
+def generated(res: dict) -> str:
+    """Markdown of the generated section."""
+    lines = ["_Generated by `make bench` (`benchmarks/run_all.py`) from `benchmarks/results.json`; "
+             f"mode `{res['mode']}`, harness wall time {res['harness_wall_s'] / 60:.1f} min. "
+             "Do not edit between the markers._", ""]
+    lines += _machine(res["machine"]) + _headline(res) + _breakdown(res) + _scaling(res)
+    lines += _profiles(res) + _micro(res)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def splice(old: str, body: str, start: str, end: str) -> str:
+    """Replace the text between ``start`` and ``end`` in ``old`` (append both if missing)."""
+    if start in old and end in old and old.index(start) < old.index(end):
+        head, rest = old.split(start, 1)
+        tail = rest.split(end, 1)[1]
+        return f"{head}{start}\n{body}{end}{tail}"
+    return f"{old or DEFAULT_HEAD}{start}\n{body}{end}\n"
+
+
+def write_results_md(res: dict, path: Path, start: str, end: str) -> None:
+    old = path.read_text() if path.exists() else ""
+    path.write_text(splice(old, generated(res), start, end))
+
+
+if __name__ == "__main__":
+    from benchmarks.run_all import END_MARK, RESULTS_JSON, RESULTS_MD, START_MARK
+
+    write_results_md(json.loads(RESULTS_JSON.read_text()), RESULTS_MD, START_MARK, END_MARK)
