@@ -1,7 +1,8 @@
 """A sweep survives failing, slow and interrupted variants.
 
 The failing variant points the grid at a JSON file that is not a pandapower
-net: it passes validation and fails when the grid simulator loads it.
+net: it passes the scenario validation and fails when the grid simulator
+loads it (the child exits 2 with one error line, and the sweep records it).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 
@@ -35,8 +37,9 @@ def test_a_failing_variant_does_not_stop_the_others(tmp_path, broken_net):
     for _, row in ok.iterrows():
         assert result_status(row["output_path"]) == "complete"
         assert row["vm_min_pu"] > 0.9 and row["vm_max_pu"] < 1.1  # rural1, June morning: ~1.02 pu
-    for _, row in bad.iterrows():
-        assert result_status(row["output_path"] + ".partial") == "failed"
+    for _, row in bad.iterrows():  # a set-up (configuration) error leaves no file at all
+        assert not Path(row["output_path"]).exists()
+        assert not Path(row["output_path"] + ".partial").exists()
         assert pd.isna(row["vm_min_pu"])
 
 
