@@ -87,9 +87,11 @@ class HDF5Sink:
         self.path = Path(path)
         self.partial = partial_path(self.path)
         self.partial.parent.mkdir(parents=True, exist_ok=True)
-        # dense attribute storage (HDF5 >= 1.10 format): a district's 8,767
-        # entity labels exceed the 64 KiB limit of compact attributes
-        self.f = h5py.File(self.partial, "w", libver=("v110", "latest"))
+        # HDF5 1.8 file format: it has dense attribute storage (a district's
+        # 8,767 entity labels exceed the 64 KiB limit of compact attributes) and
+        # is read by any HDF5 >= 1.8. No file lock, so notebooks (and the tests)
+        # can read a running result; each run writes its own .partial path.
+        self.f = h5py.File(self.partial, "w", libver=("v108", "v108"), locking=False)
         self.chunk = int(chunk_steps)
         self.compression = compression
         self.level = compression_level

@@ -197,3 +197,19 @@ def test_property_invariants(mech, book):
         # abs 1e-6 EUR: HiGHS's primal feasibility tolerance 1e-7 MWh times prices up to ~10 EUR/MWh
         # of spread (hypothesis found a 1e-10 MWh order where the LP reports 5e-9 EUR)
         assert res.welfare_eur == pytest.approx(welfare_lp(book), rel=1e-9, abs=1e-6)
+
+
+def test_denormal_order_is_below_the_minimum_size():
+    """Regression: hypothesis found a 1.97e-41 MWh bid at 50 EUR/MWh that traded
+    with an offer at 50 at a price of 0 (below the seller's limit). Orders below
+    MIN_ORDER_MWH are now treated as zero, so nothing trades here (the other bid
+    at 0 EUR/MWh cannot meet the offer at 50)."""
+    from simulators.market.mechanisms import MIN_ORDER_MWH
+
+    book = make_orders(agent=[0, 1, 2, 3], side=[-1, 1, 1, 1], quantity_mwh=[1e-3, 1e-3, 1.97157169e-41, 0.0],
+                       price_eur_per_mwh=[50.0, 0.0, 50.0, 50.0])
+    for mech in ("pay_as_clear", "pay_as_bid", "p2p_cda"):
+        res = clear(book, mech)
+        assert len(res.trades) == 0, mech
+        assert res.filled_mwh.sum() == 0.0
+    assert 1.97157169e-41 < MIN_ORDER_MWH
