@@ -74,15 +74,19 @@ def _quiet_mosaik() -> None:
 
 def _failing_simulator(exc: BaseException) -> str:
     """Name of the simulator package whose code raised, from the traceback."""
+    shared = False
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
         parts = Path(frame.filename).parts
         if "simulators" in parts:
             i = parts.index("simulators")
             if i + 1 < len(parts):
+                if parts[i + 1] == "common":  # shared helpers: blame their caller
+                    shared = True
+                    continue
                 return parts[i + 1]
         if parts[-1] == "recorder.py":
             return "recorder"
-    return "orchestrator"
+    return "common" if shared else "orchestrator"
 
 
 class _Builder:

@@ -7,8 +7,6 @@ Public names: :class:`CoordinatorConfig` (scenario section),
 """
 
 from .errors import AreaError, CoordinatorError, GridTopologyError, TsoCsvError
-from .model import ACTIVATION_DTYPE, Coordinator, count_double_activations
-from .network import LinearGrid, build_linear_grid
 from .schema import SCHEMES, CoordinatorConfig
 
 __all__ = [
@@ -16,3 +14,21 @@ __all__ = [
     "GridTopologyError", "LinearGrid", "SCHEMES", "TsoCsvError", "build_linear_grid",
     "count_double_activations",
 ]
+
+_LAZY = {
+    "ACTIVATION_DTYPE": ".model",
+    "Coordinator": ".model",
+    "count_double_activations": ".model",
+    "LinearGrid": ".network",
+    "build_linear_grid": ".network",
+}
+
+
+def __getattr__(name: str):
+    """Import model modules on first use, so reading a scenario schema stays fast."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module, __name__), name)
