@@ -24,6 +24,8 @@ of the internal price (which always lies between feed-in and retail price).
 
 from __future__ import annotations
 
+import dataclasses
+
 import heapq
 import logging
 from typing import Callable
@@ -243,10 +245,16 @@ def _min_size(fn: Callable[[np.ndarray, ClearingContext], ClearingResult]):
     def run(orders: np.ndarray, ctx: ClearingContext) -> ClearingResult:
         q = orders["quantity_mwh"]
         tiny = (q > 0) & (q < MIN_ORDER_MWH)
-        if tiny.any():
-            orders = orders.copy()
-            orders["quantity_mwh"][tiny] = 0.0
-        return fn(orders, ctx)
+        if not tiny.any():
+            return fn(orders, ctx)
+        book = orders.copy()
+        book["quantity_mwh"][tiny] = 0.0
+        res = fn(book, ctx)
+        # not matched locally: like any unmatched rest, served by / sold to the retailer
+        buy = orders["side"] > 0
+        return dataclasses.replace(
+            res, retail_import_mwh=res.retail_import_mwh + float(q[tiny & buy].sum()),
+            retail_export_mwh=res.retail_export_mwh + float(q[tiny & ~buy].sum()))
 
     run.__name__, run.__doc__, run.__wrapped__ = fn.__name__, fn.__doc__, fn
     return run
