@@ -10,8 +10,11 @@ overnight session may still be running at the start): arrival home
 to the US National Household Travel Survey 2001 by Qian, Zhou, Allan & Yuan
 2011 (IEEE Trans. Power Syst. 26(2):802-810); the median daily distance is
 close to the 39 km/day per car of the German MiD 2017 (Mobilitaet in
-Deutschland, Ergebnisbericht, infas/BMVI 2018). Truncation keeps sessions
-from overlapping; distance is capped at 400 km.
+Deutschland, Ergebnisbericht, infas/BMVI 2018). Caveat: these parameter
+values are the ones commonly quoted from Qian et al. 2011; they have not been
+re-checked against the paper itself, so verify them before publishing results
+that depend on EV timing. Truncation keeps sessions from overlapping; distance
+is capped at 400 km.
 
 Sessions are quantised to steps: the EV is plugged during interval
 ``[t, t+dt)`` when ``arrival <= t < departure``. The day's driving energy is
