@@ -6,6 +6,8 @@ Public names: :class:`CoordinatorConfig` (scenario section),
 ``simulators.coordinator.mosaik.CoordinatorSim``.
 """
 
+from simulators.common.lazy import lazy_getattr
+
 from .errors import AreaError, CoordinatorError, GridTopologyError, TsoCsvError
 from .schema import SCHEMES, CoordinatorConfig
 
@@ -23,12 +25,4 @@ _LAZY = {
     "build_linear_grid": ".network",
 }
 
-
-def __getattr__(name: str):
-    """Import model modules on first use, so reading a scenario schema stays fast."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(module, __name__), name)
+__getattr__ = lazy_getattr(__name__, _LAZY)

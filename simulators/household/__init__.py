@@ -4,6 +4,8 @@ All homes of a grid live in numpy arrays (:class:`HouseholdModel`); the mosaik
 adapter is :class:`simulators.household.mosaik.HouseholdSim`.
 """
 
+from simulators.common.lazy import lazy_getattr
+
 from .errors import HouseholdConfigError, HouseholdDataError
 from .schema import HouseholdsConfig
 
@@ -17,12 +19,4 @@ _LAZY = {
     "build_population": ".population",
 }
 
-
-def __getattr__(name: str):
-    """Import model modules on first use, so reading a scenario schema stays fast."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(module, __name__), name)
+__getattr__ = lazy_getattr(__name__, _LAZY)

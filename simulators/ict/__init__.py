@@ -1,5 +1,7 @@
 """ICT simulator: latency, loss, bandwidth, outages and attacks on every market message."""
 
+from simulators.common.lazy import lazy_getattr
+
 from .errors import IctConfigError, IctInputError
 from .presets import PRESETS, ge_from_loss, resolve
 from .schema import IctConfig, TechnologyParams, parse_config
@@ -17,12 +19,4 @@ _LAZY = {
     "sample_latency_ms": ".model",
 }
 
-
-def __getattr__(name: str):
-    """Import model modules on first use, so reading a scenario schema stays fast."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(module, __name__), name)
+__getattr__ = lazy_getattr(__name__, _LAZY)
