@@ -31,6 +31,8 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
+
 REPO = str(Path(__file__).resolve().parents[1]) + "/"
 sys.path.insert(0, REPO)
 
@@ -58,6 +60,8 @@ class Probe:
     def __init__(self, adapters: dict[str, str] | None = None, on_first_step=None) -> None:
         self.adapters = dict(ADAPTERS if adapters is None else adapters)
         self.on_first_step = on_first_step  # called once, before the first adapter step
+        self.clock_key = ("grid", "step")  # steps once per interval: its start times give a timeline
+        self.marks: list[float] = []
         self.time_s: dict[tuple[str, str], float] = collections.defaultdict(float)
         self.calls: collections.Counter = collections.Counter()
         self._originals: list[tuple[type, str, object]] = []
@@ -88,6 +92,8 @@ class Probe:
                 hook, self.on_first_step = self.on_first_step, None
                 hook()
             t0 = clock()
+            if key == self.clock_key:
+                self.marks.append(t0)
             try:
                 return func(*args, **kwargs)
             finally:
@@ -133,7 +139,24 @@ def summarise(probe: Probe, steps: int, wall_s: float, setup_s: float) -> dict:
         "mosaik_ms_per_step": 1e3 * mosaik_s / steps if steps else float("nan"),
         "simulator_steps_per_step": sim_calls / steps if steps else float("nan"),
         "mosaik_ms_per_simulator_step": 1e3 * mosaik_s / sim_calls if sim_calls else float("nan"),
+        "timeline": timeline(probe.marks),
     }
+
+
+def timeline(marks: list[float], block: int = 672) -> dict:
+    """Wall time per interval [ms] over the run, in blocks of ``block`` intervals (a week).
+
+    Taken from the start times of the grid's steps (one per interval), so a cost
+    that grows with the run's length shows as a rising series.
+    """
+    t = np.asarray(marks, dtype=float)
+    if len(t) < 2:
+        return {"block_steps": block, "ms_per_step": []}
+    edges = np.arange(0, len(t), block)
+    if edges[-1] != len(t) - 1:
+        edges = np.append(edges, len(t) - 1)
+    per = 1e3 * np.diff(t[edges]) / np.diff(edges)
+    return {"block_steps": block, "ms_per_step": [round(float(x), 3) for x in per]}
 
 
 def peak_rss_mb() -> float:

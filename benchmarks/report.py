@@ -104,6 +104,12 @@ def _breakdown(res: dict) -> list[str]:
                    f"largest simulator {top[0]} {top[1]['ms_per_step']:.2f} ms/step; mosaik "
                    f"{c['mosaik_ms_per_step']:.2f} ms/step over {c['simulator_steps_per_step']:.1f} simulator steps "
                    f"per interval = {c['mosaik_ms_per_simulator_step']:.3f} ms per simulator step.")
+        tl = c.get("timeline", {}).get("ms_per_step", [])
+        if len(tl) > 2:
+            out.append(f"- ({key}): ms per step by block of {c['timeline']['block_steps']} steps over the run "
+                       f"(a rising series = a cost that grows with the run's length): first {tl[0]:.2f}, "
+                       f"middle {tl[len(tl) // 2]:.2f}, last full block {tl[-2]:.2f}; all: "
+                       + ", ".join(f"{x:.1f}" for x in tl))
     return out + [""]
 
 
@@ -115,9 +121,11 @@ def _scaling(res: dict) -> list[str]:
            "loads and gets one aggregated household per load.", "",
            "![step time per simulator vs households and buses](scaling.png)", "",
            "Wall time per 15-min step [ms]:", "", scaling.table_md(sc["points"]), "",
-           f"Exponent `b` of `t = a n^b` (least squares on log-log, points with >= "
-           f"{scaling.FIT_MIN_HOUSEHOLDS} households; households and buses grow together on SimBench "
-           "grids, so both columns describe the same runs):", "",
+           "Exponent `b` of `t = a n^b` (least squares on log-log) over the points with >= "
+           f"{scaling.FIT_MIN_HOUSEHOLDS} households (fixed per-call costs flatten it) and over the "
+           f"district-sized points (>= {scaling.FIT_LARGE_HOUSEHOLDS:,} households: the asymptotic "
+           "slope; SimBench has no grid with households between 129 and 5,367 buses). Households and "
+           "buses grow together on SimBench grids, so both x-axes describe the same runs.", "",
            scaling.fit_md(sc["fit_households"], sc["fit_buses"]), ""]
     return out
 
