@@ -90,6 +90,9 @@ def _child(argv: list[str], timeout_s: float | None = None) -> dict:
 
 def probe_child(scenario: str, overrides: list[str], cprofile_top: int = 0) -> dict:
     """One probed cosim run (:mod:`benchmarks.probe`) in a child process."""
+    path = Path(scenario)
+    if path.is_absolute() and path.is_relative_to(ROOT):
+        scenario = str(path.relative_to(ROOT))  # the child runs in ROOT; keeps results.json portable
     argv = [str(HERE / "probe.py"), scenario]
     for o in overrides:
         argv += ["--set", o]
