@@ -105,7 +105,11 @@ class Coordinator:
                 f"{self.grid.n_area} areas {self.grid.area_labels}; give one per area"
             )
         self._book: dict[int, list[np.ndarray]] = {}
-        self._log_ref: list[np.ndarray] = []
+        # offer ids activated so far and the running count of repeats: the same
+        # number count_double_activations gives on the whole log, kept
+        # incrementally (re-scanning the log every interval is O(n^2) in time)
+        self._activated_ids: set[int] = set()
+        self._double_activations = 0
         self._counter = 0
 
     # ------------------------------------------------------------ inputs
@@ -270,7 +274,11 @@ class Coordinator:
         ev["interval_s"], ev["agent"], ev["area"], ev["buyer"] = interval_s, offers.agent[act], offers.area[act], buyer[act]
         ev["side"], ev["quantity_mwh"] = m["side"], m["quantity_mwh"]
         ev["price_eur_per_mwh"], ev["offer_msg_id"] = m["price_eur_per_mwh"], m["ref_id"]
-        self._log_ref.append(ev["offer_msg_id"])
+        for offer_id in ev["offer_msg_id"].tolist():
+            if offer_id in self._activated_ids:
+                self._double_activations += 1
+            else:
+                self._activated_ids.add(offer_id)
         area = np.maximum(offers.area, 0)
         cost = np.abs(x) * h * offers.price
         vb, vv = r["state"].violations()
@@ -283,7 +291,7 @@ class Coordinator:
             "dso_violations": r["caused"],
             "dso_violations_after": int((vb > 1e-7).sum() + (vv > 1e-7).sum()),
             "blocked_by_traffic_light": r["blocked"],
-            "double_activations": count_double_activations(np.concatenate(self._log_ref)),
+            "double_activations": self._double_activations,
             "traffic_light": r["light"].astype(np.int8),
             "pcc_p_mw": g.pcc_mw(r["state"].p),
             "cost_tso_eur": float(cost[buyer == TSO].sum()),
