@@ -406,6 +406,34 @@ def household_pv_curtailed_mwh(result: Result) -> float:
     return _energy_mwh(result, result.array("household", "pv_curtailed_mw"))
 
 
+# --------------------------------------------------------- flexibility ----
+def _flex_settled(result: Result):
+    """Settlement rows (kind 1) of /events/flex: one per profile and interval."""
+    ev = result.events("flex")
+    return ev[ev["kind"] == 1] if not ev.empty else ev
+
+
+@_kpi("MWh", "market", ("events/flex",), HIGHER, abs_tol=1e-6, rel_tol=0.05)
+def market_flex_procured_mwh(result: Result) -> float:
+    """Flexibility activated by the local flexibility market over the run:
+    sum over settled profiles of |activated_mw| x step [MWh]."""
+    ev = _flex_settled(result)
+    return float(np.abs(ev["activated_mw"].to_numpy(float)).sum() * result.dt_h) if len(ev) else 0.0
+
+
+@_kpi("MWh", "market", ("events/flex",), HIGHER, abs_tol=1e-6, rel_tol=0.05)
+def market_flex_delivered_mwh(result: Result) -> float:
+    """Activated flexibility that was delivered (metered): sum |delivered_mw| x step [MWh]."""
+    ev = _flex_settled(result)
+    return float(np.abs(ev["delivered_mw"].to_numpy(float)).sum() * result.dt_h) if len(ev) else 0.0
+
+
+@_kpi("1", "market", ("events/flex",), HIGHER, abs_tol=0.01)
+def market_flex_delivery_ratio(result: Result) -> float:
+    """Flexibility delivered / flexibility procured (nan if nothing was activated) [1]."""
+    return _ratio(market_flex_delivered_mwh(result), market_flex_procured_mwh(result))
+
+
 # ----------------------------------------------------------------- ICT ----
 @_kpi("1", "ict", ("ict/sent_total|ict/sent", "ict/delivered_total|ict/delivered"), HIGHER, abs_tol=0.005)
 def ict_delivery_ratio(result: Result) -> float:

@@ -79,10 +79,22 @@ def tiny_messages() -> np.ndarray:
     return out
 
 
+def tiny_flex():
+    """Two profiles activated (kind 0) and settled (kind 1): activated -0.2 and
+    0.1 MW, delivered -0.15 and 0.1 MW."""
+    from simulators.market.flexmarket import FLEX_EVENT_DTYPE
+
+    ev = np.zeros(4, dtype=FLEX_EVENT_DTYPE)
+    ev["kind"] = [0, 0, 1, 1]
+    ev["activated_mw"] = [-0.2, 0.1, -0.2, 0.1]
+    ev["delivered_mw"] = [0.0, 0.0, -0.15, 0.1]
+    return ev
+
+
 def write_tiny(path, sims=("grid", "market", "household", "ict", "coordinator"), events=True, **attrs):
     """Write the tiny file restricted to ``sims``."""
     series = {k: v for k, v in tiny_series().items() if k in sims}
-    ev = {"messages": tiny_messages()} if events else {}
+    ev = {"messages": tiny_messages(), "flex": tiny_flex()} if events else {}
     root = {"step_s": STEP_S, "wall_time_s": 8.0, "n_steps_done": 4}
     root.update(attrs)
     return write_result(path, np.arange(4) * STEP_S, series, events=ev, attrs=root)

@@ -56,6 +56,11 @@ EXPECTED = {
     "community_self_consumption": 2.5 / 3.0,  # (3 - 0.5) / 3
     "community_self_sufficiency": 2.5 / 4.5,  # (3 - 0.5) / (2 + 3 - 0.5)
     "household_pv_curtailed_mwh": 0.3,  # (0.2 + 0.4) x 0.5
+    # flexibility, settled rows only, step 0.5 h: activated |-0.2| + |0.1| = 0.3 MW
+    # -> 0.15 MWh; delivered |-0.15| + |0.1| = 0.25 MW -> 0.125 MWh
+    "market_flex_procured_mwh": 0.15,
+    "market_flex_delivered_mwh": 0.125,
+    "market_flex_delivery_ratio": 0.125 / 0.15,
     "ict_delivery_ratio": 37.0 / 40.0,
     "ict_messages_lost": 3.0,
     # arrived latencies 10, 20, 30, 40 ms; numpy linear percentile at rank q/100 x 3
@@ -151,3 +156,13 @@ def test_bill_saving_from_the_runs_own_tariff_settlement(tmp_path, tiny_factory)
     values = kpis(load(write_result(tmp_path / "b.h5", np.arange(4) * 1800, series)))
     assert values["market_bill_saving_mean_eur"].value == pytest.approx(0.25, abs=TOL)
     assert values["market_share_agents_better_off"].value == pytest.approx(0.5, abs=TOL)
+
+
+def test_flexibility_kpis_not_applicable_without_flex_events(tmp_path):
+    """A run without the LFM has no /events/flex: the KPIs are n/a, not 0."""
+    from analysis.synthetic import write_result
+
+    path = write_result(tmp_path / "g.h5", np.arange(4) * 1800, {"grid": {"pl_mw": (np.zeros(4), "MW", [])}})
+    values = kpis(load(path))
+    for name in ("market_flex_procured_mwh", "market_flex_delivered_mwh", "market_flex_delivery_ratio"):
+        assert not values[name].applicable and math.isnan(values[name].value)
