@@ -24,6 +24,10 @@ injections ``p_mw``/``q_mvar`` are consumer reference; sgens and gens
 generator reference; the external grid result is generator reference
 (positive = import from the upstream grid).
 
+Nets with several slack buses (SimBench HV grids) are solved with a Python
+Newton-Raphson on the same matrices (:meth:`GridModel._newton`), each slack at
+its fixed voltage as in pandapower.
+
 Limitations (checked at construction, :class:`GridModelError`):
 voltage-dependent loads (``const_z/const_i`` percent) are not supported, and
 gens are modelled with fixed voltage set points (no Q limits enforcement).
@@ -142,11 +146,9 @@ class GridModel:
         self.pq = np.asarray(it["pq"], dtype=np.int32)
         n_bus = self.Ybus.shape[0]
         self.n_ppci_bus = n_bus
-        if len(self.ref) != 1:
-            raise GridModelError(
-                f"ext_grid: the net has {len(self.ref)} slack buses; the grid simulator "
-                "supports exactly one (one ext_grid, or several on the same bus)"
-            )
+        # lightsim2grid's NR turns every slack bus but the first into a PV bus;
+        # nets with several slack buses (SimBench HV grids) use _newton instead
+        self._multi_slack = len(self.ref) > 1
         self.slack_weights = np.zeros(n_bus)
         self.slack_weights[self.ref] = 1.0 / len(self.ref)
         self.Sbus0 = np.asarray(it["Sbus"], dtype=np.complex128).copy()
@@ -276,17 +278,50 @@ class GridModel:
             s += 1j * (self._inc_ext @ ext_q_mvar)
         Sbus = self.Sbus0 + (s - self._s_nominal) / self.base_mva
         V0 = self.V.copy()
-        ok = bool(self._solver.compute_pf(
-            self.Ybus, V0, Sbus, self.ref, self.slack_weights, self.pv, self.pq,
-            NR_MAX_IT, NR_TOL_PU,
-        ))
-        V = np.asarray(self._solver.get_V()) if ok else None
+        if self._multi_slack:
+            V, ok = self._newton(Sbus, V0)
+        else:
+            ok = bool(self._solver.compute_pf(
+                self.Ybus, V0, Sbus, self.ref, self.slack_weights, self.pv, self.pq,
+                NR_MAX_IT, NR_TOL_PU,
+            ))
+            V = np.asarray(self._solver.get_V()) if ok else None
         if not ok or not np.all(np.isfinite(V)):
             # non-convergence is data; the next step restarts from flat start
             self.V = self.V_init.copy()
             return self._nan_result()
         self.V = V
         return self._results(V, s)
+
+    def _newton(self, Sbus: np.ndarray, V0: np.ndarray) -> tuple[np.ndarray, bool]:
+        """Polar Newton-Raphson with every slack bus at fixed voltage (pandapower's
+        formulation for several ext_grids: no distributed slack), using
+        pandapower's sparse power-injection derivatives."""
+        from pandapower.pypower.dSbus_dV import dSbus_dV
+        from scipy.sparse.linalg import spsolve
+
+        pvpq = np.r_[self.pv, self.pq].astype(np.int64)
+        pq = self.pq.astype(np.int64)
+        n_pvpq = len(pvpq)
+        V = V0.copy()
+        va, vm = np.angle(V), np.abs(V)
+        for _ in range(NR_MAX_IT + 1):
+            mis = V * np.conj(self.Ybus @ V) - Sbus
+            F = np.r_[mis[pvpq].real, mis[pq].imag]
+            if not np.all(np.isfinite(F)):
+                return V, False
+            if np.max(np.abs(F), initial=0.0) < NR_TOL_PU:
+                return V, True
+            dS_dVm, dS_dVa = dSbus_dV(self.Ybus, V)
+            J = sp.vstack([
+                sp.hstack([dS_dVa[pvpq][:, pvpq].real, dS_dVm[pvpq][:, pq].real]),
+                sp.hstack([dS_dVa[pq][:, pvpq].imag, dS_dVm[pq][:, pq].imag]),
+            ], format="csc")
+            dx = -spsolve(J, F)
+            va[pvpq] += dx[:n_pvpq]
+            vm[pq] += dx[n_pvpq:]
+            V = vm * np.exp(1j * va)
+        return V, False
 
     def _results(self, V: np.ndarray, s_el_mva: np.ndarray) -> StepResult:
         bm = self.base_mva

@@ -10,12 +10,13 @@ from simulators.common.netdata import element_profiles, load_net
 from simulators.grid import GridModel, GridModelError
 
 
-@pytest.mark.parametrize("code", ["1-LV-rural1--0-sw", "1-MV-semiurb--0-sw"])
+@pytest.mark.parametrize("code", ["1-LV-rural1--0-sw", "1-MV-semiurb--0-sw", "1-HV-mixed--0-sw"])
 def test_single_step_equals_runpp(code):
     """Every published quantity equals pandapower.runpp at the same injections.
 
     Reference: pandapower.runpp with tolerance_mva=1e-10 (independent path:
     pandapower builds and solves its own model). Tolerance 1e-8 on all values.
+    1-HV-mixed has three ext_grids (three slack buses): the multi-slack path.
     """
     net, ref = load_net({"simbench": code}), load_net({"simbench": code})
     gm = GridModel(net)
