@@ -1,0 +1,149 @@
+"""The adapter contract: what every simulator's ``mosaik.py`` shares.
+
+An adapter is a thin :class:`Adapter` subclass. It declares, as data,
+
+* ``MODEL``: the one model it offers; the single entity's id is the same name;
+* ``TYPE``: the mosaik simulator type;
+* ``ATTRS``: every attribute once, as :class:`Attr` (name, unit, entity kind,
+  description, role). META, :meth:`Adapter.series_meta` and the attribute
+  tables of ``docs/ARCHITECTURE.md`` are all derived from it;
+
+and implements ``setup`` (``init`` without the mosaik bookkeeping),
+``advance`` (``step`` on this entity's inputs), ``value`` (one output) and
+``entity_labels``. The base converts ticks (:attr:`Adapter.tick_s`), checks
+``create``, and buffers ``messages_out`` / ``events_*``: ``get_data`` sends
+the records emitted since the previous ``get_data``, once, and only when
+there are any.
+
+Receivers of messages also offer :meth:`Adapter.decision_schedule`: the
+times at which they act on what arrived. The orchestrator passes these to
+the ICT simulator, which hands messages over accordingly.
+
+In-process only: attributes carry numpy arrays by reference, so adapters are
+started with ``python`` in the mosaik sim config, never as a separate process.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import mosaik_api_v3
+import numpy as np
+
+from .contract import HOP_TICKS, ROLES, AdapterError, Attr, Role, attribute_table, build_meta
+
+__all__ = ["HOP_TICKS", "ROLES", "Adapter", "AdapterError", "Attr", "Role", "attribute_table", "build_meta"]
+
+
+class Adapter(mosaik_api_v3.Simulator):
+    """Base of every simulator adapter (one model, one entity)."""
+
+    MODEL: ClassVar[str]
+    TYPE: ClassVar[str]
+    ATTRS: ClassVar[tuple[Attr, ...]]
+    EXTRA_METHODS: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def meta_dict(cls) -> dict:
+        """The META this adapter gives mosaik."""
+        return build_meta(cls.MODEL, cls.TYPE, cls.ATTRS, cls.EXTRA_METHODS)
+
+    def __init__(self) -> None:
+        super().__init__(self.meta_dict())
+        self.eid = self.MODEL
+        self.tick_s = 0.001
+        self._buffers: dict[str, list[np.ndarray]] = {
+            a.name: [] for a in self.ATTRS if a.role in ("output", "event")}
+
+    # ---------------------------------------------------------------- time
+    @property
+    def tick_ms(self) -> float:
+        """Length of one tick [ms]."""
+        return self.tick_s * 1e3
+
+    def ms(self, time: int) -> int:
+        """Tick -> milliseconds since start (rounded)."""
+        return int(round(time * self.tick_s * 1000))
+
+    def ticks(self, t_s: float) -> int:
+        """Seconds since start -> tick (rounded)."""
+        return int(round(t_s / self.tick_s))
+
+    # ---------------------------------------------------------- mosaik API
+    def init(self, sid, time_resolution=0.001, **params):
+        self.sid = sid
+        self.tick_s = float(time_resolution)
+        self.setup(**params)
+        return self.meta
+
+    def create(self, num, model, **model_params):
+        if num != 1 or model != self.MODEL:
+            raise AdapterError(f"{type(self).__name__} offers exactly one {self.MODEL!r} entity: "
+                               f"create(1, {self.MODEL!r}), not create({num}, {model!r})")
+        return [{"eid": self.eid, "type": model}]
+
+    def step(self, time, inputs, max_advance=None):
+        return self.advance(int(time), inputs.get(self.eid, {}))
+
+    def get_data(self, outputs):
+        data = {}
+        buffers = self._buffers
+        # mosaik asks for every connected output after each step: a buffer not
+        # asked for has no consumer, so it is emptied too rather than kept
+        self._buffers = {a: [] for a in buffers}
+        for eid, attrs in outputs.items():
+            d = data[eid] = {}
+            for a in attrs:
+                if a in buffers:
+                    if buffers[a]:
+                        d[a] = np.concatenate(buffers[a])
+                else:
+                    v = self.value(a)
+                    if v is not None:
+                        d[a] = v
+        return data
+
+    def emit(self, attr: str, records: np.ndarray) -> None:
+        """Buffer records for a non-persistent output (sent by the next ``get_data``)."""
+        if records is not None and len(records):
+            self._buffers[attr].append(records)
+
+    # ------------------------------------------------------ extra methods
+    def series_meta(self) -> dict:
+        """``{attr: {"unit", "entities"}}`` of every recordable series attribute offered."""
+        labels = self.entity_labels()
+        return {a.name: {"unit": a.unit, "entities": list(labels[a.entity]) if a.entity else []}
+                for a in self.ATTRS if a.role == "series" and self.offers(a.name)}
+
+    def static_tables(self) -> dict:
+        """Tables written once to ``/static/<sim>/<table>``."""
+        return {}
+
+    def decision_schedule(self) -> dict | None:
+        """When this simulator acts on messages: ``{"period_s", "offsets_s"}`` or None.
+
+        A receiver acts at ``k * period_s + offset`` for every offset; None means
+        it wants every message at its arrival tick.
+        """
+        return None
+
+    # ------------------------------------------------------ subclass hooks
+    def setup(self, **params) -> None:
+        """``init`` without the mosaik bookkeeping (``self.tick_s`` is set)."""
+        raise NotImplementedError
+
+    def advance(self, time: int, inputs: dict) -> int | None:
+        """``step`` with this entity's inputs ``{attr: {source: value}}``; next tick or None."""
+        raise NotImplementedError
+
+    def value(self, attr: str) -> Any:
+        """Current value of a non-buffered output (None: nothing to send)."""
+        raise AdapterError(f"{type(self).__name__}: {attr!r} is not an output")
+
+    def entity_labels(self) -> dict[str, list[str]]:
+        """Labels of the entries of each entity kind used in ``ATTRS``."""
+        return {}
+
+    def offers(self, attr: str) -> bool:
+        """Whether a declared series attribute is offered in this configuration."""
+        return True
