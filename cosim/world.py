@@ -145,10 +145,12 @@ class _Builder:
         grid = grid_sim.Grid()
         self._register("grid", grid_sim, grid)
         hh = ict = market = coord = None
+        receivers: dict[str, object] = {}  # ICT output -> receiving simulator
         if sc.households is not None:
             hh_sim = self._start("household", "Households", sc.households, auth_seed=self.seeds["auth"])
             hh = hh_sim.Households()
             self._register("household", hh_sim, hh)
+            receivers["to_households"] = hh_sim
             grid_sim.replace_elements(**hh_sim.modelled_elements())
             world.connect(hh, grid, ("bus_p_mw", "p_mw"), ("bus_q_mvar", "q_mvar"))
             n_bus = len(grid_sim.series_meta()["vm_pu"]["entities"])
@@ -160,10 +162,12 @@ class _Builder:
             m_sim = self._start("market", "Market", sc.market, auth_seed=self.seeds["auth"], **agents)
             market = m_sim.Market()
             self._register("market", m_sim, market)
+            receivers["to_market"] = receivers["to_aggregators"] = m_sim
         if sc.coordinator is not None:
             c_sim = self._start("coordinator", "Coordinator", sc.coordinator)
             coord = c_sim.Coordinator()
             self._register("coordinator", c_sim, coord)
+            receivers["to_coordinator"] = c_sim
             if hh is not None:
                 world.connect(hh, coord, "bus_p_mw", time_shifted=True, initial_data={"bus_p_mw": None})
             world.connect(grid, coord, "ext_grid_p_mw", time_shifted=True,
@@ -174,30 +178,13 @@ class _Builder:
                 extra = dict(households={"bus": self.hh_buses.tolist()}, n_households=len(self.hh_buses))
             ict_sim = self.world.start("Ict", sim_id="ict", **self.common, seed=self.seeds["ict"],
                                        config=sc.ict.model_dump(mode="json"),
-                                       handover=self._handover(hh, market, coord), **extra)
+                                       schedules={out: sim.decision_schedule() for out, sim in receivers.items()},
+                                       **extra)
             ict = ict_sim.Network()
             self._register("ict", ict_sim, ict)
         self._messages(hh, ict, market, coord)
         self._recorder()
         return world
-
-    def _handover(self, hh, market, coord) -> dict:
-        """Decision points of each receiver class (see simulators/ict/handover.py).
-
-        Households act at the start of every interval, the market at gate
-        closure, the coordinator at its activation lead time; the ICT model
-        hands messages over at the receiver's next decision point.
-        """
-        step = self.sc.step_s
-        out = {}
-        if hh is not None:
-            out["to_households"] = {"period_s": step, "offsets_s": [0]}
-        if market is not None:
-            gc = {"period_s": step, "offsets_s": [step - self.sc.market.gate_closure_s]}
-            out["to_market"] = out["to_aggregators"] = gc
-        if coord is not None:
-            out["to_coordinator"] = {"period_s": step, "offsets_s": [step - self.sc.coordinator.activation_lead_s]}
-        return out
 
     def _messages(self, hh, ict, market, coord) -> None:
         """Message paths: through the ICT model when configured, else direct.

@@ -9,54 +9,46 @@ their power arrives only through these inputs.
 
 from __future__ import annotations
 
-import mosaik_api_v3
 import numpy as np
 import pandas as pd
 
+from simulators.common.adapter import Adapter, Attr
 from simulators.common.netdata import element_profiles, load_net, profile_row
 
 from .model import GridModel
 
-SERIES = {
-    "vm_pu": ("pu", "bus"),
-    "va_degree": ("degree", "bus"),
-    "line_loading_percent": ("percent", "line"),
-    "line_p_from_mw": ("MW", "line"),
-    "line_i_ka": ("kA", "line"),
-    "trafo_loading_percent": ("percent", "trafo"),
-    "trafo_p_hv_mw": ("MW", "trafo"),
-    "ext_grid_p_mw": ("MW", "ext_grid"),
-    "ext_grid_q_mvar": ("Mvar", "ext_grid"),
-    "pl_mw": ("MW", None),
-    "pf_converged": ("bool", None),
-}
-
-META = {
-    "api_version": "3.0",
-    "type": "time-based",
-    "models": {
-        "Grid": {
-            "public": True,
-            "params": [],
-            "attrs": ["p_mw", "q_mvar", *SERIES],
-        }
-    },
-    "extra_methods": ["series_meta", "static_tables", "replace_elements"],
-}
+ATTRS = (
+    Attr("p_mw", "MW", "bus", "net active power of other simulators, consumer reference, summed over sources", "input"),
+    Attr("q_mvar", "Mvar", "bus", "net reactive power of other simulators, consumer reference", "input"),
+    Attr("vm_pu", "pu", "bus", "bus voltage magnitude"),
+    Attr("va_degree", "degree", "bus", "bus voltage angle"),
+    Attr("line_loading_percent", "percent", "line", "line loading"),
+    Attr("line_p_from_mw", "MW", "line", "active power into the line at its from bus"),
+    Attr("line_i_ka", "kA", "line", "line current"),
+    Attr("trafo_loading_percent", "percent", "trafo", "transformer loading"),
+    Attr("trafo_p_hv_mw", "MW", "trafo", "active power into the transformer at its HV side"),
+    Attr("ext_grid_p_mw", "MW", "ext_grid", "exchange with the upstream grid (PCC), positive = import"),
+    Attr("ext_grid_q_mvar", "Mvar", "ext_grid", "reactive exchange with the upstream grid"),
+    Attr("pl_mw", "MW", "", "active power losses of the net"),
+    Attr("pf_converged", "bool", "", "the power flow converged"),
+)
 
 
-class GridSim(mosaik_api_v3.Simulator):
+class GridSim(Adapter):
     """Steps the AC power flow every ``step_s`` seconds."""
 
+    MODEL = "Grid"
+    TYPE = "time-based"
+    ATTRS = ATTRS
+    EXTRA_METHODS = ("replace_elements",)
+
     def __init__(self) -> None:
-        super().__init__(META)
+        super().__init__()
         self.model: GridModel | None = None
         self.result = None
 
-    def init(self, sid, time_resolution=0.001, *, grid, start, step_s, n_steps, **_):
-        self.sid = sid
-        self.tick_s = float(time_resolution)
-        self.step_ticks = int(round(step_s / self.tick_s))
+    def setup(self, *, grid, start, step_s, n_steps, **_) -> None:
+        self.step_ticks = self.ticks(step_s)
         self.step_s = int(step_s)
         self.row0 = profile_row(start)
         net = load_net(grid)
@@ -69,12 +61,6 @@ class GridSim(mosaik_api_v3.Simulator):
         }
         self.active = {el: np.ones(len(net[el]), dtype=bool) for el in ("load", "sgen", "storage")}
         self.n_bus = len(self.model.bus_index)
-        return self.meta
-
-    def create(self, num, model, **_):
-        if num != 1 or self.model is None:
-            raise ValueError("the grid simulator has exactly one entity")
-        return [{"eid": "grid", "type": model}]
 
     def replace_elements(self, load=(), sgen=(), storage=()):
         """Take elements out of the profile injection (another simulator models them)."""
@@ -83,13 +69,14 @@ class GridSim(mosaik_api_v3.Simulator):
             self.active[el] = ~np.isin(net[el].index.to_numpy(), np.asarray(list(idx)))
         return {el: int((~mask).sum()) for el, mask in self.active.items()}
 
-    def _ext(self, inputs: dict, attr: str) -> np.ndarray | None:
-        values = inputs.get("grid", {}).get(attr)
+    @staticmethod
+    def _ext(inputs: dict, attr: str) -> np.ndarray | None:
+        values = inputs.get(attr)
         if not values:
             return None
         return np.sum([np.asarray(v, dtype=float) for v in values.values()], axis=0)
 
-    def step(self, time, inputs, max_advance=None):
+    def advance(self, time, inputs):
         k = time // self.step_ticks
         row = self.row0 + (k * self.step_s) // 900  # zero-order hold on 15-min profiles
         p, q = {}, {}
@@ -99,29 +86,15 @@ class GridSim(mosaik_api_v3.Simulator):
         self.result = self.model.solve(p, q, self._ext(inputs, "p_mw"), self._ext(inputs, "q_mvar"))
         return time + self.step_ticks
 
-    def get_data(self, outputs):
-        r = self.result
-        data = {}
-        for eid, attrs in outputs.items():
-            data[eid] = {}
-            for attr in attrs:
-                if attr in ("p_mw", "q_mvar"):
-                    raise ValueError(f"{attr} is an input of the grid simulator")
-                data[eid][attr] = r.converged if attr == "pf_converged" else getattr(r, attr)
-        return data
+    def value(self, attr):
+        if attr in ("p_mw", "q_mvar"):
+            return super().value(attr)
+        return self.result.converged if attr == "pf_converged" else getattr(self.result, attr)
 
-    def series_meta(self):
+    def entity_labels(self):
         m = self.model
-        labels = {
-            "bus": [str(i) for i in m.bus_index],
-            "line": [str(i) for i in m.line_index],
-            "trafo": [str(i) for i in m.trafo_index],
-            "ext_grid": [str(i) for i in m.ext_grid_index],
-        }
-        return {
-            attr: {"unit": unit, "entities": labels[kind] if kind else []}
-            for attr, (unit, kind) in SERIES.items()
-        }
+        return {"bus": [str(i) for i in m.bus_index], "line": [str(i) for i in m.line_index],
+                "trafo": [str(i) for i in m.trafo_index], "ext_grid": [str(i) for i in m.ext_grid_index]}
 
     def static_tables(self):
         net = self.model.net
@@ -137,5 +110,4 @@ class GridSim(mosaik_api_v3.Simulator):
         return {"bus": bus, "line": line, "trafo": trafo, "ext_grid": ext}
 
 
-if __name__ == "__main__":  # pragma: no cover - run as a separate process
-    mosaik_api_v3.start_simulation(GridSim())
+META = GridSim.meta_dict()

@@ -9,11 +9,10 @@ from simulators.common.lazy import lazy_getattr
 from .errors import HouseholdConfigError, HouseholdDataError
 from .schema import HouseholdsConfig
 
-__all__ = ["HOUSEHOLD_SERIES", "HouseholdConfigError", "HouseholdDataError", "HouseholdModel",
+__all__ = ["HouseholdConfigError", "HouseholdDataError", "HouseholdModel",
            "HouseholdsConfig", "Population", "build_population"]
 
 _LAZY = {
-    "HOUSEHOLD_SERIES": ".model",
     "HouseholdModel": ".model",
     "Population": ".population",
     "build_population": ".population",

@@ -2,113 +2,104 @@
 
 One entity ``Households`` holds every home. Regular self-steps every
 ``step_s``; ``messages_in`` (trigger) may wake the simulator in between, and
-its content is stored and applied at the next regular step. ``vm_pu``
-(non-trigger, time-shifted from the grid) is used by the ``q_u`` mode.
+its content is stored and applied at the next regular step, so the decision
+schedule is the start of every interval. ``vm_pu`` (non-trigger, time-shifted
+from the grid) is used by the ``q_u`` mode.
 """
 
 from __future__ import annotations
 
 import logging
 
-import mosaik_api_v3
 import numpy as np
 import pandas as pd
 
-from simulators.common import messages as M
+from simulators.common import messages as msgs
+from simulators.common.adapter import Adapter, Attr
 from simulators.common.auth import KeyRing
 from simulators.common.netdata import load_net
 
-from .model import HOUSEHOLD_SERIES, HouseholdModel
+from .model import HouseholdModel
 from .schema import HouseholdsConfig
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
-_OUT = ["bus_p_mw", "bus_q_mvar", *HOUSEHOLD_SERIES]
-META = {
-    "api_version": "3.0",
-    "type": "hybrid",
-    "models": {
-        "Households": {
-            "public": True,
-            "params": [],
-            "attrs": ["messages_in", "vm_pu", *_OUT, "messages_out"],
-            "trigger": ["messages_in"],
-            "non-persistent": ["messages_out"],
-        }
-    },
-    "extra_methods": ["series_meta", "static_tables", "modelled_elements"],
-}
+ATTRS = (
+    Attr("messages_in", "", "", "results, activations and setpoints addressed to households", "trigger"),
+    Attr("vm_pu", "pu", "bus", "bus voltages of the last power flow (q_u mode)", "input"),
+    Attr("p_mw", "MW", "household", "net active power, consumer reference"),
+    Attr("q_mvar", "Mvar", "household", "net reactive power, consumer reference"),
+    Attr("pv_p_mw", "MW", "household", "PV active power"),
+    Attr("pv_curtailed_mw", "MW", "household", "PV power curtailed by caps and the inverter"),
+    Attr("battery_p_mw", "MW", "household", "battery power, positive = charging"),
+    Attr("battery_soc_mwh", "MWh", "household", "battery state of charge"),
+    Attr("ev_p_mw", "MW", "household", "EV charging power, negative = V2G"),
+    Attr("ev_soc_mwh", "MWh", "household", "EV state of charge"),
+    Attr("hp_p_mw", "MW", "household", "heat pump electric power"),
+    Attr("indoor_temp_c", "degC", "household", "indoor temperature (heat pump homes)"),
+    Attr("energy_import_mwh", "MWh", "household", "running total of energy imported"),
+    Attr("energy_export_mwh", "MWh", "household", "running total of energy exported"),
+    Attr("bill_eur", "EUR", "household", "running total of the retail bill"),
+    Attr("ev_unmet_mwh", "MWh", "household", "running total of EV energy missing at departure"),
+    Attr("comfort_violation_kh", "K*h", "household", "running total of degree-hours below the comfort band"),
+    Attr("bus_p_mw", "MW", "bus", "net active power per bus, consumer reference (to the grid)"),
+    Attr("bus_q_mvar", "Mvar", "bus", "net reactive power per bus, consumer reference (to the grid)"),
+    Attr("messages_out", "", "", "orders, flexibility offers and meter readings", "output"),
+)
 
 
-class HouseholdSim(mosaik_api_v3.Simulator):
+class HouseholdSim(Adapter):
     """mosaik simulator wrapping :class:`HouseholdModel`."""
 
-    def __init__(self) -> None:
-        super().__init__(META)
-        self.model: HouseholdModel | None = None
-        self.eid = "Households"
-        self.out: dict[str, np.ndarray] = {}
-        self.msgs_out = M.empty(0)
-        self.out_time = -1
+    MODEL = "Households"
+    TYPE = "hybrid"
+    ATTRS = ATTRS
+    EXTRA_METHODS = ("modelled_elements",)
 
-    def init(self, sid, time_resolution=0.001, config=None, grid=None, start="2016-01-01T00:00:00",
-             step_s=900, n_steps=96, seed=0, auth_seed=None, **_ignored):
-        self.time_resolution = float(time_resolution)
+    def __init__(self) -> None:
+        super().__init__()
+        self.model: HouseholdModel | None = None
+        self.out: dict[str, np.ndarray] = {}
+
+    def setup(self, config=None, grid=None, start="2016-01-01T00:00:00", step_s=900, n_steps=96, seed=0,
+              auth_seed=None, **_ignored) -> None:
         # honest agents sign their orders with the key set-up shared with the market
         self.ring = KeyRing(auth_seed) if auth_seed is not None else None
         cfg = HouseholdsConfig.model_validate(config or {})
         self.net = load_net(grid)
         self.model = HouseholdModel(self.net, cfg, start, step_s, n_steps, seed)
-        self.step_ticks = int(round(step_s / self.time_resolution))
+        self.step_s = int(step_s)
+        self.step_ticks = self.ticks(step_s)
         self.n_steps = int(n_steps)
-        return self.meta
 
-    def create(self, num, model, **params):
-        if num != 1 or model != "Households":
-            raise ValueError("create exactly one 'Households' entity: create(1, 'Households')")
-        return [{"eid": self.eid, "type": model}]
-
-    def step(self, time, inputs, max_advance):
-        ins = inputs.get(self.eid, {})
-        msgs = ins.get("messages_in")
-        if msgs:
-            self.model.receive(M.concat([m for m in msgs.values()]))
-        vm = ins.get("vm_pu")
+    def advance(self, time, inputs):
+        batches = inputs.get("messages_in")
+        if batches:
+            self.model.receive(msgs.concat(list(batches.values())))
+        vm = inputs.get("vm_pu")
         if vm:
             self.model.set_voltages(next(iter(vm.values())))
         if time % self.step_ticks == 0:
             k = time // self.step_ticks
             if k < self.n_steps:
-                self.out, self.msgs_out = self.model.step(int(k))
-                if self.ring is not None and len(self.msgs_out):
-                    self.ring.sign(self.msgs_out)
-                self.out_time = time
+                self.out, out_msgs = self.model.step(int(k))
+                if self.ring is not None and len(out_msgs):
+                    self.ring.sign(out_msgs)
+                self.emit("messages_out", out_msgs)
         nxt = (time // self.step_ticks + 1) * self.step_ticks
         return nxt if nxt // self.step_ticks < self.n_steps else None
 
-    def get_data(self, outputs):
-        data = {}
-        for eid, attrs in outputs.items():
-            d = {}
-            for a in attrs:
-                if a == "messages_out":
-                    if len(self.msgs_out):
-                        d[a] = self.msgs_out
-                        self.msgs_out = M.empty(0)
-                elif a in self.out:
-                    d[a] = self.out[a]
-            data[eid] = d
-        return data
+    def value(self, attr):
+        return self.out.get(attr)
 
     # ---------------------------------------------------------- extra methods
-    def series_meta(self) -> dict:
+    def decision_schedule(self) -> dict:
+        """Messages act at the start of every interval."""
+        return {"period_s": self.step_s, "offsets_s": [0]}
+
+    def entity_labels(self) -> dict:
         pop = self.model.pop
-        homes = [f"hh_{i}" for i in range(pop.n)]
-        buses = [str(b) for b in pop.bus_index]
-        meta = {a: {"unit": u, "entities": homes} for a, u in HOUSEHOLD_SERIES.items()}
-        meta["bus_p_mw"] = {"unit": "MW", "entities": buses}
-        meta["bus_q_mvar"] = {"unit": "Mvar", "entities": buses}
-        return meta
+        return {"household": [f"hh_{i}" for i in range(pop.n)], "bus": [str(b) for b in pop.bus_index]}
 
     def static_tables(self) -> dict:
         p = self.model.pop
@@ -122,5 +113,9 @@ class HouseholdSim(mosaik_api_v3.Simulator):
         return {"households": hh}
 
     def modelled_elements(self) -> dict:
+        """SimBench elements this simulator replaces: ``{"load": [...], "sgen": [...]}``."""
         p = self.model.pop
         return {"load": [int(i) for i in p.load_idx], "sgen": p.modelled_sgens()}
+
+
+META = HouseholdSim.meta_dict()

@@ -1,21 +1,25 @@
 """When the ICT model hands a delivered message to its receiver.
 
-A message *arrives* at ``arrival_ms`` (exact, recorded in the log). The
-receivers of this testbed act only at fixed decision points: households at
-the start of each interval, the market at gate closure, the coordinator at
-its activation lead time. Handing a message over at every distinct arrival
-millisecond would make mosaik schedule a world step per arrival (thousands
-per interval) without changing any outcome, so a receiver class with a
-known decision schedule gets its messages at its next decision point at or
-after arrival, one tick early so that the time-shifted connection lands it
-exactly on that point. Receivers still see the exact ``arrival_ms``, and a
-message arriving after a deadline is still late. Classes without a schedule
-get every message at its arrival tick.
+A message *arrives* at ``arrival_ms`` (exact, recorded in the log). Most
+receivers act only at fixed decision points, which each declares itself
+(its adapter's ``decision_schedule``: households at the start of each
+interval, the market at gate closure, the coordinator at its activation lead
+time). Handing a message over at every distinct arrival millisecond would
+make mosaik schedule a world step per arrival (thousands per interval)
+without changing any outcome, so a receiver class with a declared schedule
+gets its messages at its next decision point at or after arrival. The path
+from the ICT output to a receiver is a time-shifted connection of
+:data:`~simulators.common.contract.HOP_TICKS`, so the output leaves that many
+ticks before the decision point and lands exactly on it. Receivers still see
+the exact ``arrival_ms``, and a message arriving after a deadline is still
+late. Classes without a schedule get every message at its arrival tick.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from simulators.common.contract import HOP_TICKS
 
 
 def next_decision_ms(arrival_ms: np.ndarray, period_s: int, offsets_s: list[int]) -> np.ndarray:
@@ -45,13 +49,15 @@ def handover_ms(arrival_ms: np.ndarray, receiver_class: np.ndarray, schedules: d
     """Time at which to output each message [ms] (never before ``now_ms``).
 
     ``schedules`` maps a receiver-class code to ``(period_s, offsets_s)``;
-    messages of other classes are handed over at their arrival time.
+    messages of other classes are handed over at their arrival time. ``tick_ms``
+    is the length of one tick [ms]: a scheduled message leaves
+    :data:`~simulators.common.contract.HOP_TICKS` ticks before the decision point.
     """
     due = np.asarray(arrival_ms, dtype=np.int64).copy()
     for cls, (period_s, offsets) in schedules.items():
         sel = receiver_class == cls
         if sel.any():
-            due[sel] = next_decision_ms(due[sel], period_s, offsets) - int(round(tick_ms))
+            due[sel] = next_decision_ms(due[sel], period_s, offsets) - int(round(HOP_TICKS * tick_ms))
     return np.maximum(due, now_ms)
 
 

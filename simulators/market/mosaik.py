@@ -3,7 +3,7 @@
 One model ``Market`` (one entity). ``messages_in`` is a trigger: orders are
 buffered with their ``arrival_ms`` and METER readings settle bills. The
 simulator also self-steps at every gate closure ``max(0, T_k - gate_closure_s)``
-and clears interval ``k`` there.
+and clears interval ``k`` there; that is its decision schedule.
 
 ``market_status`` codes: 0 cleared, 1 no_trade, 2 empty, 3 one_sided,
 4 no_market (tariff), 5 infeasible and 6 solver_error (dlmp: the interval fell
@@ -18,113 +18,130 @@ from __future__ import annotations
 
 import logging
 
-import mosaik_api_v3
 import numpy as np
 import pandas as pd
 
-from simulators.common import messages as msgs
-from simulators.market.flexmarket import BUS_SERIES, DLMP_SCALARS, LFM_SCALARS
-from simulators.market.operator import EVENT_TABLES, SCALARS, MarketOperator
+from simulators.common.adapter import Adapter, Attr
+from simulators.common.netdata import load_net
+from simulators.market.operator import EVENT_TABLES, MarketOperator
 from simulators.market.schema import MarketConfig
 
 log = logging.getLogger(__name__)
 
-AGENT_UNITS = {"bill_eur": "EUR", "bill_tariff_eur": "EUR", "imbalance_mwh": "MWh"}
-AGENT_ARRAYS = tuple(AGENT_UNITS)
-FLEX_ATTRS = (*BUS_SERIES, *DLMP_SCALARS, *LFM_SCALARS, "traffic_light")
-EVENTS = tuple(f"events_{n}" for n in EVENT_TABLES)
+_DLMP = "EUR/MWh", "bus"
+ATTRS = (
+    Attr("messages_in", "", "", "orders, flexibility offers and meter readings", "trigger"),
+    Attr("messages_out", "", "", "RESULT, ACTIVATION and REQUEST messages", "output"),
+    Attr("events_trades", "", "", "one record per trade (and DSO curtailment)", "event"),
+    Attr("events_flex", "", "", "lfm / dlmp flexibility profiles at activation and settlement", "event"),
+    Attr("events_flex_requests", "", "", "lfm flexibility requests of the DSO", "event"),
+    Attr("price_eur_per_mwh", "EUR/MWh", "", "clearing price of the last gated interval (NaN: no trade)"),
+    Attr("traded_mwh", "MWh", "", "energy traded locally"),
+    Attr("retail_import_mwh", "MWh", "", "unmatched demand bought from the retailer"),
+    Attr("retail_export_mwh", "MWh", "", "unmatched supply sold to the retailer"),
+    Attr("welfare_eur", "EUR", "", "social welfare of the clearing"),
+    Attr("market_status", "code", "", "clearing status (codes in the module docstring)"),
+    Attr("orders_received", "count", "", "orders cleared at the last gate"),
+    Attr("orders_late", "count", "", "orders that arrived after their gate closure"),
+    Attr("orders_rejected_auth", "count", "", "orders with a wrong or replayed authentication tag"),
+    Attr("orders_invalid", "count", "", "orders with invalid fields"),
+    Attr("trades_curtailed", "count", "", "trades curtailed by the DSO check"),
+    Attr("curtailed_mwh", "MWh", "", "energy curtailed by the DSO check"),
+    Attr("local_share_of_demand", "1", "", "share of demand met by local trades"),
+    Attr("dlmp_eur_per_mwh", *_DLMP, "dlmp: nodal price"),
+    Attr("dlmp_energy_eur_per_mwh", *_DLMP, "dlmp: energy component"),
+    Attr("dlmp_loss_eur_per_mwh", *_DLMP, "dlmp: loss component"),
+    Attr("dlmp_congestion_eur_per_mwh", *_DLMP, "dlmp: congestion component"),
+    Attr("dlmp_voltage_eur_per_mwh", *_DLMP, "dlmp: voltage component"),
+    Attr("import_mw", "MW", "", "dlmp: import at the PCC of the cleared point"),
+    Attr("export_mw", "MW", "", "dlmp: export at the PCC of the cleared point"),
+    Attr("dlmp_unserved_mw", "MW", "", "dlmp: demand shed / export spilled by the virtual orders"),
+    Attr("dlmp_flex_up_mw", "MW", "", "dlmp: upward flexibility accepted"),
+    Attr("dlmp_flex_down_mw", "MW", "", "dlmp: downward flexibility accepted"),
+    Attr("lin_max_dvm_pu", "pu", "", "dlmp: largest voltage change predicted by the linearisation"),
+    Attr("lin_max_dloading_percent", "%", "", "dlmp: largest loading change predicted by the linearisation"),
+    Attr("flex_status", "code", "", "lfm: clearing status (7 no_need)"),
+    Attr("flex_requests", "count", "", "lfm: requests with a need in this interval"),
+    Attr("flex_need_mw", "MW", "", "lfm: flexibility needed"),
+    Attr("flex_covered_mw", "MW", "", "lfm: need covered by accepted profiles"),
+    Attr("flex_shortfall_mw", "MW", "", "lfm: need not covered"),
+    Attr("flex_activated_mw", "MW", "", "lfm: flexibility activated"),
+    Attr("flex_profiles", "count", "", "lfm: aggregator profiles offered"),
+    Attr("flex_accepted", "count", "", "lfm: profiles accepted"),
+    Attr("flex_welfare_eur", "EUR", "", "lfm: welfare of the clearing"),
+    Attr("dso_cost_eur", "EUR", "", "lfm: DSO cost of the activations"),
+    Attr("flex_delivered_mwh", "MWh", "", "lfm: running total of flexibility delivered"),
+    Attr("flex_undelivered_mwh", "MWh", "", "lfm: running total of flexibility not delivered"),
+    Attr("flex_payment_eur", "EUR", "", "lfm: running total paid for delivered flexibility"),
+    Attr("flex_penalty_eur", "EUR", "", "lfm: running total of non-delivery penalties"),
+    Attr("forecast_max_loading_percent", "%", "", "lfm: highest forecast branch loading"),
+    Attr("traffic_light", "code", "area", "lfm: DSO traffic light (0 green, 1 amber, 2 red)"),
+    Attr("bill_eur", "EUR", "agent", "running total paid, negative = revenue"),
+    Attr("bill_tariff_eur", "EUR", "agent", "running total the agent would pay at the tariff"),
+    Attr("imbalance_mwh", "MWh", "agent", "running total of metered minus cleared energy"),
+)
+AGENT_ARRAYS = ("bill_eur", "bill_tariff_eur", "imbalance_mwh")
 
-META = {
-    "api_version": "3.0",
-    "type": "hybrid",
-    "models": {
-        "Market": {
-            "public": True,
-            "params": [],
-            "attrs": ["messages_in", "messages_out", *EVENTS, *SCALARS, *AGENT_ARRAYS, *FLEX_ATTRS],
-            "trigger": ["messages_in"],
-            "non-persistent": ["messages_out", *EVENTS],
-        }
-    },
-    "extra_methods": ["series_meta", "static_tables"],
-}
 
-
-class MarketSim(mosaik_api_v3.Simulator):
+class MarketSim(Adapter):
     """Local market operator with DSO validation and settlement."""
 
-    def __init__(self) -> None:
-        super().__init__(META)
-        self.op: MarketOperator | None = None
-        self.eid = "Market-0"
-        self._next_k = 0
-        self._res = 0.001
+    MODEL = "Market"
+    TYPE = "hybrid"
+    ATTRS = ATTRS
 
-    def init(self, sid, time_resolution=0.001, config=None, grid=None, start="2016-06-01T00:00:00",
-             step_s=900, n_steps=96, seed=0, n_agents=None, auth_seed=None, **_):
+    def __init__(self) -> None:
+        super().__init__()
+        self.op: MarketOperator | None = None
+        self._next_k = 0
+
+    def setup(self, config=None, grid=None, start="2016-06-01T00:00:00", step_s=900, n_steps=96, seed=0,
+              n_agents=None, auth_seed=None, **_) -> None:
         """``n_agents`` defaults to the number of loads of ``grid``; ``auth_seed``
         (shared with the honest agents) defaults to ``seed``."""
         cfg = MarketConfig.model_validate(config or {})
-        self._res = float(time_resolution)
-        net = None
-        if grid is not None:
-            from simulators.common.netdata import load_net
-
-            net = load_net(grid)
+        net = None if grid is None else load_net(grid)
         if n_agents is None:
             n_agents = len(net.load) if net is not None else 0
         self.op = MarketOperator(cfg, net, start, step_s, n_steps, seed, n_agents,
                                  seed if auth_seed is None else auth_seed)
-        return self.meta
 
-    def create(self, num, model, **_):
-        if num != 1 or self.op is None:
-            raise ValueError("MarketSim: create exactly one 'Market' entity after init")
-        return [{"eid": self.eid, "type": model}]
-
-    def _ms(self, time: int) -> int:
-        return int(round(time * self._res * 1000))
-
-    def _tick(self, ms: int) -> int:
-        return int(round(ms / 1000 / self._res))
-
-    def step(self, time, inputs, max_advance):
-        now_ms = self._ms(time)
-        for batch in inputs.get(self.eid, {}).get("messages_in", {}).values():
-            if batch is not None and len(batch):
-                self.op.receive(batch, now_ms)
+    def advance(self, time, inputs):
+        now_ms = self.ms(time)
         op = self.op
+        for batch in inputs.get("messages_in", {}).values():
+            if batch is not None and len(batch):
+                op.receive(batch, now_ms)
         while self._next_k < op.n_steps and op.gate_ms(self._next_k) <= now_ms:
             op.gate(self._next_k)
             self._next_k += 1
+        self.emit("messages_out", op.take_messages())
+        for name in EVENT_TABLES:
+            self.emit(f"events_{name}", op.take_events(name))
         if self._next_k < op.n_steps:
-            return self._tick(op.gate_ms(self._next_k))
+            return self.ticks(op.gate_ms(self._next_k) / 1000)
         return None
 
-    def get_data(self, outputs):
-        data = {}
-        for eid, attrs in outputs.items():
-            d = data[eid] = {}
-            for a in attrs:
-                if a == "messages_out":
-                    d[a] = self.op.take_messages()
-                elif a in EVENTS:
-                    d[a] = self.op.take_events(a[len("events_"):])
-                elif a in AGENT_ARRAYS:
-                    d[a] = getattr(self.op.ledger, a).copy()
-                elif a in self.op.values:
-                    v = self.op.values[a]
-                    d[a] = v.copy() if isinstance(v, np.ndarray) else v
-                elif a == "messages_in":
-                    d[a] = msgs.empty(0)
-        return data
+    def value(self, attr):
+        if attr in AGENT_ARRAYS:
+            return getattr(self.op.ledger, attr).copy()
+        v = self.op.values.get(attr)
+        return v.copy() if isinstance(v, np.ndarray) else v
 
-    def series_meta(self):
-        """Recordable array/scalar attributes with unit and entity labels."""
-        agents = [f"agent_{i}" for i in range(self.op.n_agents)]
-        meta = self.op.series_meta()
-        meta.update({a: {"unit": AGENT_UNITS[a], "entities": agents} for a in AGENT_ARRAYS})
-        return meta
+    # -- extra methods --------------------------------------------------------
+    def decision_schedule(self) -> dict:
+        """Orders act at gate closure, ``gate_closure_s`` before each interval."""
+        op = self.op
+        return {"period_s": op.step_s, "offsets_s": [op.step_s - op.cfg.gate_closure_s]}
+
+    def offers(self, attr):
+        return attr in AGENT_ARRAYS or attr in self.op.values
+
+    def entity_labels(self):
+        flex = self.op.flex
+        return {"agent": [f"agent_{i}" for i in range(self.op.n_agents)],
+                "bus": [] if flex is None else [str(b) for b in flex.bus_index],
+                "area": [] if flex is None else [f"area_{a}" for a in range(flex.n_area)]}
 
     def static_tables(self):
         """``agents`` (id) and, with a DSO check, ``zones`` (bus, zone id)."""
@@ -135,5 +152,4 @@ class MarketSim(mosaik_api_v3.Simulator):
         return tables
 
 
-if __name__ == "__main__":  # pragma: no cover
-    mosaik_api_v3.start_simulation(MarketSim())
+META = MarketSim.meta_dict()

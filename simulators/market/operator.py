@@ -39,13 +39,6 @@ SCALARS = ("price_eur_per_mwh", "traded_mwh", "retail_import_mwh", "retail_expor
            "trades_curtailed", "curtailed_mwh", "local_share_of_demand")
 
 
-UNITS = {
-    "price_eur_per_mwh": "EUR/MWh", "traded_mwh": "MWh", "retail_import_mwh": "MWh",
-    "retail_export_mwh": "MWh", "welfare_eur": "EUR", "market_status": "code",
-    "orders_received": "count", "orders_late": "count", "orders_rejected_auth": "count",
-    "orders_invalid": "count", "trades_curtailed": "count", "curtailed_mwh": "MWh",
-    "local_share_of_demand": "1",
-}
 #: Event tables offered by the adapter (``events_<name>``).
 EVENT_TABLES = ("trades", "flex", "flex_requests")
 
@@ -105,8 +98,6 @@ class MarketOperator:
         self.late_since_gate = 0
         self.values = dict.fromkeys(SCALARS, 0.0)
         self.values["price_eur_per_mwh"] = np.nan
-        self.units = dict(UNITS)
-        self.entities = {}
         if self.flex is not None:
             self._declare_flex()
         self.out_messages: list[np.ndarray] = []
@@ -215,26 +206,16 @@ class MarketOperator:
         self.values.update(welfare_eur=out.welfare_eur, local_share_of_demand=0.0)
 
     def _declare_flex(self) -> None:
-        """Units, entity labels and initial values of the dlmp / lfm outputs."""
+        """Initial values of the dlmp / lfm outputs (units: the adapter's declarations)."""
         from simulators.market import flexmarket as fm
 
-        buses = [str(b) for b in self.flex.bus_index]
         if self.cfg.mechanism == "dlmp":
             for a in fm.BUS_SERIES:
-                self.units[a], self.entities[a] = "EUR/MWh", buses
-                self.values[a] = np.full(len(buses), np.nan)
-            self.units.update(fm.DLMP_SCALARS)
+                self.values[a] = np.full(len(self.flex.bus_index), np.nan)
             self.values.update(dict.fromkeys(fm.DLMP_SCALARS, np.nan))
         else:
-            self.units.update(fm.LFM_SCALARS)
             self.values.update(dict.fromkeys(fm.LFM_SCALARS, 0.0))
-            self.units["traffic_light"] = "code"
-            self.entities["traffic_light"] = [f"area_{a}" for a in range(self.flex.n_area)]
             self.values["traffic_light"] = np.zeros(self.flex.n_area)
-
-    def series_meta(self) -> dict:
-        """Recordable outputs of the operator: ``{attr: {"unit", "entities"}}``."""
-        return {a: {"unit": self.units[a], "entities": self.entities.get(a, [])} for a in self.values}
 
     def _publish(self, k, book, res, trades, retail, feed_in, counts) -> None:
         iv = k * self.step_s
@@ -336,4 +317,4 @@ class MarketOperator:
         return ev
 
 
-__all__ = ["EVENT_TABLES", "EVENT_TRADE_DTYPE", "MarketOperator", "REASONS", "SCALARS", "UNITS"]
+__all__ = ["EVENT_TABLES", "EVENT_TRADE_DTYPE", "MarketOperator", "REASONS", "SCALARS"]

@@ -59,10 +59,10 @@ def test_adapter_gate_closure_late_and_attacks():
     ring = KeyRing(3)
     book = signed_book(ring, 1)
     late = signed_book(ring, 1, start_id=50, arrival_ms=STEP_MS - 299_000)  # after gate closure
-    s.step(100, {"Market-0": {"messages_in": {"ict": book}}}, None)
+    s.step(100, {"Market": {"messages_in": {"ict": book}}}, None)
     assert s.step(STEP_MS - 300_000, {}, None) == 2 * STEP_MS - 300_000
-    s.step(STEP_MS - 299_000, {"Market-0": {"messages_in": {"ict": late}}}, None)
-    d = s.get_data({"Market-0": ATTRS})["Market-0"]
+    s.step(STEP_MS - 299_000, {"Market": {"messages_in": {"ict": late}}}, None)
+    d = s.get_data({"Market": ATTRS})["Market"]
     assert d["orders_rejected_auth"] == 5  # forged (no accepted orders to replay yet)
     assert d["traded_mwh"] == pytest.approx(4e-3)  # only the 8 honest orders clear
     assert set(d["events_trades"]["buyer"]) <= {0, 1, 2, 3}
@@ -71,7 +71,7 @@ def test_adapter_gate_closure_late_and_attacks():
     assert set(res["ref_id"]) == set(book["msg_id"])
     # interval 2: no honest orders; the 2 replays and 5 forged orders are rejected, the late ones counted
     s.step(2 * STEP_MS - 300_000, {}, None)
-    d = s.get_data({"Market-0": ATTRS})["Market-0"]
+    d = s.get_data({"Market": ATTRS})["Market"]
     assert d["orders_rejected_auth"] == 7 and d["traded_mwh"] == 0 and d["orders_late"] == 8
     assert d["market_status"] == 2
     # bills: each agent bought 1 kWh and sold 1 kWh at the same uniform price -> 0 EUR
