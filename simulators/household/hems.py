@@ -40,9 +40,106 @@ ACTIVATION: as above. SETPOINT: ``side = -1`` caps PV active power at
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable, NamedTuple
+
 import numpy as np
 
-from simulators.common import messages as M
+from simulators.common import messages as msgs
+
+
+@dataclass(frozen=True)
+class DispatchInput:
+    """What a policy decides the devices' power from, for one interval.
+
+    Arrays have one entry per household [MW] unless noted.
+
+    Attributes
+    ----------
+    base_p_mw, pv_p_mw : np.ndarray
+        Base load and available PV active power.
+    ev_must_mw, ev_max_mw, ev_min_mw : np.ndarray
+        EV power it must, may at most and may at least take (negative = V2G).
+    hp_set_mw, hp_hi_mw, hp_lo_mw : np.ndarray
+        Heat pump power holding the setpoint, reaching the top and the bottom
+        of the comfort band.
+    bat_ch_max_mw, bat_dis_max_mw : np.ndarray
+        Battery charge / discharge limits.
+    price_eur_per_mwh, price_mean_eur_per_mwh : float
+        Retail price of the interval and its run average [EUR/MWh].
+    dt_h : float
+        Interval length [h].
+    result_mwh, activation_mwh : np.ndarray or None
+        Cleared position / activated flexibility for this interval [MWh],
+        ``side * quantity`` (NaN: none for that household; None: none at all).
+    """
+
+    base_p_mw: np.ndarray
+    pv_p_mw: np.ndarray
+    ev_must_mw: np.ndarray
+    ev_max_mw: np.ndarray
+    ev_min_mw: np.ndarray
+    hp_set_mw: np.ndarray
+    hp_hi_mw: np.ndarray
+    hp_lo_mw: np.ndarray
+    bat_ch_max_mw: np.ndarray
+    bat_dis_max_mw: np.ndarray
+    price_eur_per_mwh: float
+    price_mean_eur_per_mwh: float
+    dt_h: float
+    result_mwh: np.ndarray | None = None
+    activation_mwh: np.ndarray | None = None
+
+
+#: A policy's decision: EV power, heat pump power, requested battery power [MW].
+Dispatch = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+@dataclass(frozen=True)
+class OfferInput:
+    """What a policy builds its messages for interval ``k + 1`` from.
+
+    Attributes
+    ----------
+    net_mw, bat_mw : np.ndarray
+        Forecast net demand and battery plan under self-consumption [MW].
+    bat_ch_max_mw, bat_dis_max_mw : np.ndarray
+        Battery limits at the current state of charge [MW].
+    dt_h : float
+        Interval length [h].
+    sender, bus : np.ndarray
+        Household ids and their buses.
+    interval_s, send_ms : int
+        Start of the interval offered [s]; send time [ms].
+    buy_price_eur_per_mwh, sell_price_eur_per_mwh, flex_price_eur_per_mwh : float
+        Limit prices of bids, offers and flexibility offers [EUR/MWh].
+    flex_receiver : int
+        Receiver of flexibility offers (market or aggregator id).
+    counter : np.ndarray
+        Per-household message counters (advanced in place).
+    """
+
+    net_mw: np.ndarray
+    bat_mw: np.ndarray
+    bat_ch_max_mw: np.ndarray
+    bat_dis_max_mw: np.ndarray
+    dt_h: float
+    sender: np.ndarray
+    bus: np.ndarray
+    interval_s: int
+    send_ms: int
+    buy_price_eur_per_mwh: float
+    sell_price_eur_per_mwh: float
+    flex_price_eur_per_mwh: float
+    flex_receiver: int
+    counter: np.ndarray
+
+
+class Policy(NamedTuple):
+    """A home energy management policy: how it dispatches, what it sends (None: nothing)."""
+
+    dispatch: Callable[[DispatchInput], Dispatch]
+    offers: Callable[[OfferInput], np.ndarray] | None = None
 
 
 def self_consumption(residual_mw, ev_must, ev_max, ev_min, hp_extra_max_mw, bat_ch_max, bat_dis_max):
@@ -71,21 +168,21 @@ def self_consumption(residual_mw, ev_must, ev_max, ev_min, hp_extra_max_mw, bat_
 def build_orders(net_mwh, sender, bus, interval_s, send_ms, buy_price, sell_price, counter):
     """BID (net demand > 0) / OFFER (< 0) messages to the market operator."""
     nz = np.flatnonzero(np.abs(net_mwh) > 1e-12)
-    m = M.empty(len(nz))
+    m = msgs.empty(len(nz))
     q = net_mwh[nz]
     buy = q > 0
-    m["kind"] = np.where(buy, M.Kind.BID, M.Kind.OFFER)
+    m["kind"] = np.where(buy, msgs.Kind.BID, msgs.Kind.OFFER)
     m["side"] = np.where(buy, 1, -1)
     m["quantity_mwh"] = np.abs(q)
     m["price_eur_per_mwh"] = np.where(buy, buy_price, sell_price)
-    return _address(m, nz, sender, bus, M.MARKET, interval_s, send_ms, counter)
+    return _address(m, nz, sender, bus, msgs.MARKET, interval_s, send_ms, counter)
 
 
 def build_flex_offers(up_mwh, down_mwh, sender, bus, receiver, interval_s, send_ms, price, counter):
     """FLEX_OFFER messages (upward part in quantity_mwh, downward in quantity2_mwh)."""
     nz = np.flatnonzero((up_mwh > 1e-12) | (down_mwh > 1e-12))
-    m = M.empty(len(nz))
-    m["kind"] = M.Kind.FLEX_OFFER
+    m = msgs.empty(len(nz))
+    m["kind"] = msgs.Kind.FLEX_OFFER
     m["quantity_mwh"] = up_mwh[nz]
     m["quantity2_mwh"] = down_mwh[nz]
     m["price_eur_per_mwh"] = price
@@ -95,11 +192,11 @@ def build_flex_offers(up_mwh, down_mwh, sender, bus, receiver, interval_s, send_
 def build_meter(import_mwh, export_mwh, sender, bus, interval_s, send_ms, counter):
     """METER messages: consumed energy in quantity_mwh, injected in quantity2_mwh."""
     nz = np.arange(len(sender))
-    m = M.empty(len(nz))
-    m["kind"] = M.Kind.METER
+    m = msgs.empty(len(nz))
+    m["kind"] = msgs.Kind.METER
     m["quantity_mwh"] = import_mwh
     m["quantity2_mwh"] = export_mwh
-    return _address(m, nz, sender, bus, M.MARKET, interval_s, send_ms, counter)
+    return _address(m, nz, sender, bus, msgs.MARKET, interval_s, send_ms, counter)
 
 
 def _address(m, rows, sender, bus, receiver, interval_s, send_ms, counter):
@@ -108,6 +205,77 @@ def _address(m, rows, sender, bus, receiver, interval_s, send_ms, counter):
     m["bus"] = bus[rows]
     m["interval_s"] = interval_s
     m["send_ms"] = send_ms
-    m["msg_id"] = M.make_ids(sender[rows], counter[rows])
+    m["msg_id"] = msgs.make_ids(sender[rows], counter[rows])
     counter[rows] += 1
     return m
+
+
+# ------------------------------------------------------------------ policies
+def dispatch_none(d: DispatchInput) -> Dispatch:
+    """PV at maximum, battery idle, EV per its mode, heat pump at the setpoint."""
+    return d.ev_must_mw, d.hp_set_mw, np.zeros(len(d.base_p_mw))
+
+
+def dispatch_self_consumption(d: DispatchInput) -> Dispatch:
+    """Surplus to EV, pre-heating, then battery; deficit from battery, then V2G."""
+    residual = d.base_p_mw + d.ev_must_mw + d.hp_set_mw - d.pv_p_mw
+    ev_p, hp_x, bat_req = self_consumption(residual, d.ev_must_mw, d.ev_max_mw, d.ev_min_mw,
+                                           np.maximum(d.hp_hi_mw - d.hp_set_mw, 0.0),
+                                           d.bat_ch_max_mw, d.bat_dis_max_mw)
+    return ev_p, d.hp_set_mw + hp_x, bat_req
+
+
+def dispatch_tariff(d: DispatchInput) -> Dispatch:
+    """Take all below the average price, the minimum above it, else self-consumption."""
+    ev_p, hp_p, bat_req = dispatch_self_consumption(d)
+    price, mean = d.price_eur_per_mwh, d.price_mean_eur_per_mwh
+    if price < mean - 1e-9:
+        return d.ev_max_mw, d.hp_hi_mw, d.bat_ch_max_mw
+    if price > mean + 1e-9:
+        hp_p = d.hp_lo_mw
+        rest = d.base_p_mw + d.ev_must_mw + hp_p - d.pv_p_mw
+        bat_req = np.clip(-rest, -d.bat_dis_max_mw, 0.0)
+        ev_p = d.ev_must_mw - np.minimum(np.maximum(rest + bat_req, 0.0), d.ev_must_mw - d.ev_min_mw)
+    return ev_p, hp_p, bat_req
+
+
+def dispatch_market(d: DispatchInput) -> Dispatch:
+    """Self-consumption; the battery follows the cleared position where there is one."""
+    ev_p, hp_p, bat_req = dispatch_self_consumption(d)
+    target = d.result_mwh
+    if target is not None:
+        follow = target / d.dt_h - (d.base_p_mw + ev_p + hp_p - d.pv_p_mw)
+        bat_req = np.where(np.isnan(target), bat_req, follow)
+    return ev_p, hp_p, bat_req
+
+
+def dispatch_flex(d: DispatchInput) -> Dispatch:
+    """Self-consumption; an activation shifts the battery (side -1 upward, +1 downward)."""
+    ev_p, hp_p, bat_req = dispatch_self_consumption(d)
+    act = d.activation_mwh
+    if act is not None:
+        bat_req = np.where(np.isnan(act), bat_req, bat_req + np.nan_to_num(act) / d.dt_h)
+    return ev_p, hp_p, bat_req
+
+
+def offers_market(o: OfferInput) -> np.ndarray:
+    """Bids (net demand) / offers (net surplus) for the next interval."""
+    return build_orders(o.net_mw * o.dt_h, o.sender, o.bus, o.interval_s, o.send_ms,
+                        o.buy_price_eur_per_mwh, o.sell_price_eur_per_mwh, o.counter)
+
+
+def offers_flex(o: OfferInput) -> np.ndarray:
+    """The battery's headroom around its self-consumption plan, up and down."""
+    up, down = (o.bat_mw + o.bat_dis_max_mw) * o.dt_h, (o.bat_ch_max_mw - o.bat_mw) * o.dt_h
+    return build_flex_offers(np.maximum(up, 0), np.maximum(down, 0), o.sender, o.bus, o.flex_receiver,
+                             o.interval_s, o.send_ms, o.flex_price_eur_per_mwh, o.counter)
+
+
+#: Every policy by its name in ``households.policy``.
+POLICIES: dict[str, Policy] = {
+    "none": Policy(dispatch_none),
+    "self_consumption": Policy(dispatch_self_consumption),
+    "tariff": Policy(dispatch_tariff),
+    "market": Policy(dispatch_market, offers_market),
+    "flex": Policy(dispatch_flex, offers_flex),
+}

@@ -11,7 +11,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from simulators.common import messages as M
+from simulators.common import messages as msgs
 
 from . import hems, weather
 from .battery import battery_limits, battery_step
@@ -22,15 +22,6 @@ from .pv import pv_active, pv_reactive
 from .schema import HouseholdsConfig
 
 logger = logging.getLogger(__name__)
-
-#: Per-household output arrays of :meth:`HouseholdModel.step` and their units.
-HOUSEHOLD_SERIES = {
-    "p_mw": "MW", "q_mvar": "Mvar", "pv_p_mw": "MW", "pv_curtailed_mw": "MW",
-    "battery_p_mw": "MW", "battery_soc_mwh": "MWh", "ev_p_mw": "MW", "ev_soc_mwh": "MWh",
-    "hp_p_mw": "MW", "indoor_temp_c": "degC", "energy_import_mwh": "MWh",
-    "energy_export_mwh": "MWh", "bill_eur": "EUR", "ev_unmet_mwh": "MWh",
-    "comfort_violation_kh": "K*h",
-}
 
 
 class HouseholdModel:
@@ -106,12 +97,12 @@ class HouseholdModel:
         series = np.asarray(t.rtp_eur_per_mwh, float)
         return series[(t_s // t.rtp_step_s) % len(series)]
 
-    def receive(self, msgs: np.ndarray) -> None:
+    def receive(self, batch: np.ndarray) -> None:
         """Store results, activations and setpoints addressed to households."""
         n = self.pop.n
-        msgs = msgs[(msgs["receiver"] >= 0) & (msgs["receiver"] < n)]
-        for kind, store in ((M.Kind.RESULT, self.results), (M.Kind.ACTIVATION, self.activations)):
-            sel = msgs[msgs["kind"] == kind]
+        batch = batch[(batch["receiver"] >= 0) & (batch["receiver"] < n)]
+        for kind, store in ((msgs.Kind.RESULT, self.results), (msgs.Kind.ACTIVATION, self.activations)):
+            sel = batch[batch["kind"] == kind]
             for iv in np.unique(sel["interval_s"]):
                 part = sel[sel["interval_s"] == iv]
                 arr = store.setdefault(int(iv), np.full(n, np.nan))
@@ -120,7 +111,7 @@ class HouseholdModel:
                 hit = np.zeros(n, dtype=bool)
                 hit[part["receiver"]] = True
                 arr[hit] = np.nan_to_num(arr[hit]) + vals[hit]
-        sp = msgs[msgs["kind"] == M.Kind.SETPOINT]
+        sp = batch[batch["kind"] == msgs.Kind.SETPOINT]
         if len(sp):
             self._setpoints.append(sp)
 
@@ -135,7 +126,8 @@ class HouseholdModel:
         Returns
         -------
         out : dict
-            Per-household arrays (:data:`HOUSEHOLD_SERIES`) plus ``bus_p_mw``,
+            Per-household arrays (declared with their units in
+            :data:`simulators.household.mosaik.ATTRS`) plus ``bus_p_mw``,
             ``bus_q_mvar`` (per bus, consumer reference).
         messages : np.ndarray
             Outbound messages (``MESSAGE_DTYPE``).
@@ -160,33 +152,9 @@ class HouseholdModel:
         ch_max, dis_max = battery_limits(self.bat_soc, self.bat_e_min, self.bat_e_max, self.bat_p_max,
                                          cfg.battery.eta_charge, cfg.battery.eta_discharge,
                                          cfg.battery.self_discharge_per_h, dt)
-        policy = cfg.policy
-        if policy == "none":
-            ev_p, hp_p, bat_req = ev_must, hp_set, np.zeros(p.n)
-        else:
-            residual = base_p + ev_must + hp_set - pv_p
-            ev_p, hp_x, bat_req = hems.self_consumption(residual, ev_must, ev_max, ev_min,
-                                                       np.maximum(hp_hi - hp_set, 0.0), ch_max, dis_max)
-            hp_p = hp_set + hp_x
-            if policy == "tariff":
-                price = self.price[k]
-                if price < self.price_mean - 1e-9:
-                    ev_p, hp_p, bat_req = ev_max, hp_hi, ch_max
-                elif price > self.price_mean + 1e-9:
-                    hp_p = hp_lo
-                    rest = base_p + ev_must + hp_p - pv_p
-                    bat_req = np.clip(-rest, -dis_max, 0.0)
-                    ev_p = ev_must - np.minimum(np.maximum(rest + bat_req, 0.0), ev_must - ev_min)
-            elif policy == "market":
-                target = self.results.pop(t_s, None)
-                if target is not None:
-                    follow = target / dt - (base_p + ev_p + hp_p - pv_p)
-                    bat_req = np.where(np.isnan(target), bat_req, follow)
-            elif policy == "flex":
-                act = self.activations.pop(t_s, None)
-                if act is not None:
-                    # side -1 = upward (consume less / inject more), +1 = downward
-                    bat_req = np.where(np.isnan(act), bat_req, bat_req + np.nan_to_num(act) / dt)
+        ev_p, hp_p, bat_req = hems.POLICIES[cfg.policy].dispatch(hems.DispatchInput(
+            base_p, pv_p, ev_must, ev_max, ev_min, hp_set, hp_hi, hp_lo, ch_max, dis_max,
+            self.price[k], self.price_mean, dt, self.results.pop(t_s, None), self.activations.pop(t_s, None)))
         self._drop_stale(t_s)
         bat_p, self.bat_soc = battery_step(self.bat_soc, bat_req, self.bat_e_min, self.bat_e_max, self.bat_p_max,
                                            cfg.battery.eta_charge, cfg.battery.eta_discharge,
@@ -208,7 +176,7 @@ class HouseholdModel:
         tot["energy_export_mwh"] += exp_
         tot["bill_eur"] += imp * self.price[k] - exp_ * cfg.tariff.feed_in_eur_per_mwh
         self.last_partial = {"base": base_p, "pv": pv_p, "ev": ev_p, "hp": hp_p}
-        msgs = self._messages(k, t_s)
+        out_msgs = self._messages(k, t_s)
         self.last_import, self.last_export = imp, exp_
         out = {
             "p_mw": net_p, "q_mvar": net_q, "pv_p_mw": pv_p, "pv_curtailed_mw": pv_curt,
@@ -218,7 +186,7 @@ class HouseholdModel:
         }
         out.update({key: v.copy() for key, v in tot.items()})
         self.last = out
-        return out, msgs
+        return out, out_msgs
 
     # ------------------------------------------------------------------ helpers
     def _ev_prepare(self, t_s: float):
@@ -254,28 +222,23 @@ class HouseholdModel:
                 del store[iv]
 
     def _messages(self, k: int, t_s: int) -> np.ndarray:
-        cfg, policy = self.cfg, self.cfg.policy
-        if policy not in ("market", "flex"):
-            return M.empty(0)
+        cfg, offers = self.cfg, hems.POLICIES[self.cfg.policy].offers
+        if offers is None:
+            return msgs.empty(0)
         send_ms = t_s * 1000
         parts = []
         if cfg.send_meter_readings and k > 0:
             parts.append(hems.build_meter(self.last_import, self.last_export, self.sender, self.bus32,
                                           t_s - self.step_s, send_ms, self.counter))
         net_f, bat_f = self._forecast(k)
-        iv = t_s + self.step_s
-        if policy == "market":
-            parts.append(hems.build_orders(net_f * self.dt_h, self.sender, self.bus32, iv, send_ms,
-                                           self.price[k + 1], cfg.tariff.feed_in_eur_per_mwh, self.counter))
-        else:
-            b = cfg.battery
-            ch, dis = battery_limits(self.bat_soc, self.bat_e_min, self.bat_e_max, self.bat_p_max,
-                                     b.eta_charge, b.eta_discharge, b.self_discharge_per_h, self.dt_h)
-            up, down = (bat_f + dis) * self.dt_h, (ch - bat_f) * self.dt_h
-            recv = M.MARKET if cfg.aggregator is None else M.AGGREGATOR_BASE - cfg.aggregator
-            parts.append(hems.build_flex_offers(np.maximum(up, 0), np.maximum(down, 0), self.sender, self.bus32,
-                                                recv, iv, send_ms, cfg.flex_price_eur_per_mwh, self.counter))
-        return M.concat(parts)
+        b = cfg.battery
+        ch, dis = battery_limits(self.bat_soc, self.bat_e_min, self.bat_e_max, self.bat_p_max,
+                                 b.eta_charge, b.eta_discharge, b.self_discharge_per_h, self.dt_h)
+        recv = msgs.MARKET if cfg.aggregator is None else msgs.AGGREGATOR_BASE - cfg.aggregator
+        parts.append(offers(hems.OfferInput(
+            net_f, bat_f, ch, dis, self.dt_h, self.sender, self.bus32, t_s + self.step_s, send_ms,
+            self.price[k + 1], cfg.tariff.feed_in_eur_per_mwh, cfg.flex_price_eur_per_mwh, recv, self.counter)))
+        return msgs.concat(parts)
 
     def _forecast(self, k: int):
         """Net demand and battery plan of interval ``k+1`` under self-consumption [MW]."""
