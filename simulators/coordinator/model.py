@@ -16,7 +16,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from simulators.common import messages as msg
+from simulators.common import messages as msgs
 
 from .network import build_linear_grid
 from .schema import CoordinatorConfig
@@ -117,7 +117,7 @@ class Coordinator:
         """Store FLEX_OFFER messages (delivered or not passed through ICT)."""
         if arr is None or not len(arr):
             return
-        m = (arr["kind"] == msg.Kind.FLEX_OFFER) & np.isin(arr["status"], (msg.Status.PENDING, msg.Status.DELIVERED))
+        m = (arr["kind"] == msgs.Kind.FLEX_OFFER) & np.isin(arr["status"], (msgs.Status.PENDING, msgs.Status.DELIVERED))
         for iv in np.unique(arr["interval_s"][m]):
             self._book.setdefault(int(iv), []).append(arr[m & (arr["interval_s"] == iv)])
 
@@ -134,7 +134,7 @@ class Coordinator:
         arrs = self._book.pop(int(interval_s), [])
         for iv in [iv for iv in self._book if iv < interval_s]:
             del self._book[iv]
-        a = msg.concat(arrs)
+        a = msgs.concat(arrs)
         if len(a):
             o = np.lexsort((a["msg_id"], a["send_ms"], a["sender"]))
             a = a[o]
@@ -262,10 +262,10 @@ class Coordinator:
         x, buyer, g = r["x"], r["buyer"], self.grid
         act = np.flatnonzero(np.abs(x) > EPS_MW)
         h = self.step_s / 3600.0
-        m = msg.empty(len(act))
-        m["msg_id"] = msg.make_ids(np.full(len(act), msg.COORDINATOR), self._counter + np.arange(len(act)))
+        m = msgs.empty(len(act))
+        m["msg_id"] = msgs.make_ids(np.full(len(act), msgs.COORDINATOR), self._counter + np.arange(len(act)))
         self._counter += len(act)
-        m["kind"], m["sender"] = msg.Kind.ACTIVATION, msg.COORDINATOR
+        m["kind"], m["sender"] = msgs.Kind.ACTIVATION, msgs.COORDINATOR
         m["receiver"], m["bus"] = offers.agent[act], g.bus_ids[offers.bus_pos[act]]
         m["interval_s"], m["side"] = interval_s, np.where(x[act] > 0, -1, 1)
         m["quantity_mwh"], m["price_eur_per_mwh"] = np.abs(x[act]) * h, offers.price[act]
