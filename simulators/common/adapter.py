@@ -70,22 +70,22 @@ class Adapter(mosaik_api_v3.Simulator):
         return int(round(t_s / self.tick_s))
 
     # ---------------------------------------------------------- mosaik API
-    def init(self, sid, time_resolution=0.001, **params):
+    def init(self, sid: str, time_resolution: float = 0.001, **params: Any) -> dict:
         self.sid = sid
         self.tick_s = float(time_resolution)
         self.setup(**params)
         return self.meta
 
-    def create(self, num, model, **model_params):
+    def create(self, num: int, model: str, **model_params: Any) -> list[dict]:
         if num != 1 or model != self.MODEL:
             raise AdapterError(f"{type(self).__name__} offers exactly one {self.MODEL!r} entity: "
                                f"create(1, {self.MODEL!r}), not create({num}, {model!r})")
         return [{"eid": self.eid, "type": model}]
 
-    def step(self, time, inputs, max_advance=None):
+    def step(self, time: int, inputs: dict, max_advance: int | None = None) -> int | None:
         return self.advance(int(time), inputs.get(self.eid, {}))
 
-    def get_data(self, outputs):
+    def get_data(self, outputs: dict[str, list[str]]) -> dict[str, dict[str, Any]]:
         data = {}
         buffers = self._buffers
         # mosaik asks for every connected output after each step: a buffer not
