@@ -12,12 +12,14 @@ Trades whose buyer or seller bus is -1 have no location and are not touched.
 
 Curtailment rule of ``ac_check`` (documented, deterministic):
 
-1. solve the AC power flow of base + all trades (:class:`.acflow.AcModel`);
+1. solve the AC power flow of base + all trades (the network core's
+   :class:`~simulators.common.network.AcModel`, per-bus whole-state API);
 2. find the worst violation, normalised to its limit: ``vm - vmax``,
    ``vmin - vm`` [pu] or ``(loading - max_loading) / 100`` for lines and trafos;
 3. compute every trade's sensitivity ``s_t`` of the violated quantity to
    its transfer (seller-bus minus buyer-bus injection sensitivity, from the
-   Jacobian at the current point); the trade with the largest ``s_t > 0``
+   Jacobian at the current point:
+   :func:`~simulators.common.network.injection_sensitivity`); the trade with the largest ``s_t > 0``
    (ties: the later-listed trade) is curtailed by
    ``min(P_t, 1.05 * excess / s_t + 1e-6)`` [MW];
 4. repeat until feasible, or no trade with ``s_t > 0`` is left (the base
@@ -34,7 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulators.market.acflow import AcModel
+from simulators.common.network import AcModel, injection_sensitivity
 from simulators.market.errors import DsoCheckError
 
 log = logging.getLogger(__name__)
@@ -101,7 +103,12 @@ class DsoValidator:
 
     def __init__(self, net, voltage_band_pu=(0.9, 1.1), max_loading_percent=100.0,
                  zones="feeder", zone_import_mw=None, zone_export_mw=None) -> None:
-        self.model = AcModel(net)
+        if len(net.gen) and net.gen.in_service.any():
+            raise DsoCheckError("ac_check supports nets without in-service 'gen' elements (PV buses)")
+        # pandapower's default Newton-Raphson tolerance (1e-8) and a 20-iteration limit
+        self.model = AcModel(net, elements=False, tol_pu=1e-8, max_iter=20)
+        if len(self.model.pv):
+            raise DsoCheckError("ac_check supports nets without PV buses")
         self.bus_index = self.model.net.bus.index.values
         self.vmin, self.vmax = voltage_band_pu
         self.max_loading = float(max_loading_percent)
@@ -157,7 +164,7 @@ class DsoValidator:
         it = 0
         feasible = False
         while True:
-            st = self.model.solve(self.schedule_p_mw(t, base_p_mw, interval_h), base_q_mvar)
+            st = self.model.solve_bus(self.schedule_p_mw(t, base_p_mw, interval_h), base_q_mvar)
             it += 1
             if not st.converged:
                 log.warning("ac_check: power flow did not converge; schedule left as is")
@@ -168,7 +175,7 @@ class DsoValidator:
                 break
             if it > max_iter:
                 break
-            sens_bus = self.model.sensitivity(st, kind, idx)
+            sens_bus = injection_sensitivity(self.model, st, kind, idx)
             if code == 2:  # undervoltage: the violated quantity is -vm
                 sens_bus = -sens_bus
             scale = 1.0 if kind == "vm" else 0.01  # loading excess is in fractions of 100 %

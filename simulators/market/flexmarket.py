@@ -70,7 +70,7 @@ from .aggregator import build_profiles, disaggregate, headroom_from_messages, pr
 from .dlmp import STATUS_OPTIMAL, DlmpLimits, clear_dlmp
 from .lfm import LfmLimits, activations, clear_lfm, detect_needs, effective_relief, forecast_grid, settle_lfm
 from .lfm import traffic_light
-from .linearize import linearize
+from simulators.common.network.linear import linearize
 
 log = logging.getLogger(__name__)
 

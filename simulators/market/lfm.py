@@ -76,7 +76,7 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from .linearize import LinearNetwork
+from simulators.common.network.linear import LinearNetwork
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,15 @@
-"""Linearised radial power flow around a solved AC operating point.
+"""The one linearisation: voltage, flow and loading sensitivities to bus injections.
+
+Everything here is the first-order expansion of the AC power flow of
+:mod:`.acmodel` through its Jacobian (:func:`.acmodel.jacobian`):
+
+* :func:`linearize` builds a :class:`LinearNetwork` (all sensitivities of all
+  buses and branch ends at once; used by the DLMP clearing and the local
+  flexibility market);
+* :func:`injection_sensitivity` gives one row of it at a solved
+  :class:`.acmodel.AcResult` (the sensitivity of one voltage or one branch
+  loading to the injection at every bus; used by the DSO's ``ac_check``
+  curtailment).
 
 The DLMP clearing and the flexibility market need voltages, branch flows and
 losses as *linear* functions of the active/reactive bus injections. This module
@@ -65,8 +76,12 @@ from pandapower.pypower.dSbr_dV import dSbr_dV
 from pandapower.pypower.dSbus_dV import dSbus_dV
 from pandapower.pypower.idx_brch import F_BUS, T_BUS
 from pandapower.pypower.idx_bus import BASE_KV
-from scipy.sparse.csgraph import breadth_first_order
 from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import breadth_first_order
+from scipy.sparse.linalg import splu
+
+from .acmodel import AcModel, AcResult, jacobian
+from .errors import NetworkModelError
 
 logger = logging.getLogger(__name__)
 
@@ -249,16 +264,9 @@ def _consumption_p_q(net) -> tuple[np.ndarray, np.ndarray]:
 
 def _state_sensitivity(ppci) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``dx/d[P;Q]`` (generator reference, pu) and the Jacobian's index sets."""
-    ybus, v = ppci["Ybus"], ppci["V"]
     ref, pv, pq = ppci["ref"], ppci["pv"], ppci["pq"]
     pvpq = np.r_[pv, pq]
-    ds_dvm, ds_dva = dSbus_dV(ybus, v)
-    ds_dvm, ds_dva = ds_dvm.tocsr(), ds_dva.tocsr()
-    j11 = ds_dva[pvpq][:, pvpq].real
-    j12 = ds_dvm[pvpq][:, pq].real
-    j21 = ds_dva[pq][:, pvpq].imag
-    j22 = ds_dvm[pq][:, pq].imag
-    jac = np.block([[j11.toarray(), j12.toarray()], [j21.toarray(), j22.toarray()]])
+    jac = jacobian(ppci["Ybus"], ppci["V"], pvpq, pq).toarray()
     return np.linalg.inv(jac), pvpq, pq, ref
 
 
@@ -445,3 +453,69 @@ def _topology(ppci, br_rows, fbus, tbus, bus_lk, ref) -> tuple[np.ndarray, np.nd
     area_i = np.zeros(nb, dtype=int)
     area_i[head >= 0] = np.searchsorted(heads, head[head >= 0]) + 1
     return down[:, bus_lk], area_i[bus_lk]
+
+
+def injection_sensitivity(model: AcModel, result: AcResult, kind: str, idx: int) -> np.ndarray:
+    """One row of the linearisation at a solved state: d(quantity)/d(injection).
+
+    Parameters
+    ----------
+    model : AcModel
+        The network (without PV buses: every non-slack bus is PQ).
+    result : AcResult
+        A converged solution of ``model`` (the linearisation point).
+    kind : {"vm", "line", "trafo"}
+        ``"vm"``: voltage magnitude of the bus at position ``idx`` of
+        ``model.bus_index`` [pu/MW]; ``"line"`` / ``"trafo"``: loading of row
+        ``idx`` of that table [%/MW], at the end with the larger current.
+    idx : int
+
+    Returns
+    -------
+    numpy.ndarray
+        One value per bus in ``bus_index`` order, per MW of *generator
+        reference* active injection at that bus (0 at the slack bus).
+
+    Raises
+    ------
+    NetworkModelError
+        The net has PV buses.
+    """
+    if len(model.pv):
+        raise NetworkModelError("injection_sensitivity supports nets without PV buses (in-service gens)")
+    pq = model.pq.astype(np.int64)
+    npq = len(pq)
+    V = result.V
+    # d[Va_pq, Vm_pq]/dP_pq: columns of J^-1 for the P rows
+    rhs = np.zeros((2 * npq, npq))
+    rhs[np.arange(npq), np.arange(npq)] = 1.0
+    dx = splu(jacobian(model.Ybus_csr, V, pq, pq)).solve(rhs)  # (2npq, npq)
+    dV = np.zeros((model.n_ppci_bus, npq), dtype=complex)
+    dV[pq] = (np.exp(1j * np.angle(V[pq]))[:, None]
+              * (dx[npq:] + 1j * np.abs(V[pq])[:, None] * dx[:npq]))
+    if kind == "vm":
+        b = model.bus_lookup[idx]
+        row = (np.conj(V[b]) / abs(V[b]) * dV[b]).real
+    elif kind in ("line", "trafo"):
+        r = int((model.line_rows if kind == "line" else model.trafo_rows)[idx])
+        _, _, i_f, i_t = model.branch_currents_ka(V)
+        if kind == "line":  # pandapower: the larger end current
+            use_from = i_f[r] >= i_t[r]
+        else:  # trafo_loading="current": the larger of i * vn at the two sides
+            use_from = i_f[r] * model.trafo_vn_kv[idx, 0] >= i_t[r] * model.trafo_vn_kv[idx, 1]
+        Yrow = (model.Yf if use_from else model.Yt)[r]
+        end_bus = (model.f if use_from else model.t)[r]
+        k = model.base_mva / (np.sqrt(3) * model.base_kv[end_bus])  # pu current -> kA
+        I = (Yrow @ V)[0]
+        dI = np.asarray(Yrow @ dV).ravel()
+        d_abs = (np.conj(I) / max(abs(I), 1e-12) * dI).real * k
+        if kind == "line":
+            row = d_abs / model.line_imax_ka[idx] * 100.0
+        else:
+            vn = model.trafo_vn_kv[idx, 0 if use_from else 1]
+            row = d_abs * vn * np.sqrt(3) / model.trafo_sn_eff_mva[idx] * 100.0
+    else:
+        raise NetworkModelError(f"sensitivity kind {kind!r} unknown; allowed: 'vm', 'line', 'trafo'")
+    per_ppc = np.zeros(model.n_ppci_bus)
+    per_ppc[pq] = row / model.base_mva  # per pu -> per MW
+    return per_ppc[model.bus_lookup]

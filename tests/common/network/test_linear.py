@@ -9,7 +9,7 @@ import pandapower as pp
 import pytest
 import simbench
 
-from simulators.market.linearize import linearize
+from simulators.common.network.linear import linearize
 
 
 @pytest.fixture(scope="module")
