@@ -333,7 +333,7 @@ class FlexMarket:
         lin = self._linearize(k, fp[0], fq[0])
         fc = forecast_grid(lin, fp - lin.p0_mw, fq - lin.q0_mvar)
         lo, hi = cfg.voltage_band_pu
-        lim = LfmLimits(lo, hi, cfg.max_loading_percent, cfg.amber_loading_percent, cfg.amber_margin_pu,
+        lim = LfmLimits(lo, hi, cfg.max_loading_percent, cfg.amber_loading_percent, cfg.amber_vm_margin_pu,
                         cfg.lfm_value_eur_per_mwh, cfg.gate_closure_s)
         vals["traffic_light"] = traffic_light(fc, lin, lim)[0].astype(float)
         vals["forecast_max_loading_percent"] = float(fc["loading_percent"][0].max())
