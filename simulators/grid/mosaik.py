@@ -58,7 +58,7 @@ class GridSim(mosaik_api_v3.Simulator):
         self.tick_s = float(time_resolution)
         self.step_ticks = int(round(step_s / self.tick_s))
         self.step_s = int(step_s)
-        self.row0 = profile_row(start)
+        self.start = start  # profile rows: profile_row(start, t_s)
         net = load_net(grid)
         self.model = GridModel(net)
         self.profiles = {
@@ -91,7 +91,7 @@ class GridSim(mosaik_api_v3.Simulator):
 
     def step(self, time, inputs, max_advance=None):
         k = time // self.step_ticks
-        row = self.row0 + (k * self.step_s) // 900  # zero-order hold on 15-min profiles
+        row = profile_row(self.start, k * self.step_s)
         p, q = {}, {}
         for (el, col), prof in self.profiles.items():
             vals = prof.values(row)[0] * self.active[el]

@@ -138,7 +138,7 @@ class FlexMarket:
     def __init__(self, cfg, net, start: str, step_s: int, n_agents: int) -> None:
         self.cfg, self.step_s, self.n = cfg, int(step_s), int(n_agents)
         self.dt_h = self.step_s / 3600.0
-        self.row0 = profile_row(start)
+        self.start = start  # profile rows: profile_row(start, t_s)
         self.net = net
         self.bus_index = net.bus.index.to_numpy()
         self.pos = np.full(int(self.bus_index.max()) + 1, -1)
@@ -199,7 +199,7 @@ class FlexMarket:
 
     def element_p_q(self, k: int, only_hh_loads: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """SimBench net consumption per bus in interval ``k`` [MW], [Mvar]."""
-        row = self.row0 + (k * self.step_s) // 900
+        row = profile_row(self.start, k * self.step_s)
         p, q = np.zeros(len(self.bus_index)), np.zeros(len(self.bus_index))
         for el, (pp_, pq_, bpos, sign) in self.prof.items():
             w = sign * (self.hh_load_mask() if only_hh_loads and el == "load" else 1.0)
