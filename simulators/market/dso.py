@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulators.common.network import AcModel, injection_sensitivity
+from simulators.common.network.topology import ZONE_KINDS, zones
 from simulators.market.errors import DsoCheckError
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,10 @@ REASONS: dict[int, str] = {
     6: "zone_export_cap",
     7: "zone_own_needs_first",
 }
+
+
+#: Zone of a trade party without a location (bus -1); zone ids may be negative.
+NO_ZONE = np.iinfo(np.int64).min
 
 
 @dataclass
@@ -207,7 +212,7 @@ class DsoValidator:
         t = trades.copy()
         zb = self._zones_of(t["buyer_bus"])
         zs = self._zones_of(t["seller_bus"])
-        inter = (zb != zs) & (zb >= -1) & (zs >= -1)
+        inter = (zb != zs) & (zb != NO_ZONE) & (zs != NO_ZONE)
         for cap, zcol, code in ((self.zone_import_mw, zb, 5), (self.zone_export_mw, zs, 6)):
             if cap is None:
                 continue
@@ -248,8 +253,9 @@ class DsoValidator:
 
     # -- internals -----------------------------------------------------------
     def _zones_of(self, buses: np.ndarray) -> np.ndarray:
+        """Zone per pandapower bus; :data:`NO_ZONE` for trades without a location (-1)."""
         pos = self.positions(buses)
-        return np.where(pos >= 0, self.zone[np.maximum(pos, 0)], -2)
+        return np.where(pos >= 0, self.zone[np.maximum(pos, 0)], NO_ZONE)
 
     @staticmethod
     def _scale(t: np.ndarray, mask: np.ndarray, factor: float, code: int) -> None:
@@ -263,40 +269,16 @@ class DsoValidator:
 
 
 def build_zones(net, kind: str = "feeder") -> np.ndarray:
-    """Zone id per bus (``net.bus.index`` order); -1 = upstream of every zone.
+    """Zone id per bus (``net.bus.index`` order): the network core's zones.
 
-    ``"trafo"``: the buses fed by each transformer's LV side (its connected
-    component once all transformers are removed), one zone per transformer.
-    ``"feeder"``: within each trafo zone, every connected component left after
-    removing the transformer's LV busbar is one LV feeder zone; the busbar
-    itself is its own zone. Open switches are respected.
+    ``"feeder"``: feeder ids (:func:`simulators.common.network.topology.feeder_of_bus`;
+    a transformer busbar and every bus upstream of the feeders are zones of
+    their own, with negative ids). ``"trafo"``: the index of the transformer
+    whose LV side feeds the bus, -1 upstream of every transformer.
     """
-    import networkx as nx
-    import pandapower.topology as top
-
-    if kind not in ("feeder", "trafo"):
+    if kind not in ZONE_KINDS:
         raise DsoCheckError(f"zones={kind!r} unknown; allowed: 'feeder', 'trafo'")
-    g = top.create_nxgraph(net, respect_switches=True, include_trafos=False, include_trafo3ws=False)
-    pos = {int(b): i for i, b in enumerate(net.bus.index.values)}
-    zone = np.full(len(pos), -1, dtype=np.int64)
-    nz = 0
-    for lv in net.trafo.lv_bus.values.tolist():
-        if lv not in g:
-            continue
-        comp = nx.node_connected_component(g, lv)
-        if kind == "trafo":
-            for b in comp:
-                zone[pos[b]] = nz
-            nz += 1
-            continue
-        zone[pos[lv]] = nz
-        nz += 1
-        sub = g.subgraph(set(comp) - {lv})
-        for feeder in nx.connected_components(sub):
-            for b in feeder:
-                zone[pos[b]] = nz
-            nz += 1
-    return zone
+    return zones(net, kind)
 
 
 def dso_check(method: str, validator: DsoValidator | None, trades: np.ndarray,

@@ -75,13 +75,13 @@ import pandapower as pp
 from pandapower.pypower.dSbr_dV import dSbr_dV
 from pandapower.pypower.dSbus_dV import dSbus_dV
 from pandapower.pypower.idx_brch import F_BUS, T_BUS
-from pandapower.pypower.idx_bus import BASE_KV
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import breadth_first_order
 from scipy.sparse.linalg import splu
 
 from .acmodel import AcModel, AcResult, jacobian
 from .errors import NetworkModelError
+from .topology import feeder_area, feeder_of_bus
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +126,9 @@ class LinearNetwork:
     ptdf : ndarray [n_branch, n_bus]
         Topological PTDF: 1 where the bus lies downstream of the branch.
     area : ndarray[int] [n_bus]
-        Feeder id per bus (0 = substation buses upstream of every feeder).
+        Feeder area per bus: the network core's feeders numbered by array
+        position (:func:`.topology.feeder_area`; 0 = buses in no feeder:
+        transformer busbars and everything upstream).
     """
 
     bus_index: np.ndarray
@@ -373,7 +375,8 @@ def linearize(net, *, run_pf: bool = True) -> LinearNetwork:
 
     sens = [cols(interleave(f[br_rows], t[br_rows])) for f, t in zip(f_sens, t_sens)]
     p0, q0 = _consumption_p_q(net)
-    ptdf, area = _topology(ppci, br_rows, fbus, tbus, bus_lk, r)
+    ptdf = _ptdf(ppci, br_rows, fbus, tbus, bus_lk, r)
+    area = feeder_area(feeder_of_bus(net))
     # the AC check net: one zero load per bus, set to the schedule change later
     check_idx = np.asarray(pp.create_loads(net, net.bus.index.to_numpy(), p_mw=0.0, q_mvar=0.0,
                                            name="lin_check"))
@@ -405,13 +408,11 @@ def linearize(net, *, run_pf: bool = True) -> LinearNetwork:
     )
 
 
-def _topology(ppci, br_rows, fbus, tbus, bus_lk, ref) -> tuple[np.ndarray, np.ndarray]:
-    """Topological PTDF [n_branch, n_bus] and feeder id per pandapower bus.
+def _ptdf(ppci, br_rows, fbus, tbus, bus_lk, ref) -> np.ndarray:
+    """Topological PTDF [n_branch, n_bus] over pandapower buses.
 
     A BFS from the slack orients every branch; a bus is downstream of a branch
-    when the branch lies on its path to the slack. Feeders are the subtrees
-    hanging below the substation (slack and trafo buses); their id is the
-    1-based position of their head branch, 0 for substation buses.
+    when the branch lies on its path to the slack.
     """
     nb = ppci["bus"].shape[0]
     n_br = len(br_rows)
@@ -436,23 +437,7 @@ def _topology(ppci, br_rows, fbus, tbus, bus_lk, ref) -> tuple[np.ndarray, np.nd
     pair = np.minimum(fbus, tbus) * nb + np.maximum(fbus, tbus)
     _, inv, counts = np.unique(pair, return_inverse=True, return_counts=True)
     down = anc[:, child].T * (tree / counts[inv])[:, None]  # parallel branches share
-    parent_branch = np.full(nb, -1)
-    parent_branch[child[tree]] = np.flatnonzero(tree)
-    kv = ppci["bus"][:, BASE_KV].real
-    # substation = slack plus buses reached from it through voltage changes (trafos)
-    trafo_like = np.zeros(nb, bool)
-    trafo_like[ref] = True
-    for b in order[1:]:
-        if trafo_like[pred[b]] and kv[pred[b]] != kv[b]:
-            trafo_like[b] = True
-    head = np.full(nb, -1)
-    for b in order[1:]:
-        if not trafo_like[b]:
-            head[b] = parent_branch[b] if trafo_like[pred[b]] else head[pred[b]]
-    heads = np.unique(head[head >= 0])
-    area_i = np.zeros(nb, dtype=int)
-    area_i[head >= 0] = np.searchsorted(heads, head[head >= 0]) + 1
-    return down[:, bus_lk], area_i[bus_lk]
+    return down[:, bus_lk]
 
 
 def injection_sensitivity(model: AcModel, result: AcResult, kind: str, idx: int) -> np.ndarray:
