@@ -72,6 +72,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandapower as pp
+import pandas as pd
 from pandapower.pypower.dSbr_dV import dSbr_dV
 from pandapower.pypower.dSbus_dV import dSbus_dV
 from pandapower.pypower.idx_brch import F_BUS, T_BUS
@@ -153,7 +154,7 @@ class LinearNetwork:
     ptdf: np.ndarray
     area: np.ndarray
     net: object = field(repr=False, default=None)
-    check_load_idx: np.ndarray = field(repr=False, default=None)
+    _ac: AcModel | None = field(repr=False, default=None)
 
     @property
     def n_bus(self) -> int:
@@ -207,7 +208,8 @@ class LinearNetwork:
         }
 
     def ac_check(self, dp_mw: np.ndarray, dq_mvar: np.ndarray | None = None) -> dict:
-        """Run an AC power flow for consumption changes and compare.
+        """Run the core's AC power flow (:class:`.acmodel.AcModel`) for consumption
+        changes and compare.
 
         Parameters
         ----------
@@ -223,19 +225,17 @@ class LinearNetwork:
             difference linear minus AC; NaN when not converged).
         """
         dq = np.zeros(self.n_bus) if dq_mvar is None else np.asarray(dq_mvar, dtype=float)
-        net = self.net
-        net.load.loc[self.check_load_idx, "p_mw"] = np.asarray(dp_mw, dtype=float)
-        net.load.loc[self.check_load_idx, "q_mvar"] = dq
+        if self._ac is None:  # built on first use: most linearisations are never checked
+            self._ac = AcModel(self.net, elements=False, tol_pu=1e-8)
         pred = self.predict(dp_mw, dq)
-        try:
-            pp.runpp(net, init="results")
-        except pp.LoadflowNotConverged:
+        res = self._ac.solve_bus(self.p0_mw + np.asarray(dp_mw, dtype=float), self.q0_mvar + dq)
+        if not res.converged:
             logger.warning("AC check of the cleared schedule did not converge")
             nan = float("nan")
             return {"converged": False, "vm_pu": None, "loading_percent": None,
                     "max_dvm_pu": nan, "max_dloading_percent": nan}
-        vm = net.res_bus.vm_pu.loc[self.bus_index].to_numpy()
-        load = self._ac_loading(net)
+        vm = res.vm_pu
+        load = self._ac_loading(res)
         return {
             "converged": True,
             "vm_pu": vm,
@@ -244,13 +244,14 @@ class LinearNetwork:
             "max_dloading_percent": float(np.max(np.abs(pred["loading_percent"] - load))),
         }
 
-    def _ac_loading(self, net) -> np.ndarray:
+    def _ac_loading(self, res: AcResult) -> np.ndarray:
         """AC loading per branch in ``branch_element`` order [%]."""
         kind, elem = self.branch_kind, self.branch_element
         out = np.empty(len(kind))
         line = kind == BRANCH_LINE
-        out[line] = net.res_line.loading_percent.loc[elem[line]].to_numpy()
-        out[~line] = net.res_trafo.loading_percent.loc[elem[~line]].to_numpy()
+        ac = self._ac
+        out[line] = res.line_loading_percent[pd.Index(ac.line_index).get_indexer(elem[line])]
+        out[~line] = res.trafo_loading_percent[pd.Index(ac.trafo_index).get_indexer(elem[~line])]
         return out
 
 
@@ -377,9 +378,6 @@ def linearize(net, *, run_pf: bool = True) -> LinearNetwork:
     p0, q0 = _consumption_p_q(net)
     ptdf = _ptdf(ppci, br_rows, fbus, tbus, bus_lk, r)
     area = feeder_area(feeder_of_bus(net))
-    # the AC check net: one zero load per bus, set to the schedule change later
-    check_idx = np.asarray(pp.create_loads(net, net.bus.index.to_numpy(), p_mw=0.0, q_mvar=0.0,
-                                           name="lin_check"))
     eg = net.ext_grid.bus.iloc[0]
     return LinearNetwork(
         bus_index=net.bus.index.to_numpy(),
@@ -404,7 +402,6 @@ def linearize(net, *, run_pf: bool = True) -> LinearNetwork:
         ptdf=ptdf,
         area=area,
         net=net,
-        check_load_idx=check_idx,
     )
 
 
