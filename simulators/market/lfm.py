@@ -76,14 +76,14 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from simulators.common.network import traffic_light as _light
+from simulators.common.network.traffic_light import AMBER, GREEN, RED  # noqa: F401 (re-exported)
+from simulators.common.network.traffic_light import traffic_light as area_traffic_light
 from simulators.common.network.linear import LinearNetwork
 
 logger = logging.getLogger(__name__)
 
 PRODUCTS = ("srp", "crp", "crp2")
 SRP, CRP, CRP2 = 0, 1, 2
-GREEN, AMBER, RED = _light.GREEN, _light.AMBER, _light.RED
 
 
 @dataclass(frozen=True)
@@ -268,7 +268,7 @@ def traffic_light(forecast: dict, network: LinearNetwork, limits: LfmLimits) -> 
     -------
     ndarray[int8] [T, n_area]
     """
-    return _light.traffic_light(forecast["vm_pu"], forecast["loading_percent"], network.area,
+    return area_traffic_light(forecast["vm_pu"], forecast["loading_percent"], network.area,
                                 branch_area(network), int(network.area.max()) + 1, limits)
 
 

@@ -1,22 +1,33 @@
-"""The network core: one AC model, one linearisation, one topology, one traffic light.
-
-Every grid calculation shared by simulators lives here, once:
+"""The network core: each grid calculation shared by simulators, once.
 
 * :mod:`.acmodel` -- :class:`AcModel`, the AC power flow (pandapower's
-  matrices, lightsim2grid's Newton-Raphson) used by the grid simulator and
-  by the market's DSO check;
-* :mod:`.linear` -- :func:`linearize` / :class:`LinearNetwork` and
-  :func:`injection_sensitivity`, the Jacobian-based voltage and loading
-  sensitivities used by DLMP, the flexibility market and ``ac_check``;
-* :mod:`.radial` -- :class:`LinearGrid`, the topological (LinDistFlow)
-  model of the coordinator;
-* :mod:`.topology` -- feeders, zones and areas with one documented numbering;
+  matrices, lightsim2grid's Newton-Raphson): element tables
+  (:meth:`AcModel.solve`, the grid simulator) or a whole grid state per bus
+  (:meth:`AcModel.solve_bus`, the DSO check) -> voltages, branch loadings,
+  losses, slack exchange; :func:`jacobian`, the one power-flow Jacobian;
+* :mod:`.linear` -- the linearisation around a solved AC state:
+  :func:`linearize` / :class:`LinearNetwork` (DLMP, flexibility market) and
+  :func:`injection_sensitivity` (the DSO's ``ac_check``);
+* :mod:`.radial` -- the topological lossless model (downstream matrix,
+  LinDistFlow voltages, nested transformer areas) of the coordinator, whose
+  downstream matrix is also the linearisation's PTDF;
+* :mod:`.topology` -- feeders and zones with one documented numbering;
 * :mod:`.traffic_light` -- the DSO traffic light.
+
+Each is tested against pandapower (or by hand) in ``tests/common/network``;
+the simulators' tests test their own logic. SimBench profile rows are
+:func:`simulators.common.netdata.profile_row`.
 """
 
 from .acmodel import AcModel, AcResult, jacobian
-from .errors import NetworkModelError
+from .errors import AreaError, GridTopologyError, NetworkModelError
 from .linear import LinearNetwork, injection_sensitivity, linearize
+from .radial import LinearGrid, build_linear_grid
+from .topology import feeder_area, feeder_of_bus, trafo_zone_of_bus, zones
+from .traffic_light import AMBER, GREEN, RED, traffic_light
 
-__all__ = ["AcModel", "AcResult", "LinearNetwork", "NetworkModelError", "injection_sensitivity",
-           "jacobian", "linearize"]
+__all__ = [
+    "AMBER", "AcModel", "AcResult", "AreaError", "GREEN", "GridTopologyError", "LinearGrid",
+    "LinearNetwork", "NetworkModelError", "RED", "build_linear_grid", "feeder_area", "feeder_of_bus",
+    "injection_sensitivity", "jacobian", "linearize", "trafo_zone_of_bus", "traffic_light", "zones",
+]

@@ -76,12 +76,11 @@ import pandas as pd
 from pandapower.pypower.dSbr_dV import dSbr_dV
 from pandapower.pypower.dSbus_dV import dSbus_dV
 from pandapower.pypower.idx_brch import F_BUS, T_BUS
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import breadth_first_order
 from scipy.sparse.linalg import splu
 
 from .acmodel import AcModel, AcResult, jacobian
 from .errors import NetworkModelError
+from .radial import build_linear_grid
 from .topology import feeder_area, feeder_of_bus
 
 logger = logging.getLogger(__name__)
@@ -125,7 +124,8 @@ class LinearNetwork:
     s_max_mva : ndarray [n_end]
         Apparent power that corresponds to 100 % loading at this end [MVA].
     ptdf : ndarray [n_branch, n_bus]
-        Topological PTDF: 1 where the bus lies downstream of the branch.
+        Topological PTDF: 1 where the bus lies downstream of the branch
+        (:func:`radial_ptdf`, the radial model's downstream matrix).
     area : ndarray[int] [n_bus]
         Feeder area per bus: the network core's feeders numbered by array
         position (:func:`.topology.feeder_area`; 0 = buses in no feeder:
@@ -376,7 +376,7 @@ def linearize(net, *, run_pf: bool = True) -> LinearNetwork:
 
     sens = [cols(interleave(f[br_rows], t[br_rows])) for f, t in zip(f_sens, t_sens)]
     p0, q0 = _consumption_p_q(net)
-    ptdf = _ptdf(ppci, br_rows, fbus, tbus, bus_lk, r)
+    ptdf = radial_ptdf(net, np.concatenate(kinds), np.concatenate(elems))
     area = feeder_area(feeder_of_bus(net))
     eg = net.ext_grid.bus.iloc[0]
     return LinearNetwork(
@@ -405,36 +405,22 @@ def linearize(net, *, run_pf: bool = True) -> LinearNetwork:
     )
 
 
-def _ptdf(ppci, br_rows, fbus, tbus, bus_lk, ref) -> np.ndarray:
-    """Topological PTDF [n_branch, n_bus] over pandapower buses.
+def radial_ptdf(net, kinds: np.ndarray, elements: np.ndarray) -> np.ndarray:
+    """Topological PTDF [n_branch, n_bus] from the radial model's downstream matrix.
 
-    A BFS from the slack orients every branch; a bus is downstream of a branch
-    when the branch lies on its path to the slack.
+    Row ``k`` is branch ``(kinds[k], elements[k])`` (``BRANCH_LINE`` /
+    ``BRANCH_TRAFO`` and pandapower index); 1 where the bus lies downstream
+    of the branch (:func:`.radial.build_linear_grid`), shared equally between
+    parallel branches; 0 for branches inside meshes.
     """
-    nb = ppci["bus"].shape[0]
-    n_br = len(br_rows)
-    adj = coo_matrix((np.ones(n_br), (fbus, tbus)), shape=(nb, nb)).tocsr()
-    order, pred = breadth_first_order(adj + adj.T, ref, directed=False,
-                                      return_predecessors=True)
-    depth = np.full(nb, -1)
-    depth[ref] = 0
-    for b in order[1:]:
-        depth[b] = depth[pred[b]] + 1
-    # ancestor-or-self indicator anc[b, a] = 1 when a is on b's path to the slack
-    anc = np.zeros((nb, nb))
-    for b in order:
-        if b != ref:
-            anc[b] = anc[pred[b]]
-        anc[b, b] = 1.0
-    child = np.where(depth[tbus] > depth[fbus], tbus, fbus)
-    tree = (pred[child] == np.where(child == tbus, fbus, tbus)) & (depth[child] > 0)
-    if not tree.all():
-        logger.warning("linearize: %d branches close a loop; topological PTDF is 0 for them",
-                       int((~tree).sum()))
-    pair = np.minimum(fbus, tbus) * nb + np.maximum(fbus, tbus)
-    _, inv, counts = np.unique(pair, return_inverse=True, return_counts=True)
-    down = anc[:, child].T * (tree / counts[inv])[:, None]  # parallel branches share
-    return down[:, bus_lk]
+    grid = build_linear_grid(net, areas=[])
+    group = {(kind, int(idx)): g for g, members in enumerate(grid.group_elements) for kind, idx in members}
+    out = np.zeros((len(kinds), grid.n_bus))
+    for k, (kind, idx) in enumerate(zip(kinds.tolist(), elements.tolist())):
+        g = group.get(("line" if kind == BRANCH_LINE else "trafo", int(idx)))
+        if g is not None:
+            out[k] = grid.A[g].toarray().ravel() / len(grid.group_elements[g])
+    return out
 
 
 def injection_sensitivity(model: AcModel, result: AcResult, kind: str, idx: int) -> np.ndarray:
