@@ -65,12 +65,12 @@ import pandapower as pp
 from simulators.common import messages as msgs
 from simulators.common.messages import Kind
 from simulators.common.netdata import element_profiles, profile_row
+from simulators.common.network.linear import linearize
 
 from .aggregator import build_profiles, disaggregate, headroom_from_messages, profile_delivery
 from .dlmp import STATUS_OPTIMAL, DlmpLimits, clear_dlmp
 from .lfm import LfmLimits, activations, clear_lfm, detect_needs, effective_relief, forecast_grid, settle_lfm
 from .lfm import traffic_light
-from simulators.common.network.linear import linearize
 
 log = logging.getLogger(__name__)
 
