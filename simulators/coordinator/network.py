@@ -28,7 +28,7 @@ def build_linear_grid(net, areas="auto") -> LinearGrid:
     """
     try:
         return _build(net, areas)
-    except _core.AreaError as exc:
-        raise AreaError(str(exc)) from None
+    except _core.AreaError as exc:  # the core says "areas: ...": name the scenario field
+        raise AreaError(f"coordinator.{exc}") from None
     except _core.GridTopologyError as exc:
         raise GridTopologyError(str(exc)) from None

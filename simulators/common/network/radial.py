@@ -174,7 +174,7 @@ def build_linear_grid(net, areas: str | list[int] = "auto") -> LinearGrid:
     net : pandapowerNet
         The grid (switch states respected, out-of-service elements ignored).
     areas : 'auto' or list of int
-        Area transformers (``coordinator.areas``).
+        Area transformers (the coordinator's ``coordinator.areas``).
 
     Raises
     ------
@@ -301,7 +301,7 @@ def _select_areas(areas, trafo_group, edge_group, parent, rep) -> list[int]:
     if bad:
         known = sorted(trafo_group)
         raise AreaError(
-            f"coordinator.areas: {bad} match no in-service radial transformer of the grid; "
+            f"areas: {bad} match no in-service radial transformer of the grid; "
             f"allowed trafo indices: {known[:50]}{' ...' if len(known) > 50 else ''} or 'auto'"
         )
     return sorted({trafo_group[t] for t in areas})
