@@ -209,8 +209,8 @@ class AcModel:
     def _build_internal(self, net, converged: bool) -> None:
         it = net._ppc["internal"]
         self.base_mva = float(it["baseMVA"])
-        self.Ybus = sp.csc_matrix(it["Ybus"], dtype=np.complex128)
-        self.Ybus_csr = sp.csr_matrix(it["Ybus"])
+        self.Ybus = sp.csc_matrix(it["Ybus"], dtype=np.complex128)  # lightsim2grid wants CSC
+        self.Ybus_csr = sp.csr_matrix(it["Ybus"])  # row access for Jacobians of single states
         self.Yf = sp.csr_matrix(it["Yf"])
         self.Yt = sp.csr_matrix(it["Yt"])
         self.ref = np.asarray(it["ref"], dtype=np.int32)
@@ -238,7 +238,6 @@ class AcModel:
             return np.where(p < n_bus, p, -1)
 
         self.bus_lookup = pos(self.bus_index)
-        self.bus_pos = self.bus_lookup
         # element -> bus incidence, scaled and masked like pandapower does
         self._inc = {}
         self._nominal = {}
@@ -258,7 +257,7 @@ class AcModel:
             {el: q for el, (_, q) in self._nominal.items()},
         )
         # external per-bus consumer-reference injections
-        self._inc_ext = _incidence(self.bus_pos, -np.ones(len(self.bus_pos)), n_bus)
+        self._inc_ext = _incidence(self.bus_lookup, -np.ones(len(self.bus_lookup)), n_bus)
         # gens sit on PV buses: their P enters Sbus, Q is solved; gen rows in ppc
         # keep their own set points, so only P changes are applied.
 
@@ -452,11 +451,11 @@ class AcModel:
         Sf, St, i_f, i_t = self.branch_currents_ka(V)
         vm = np.abs(V)
 
-        bus_ok = self.bus_pos >= 0
-        vm_pu = np.full(len(self.bus_pos), np.nan)
-        va_deg = np.full(len(self.bus_pos), np.nan)
-        vm_pu[bus_ok] = vm[self.bus_pos[bus_ok]]
-        va_deg[bus_ok] = np.rad2deg(np.angle(V[self.bus_pos[bus_ok]]))
+        bus_ok = self.bus_lookup >= 0
+        vm_pu = np.full(len(self.bus_lookup), np.nan)
+        va_deg = np.full(len(self.bus_lookup), np.nan)
+        vm_pu[bus_ok] = vm[self.bus_lookup[bus_ok]]
+        va_deg[bus_ok] = np.rad2deg(np.angle(V[self.bus_lookup[bus_ok]]))
 
         lr = self.line_rows
         lok = lr >= 0
