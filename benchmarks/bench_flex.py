@@ -16,7 +16,7 @@ import simbench
 from simulators.common.messages import empty
 from simulators.market import lfm
 from simulators.market.dlmp import DlmpLimits, clear_dlmp
-from simulators.market.linearize import linearize
+from simulators.common.network.linear import linearize
 
 REPEAT = 7
 

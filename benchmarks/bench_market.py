@@ -58,7 +58,7 @@ def bench_ac_check(code: str = "1-LV-rural1--0-sw") -> dict[str, float]:
         "ac_check_ms": _median_ms(lambda: v.ac_check(trades, base, 0.25)),
         "ac_check_iterations": float(res.iterations),
         "ac_check_curtailed_trades": float((res.trades["curtailed_mwh"] > 0).sum()),
-        "ac_solve_ms": _median_ms(lambda: v.model.solve(v.schedule_p_mw(trades, base, 0.25))),
+        "ac_solve_ms": _median_ms(lambda: v.model.solve_bus(v.schedule_p_mw(trades, base, 0.25))),
     }
     ref = copy.deepcopy(v.model.net)
     pp.create_loads(ref, ref.bus.index.values, p_mw=v.schedule_p_mw(trades, base, 0.25))

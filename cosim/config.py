@@ -24,6 +24,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from simulators.common.netdata import PROFILE_ROWS, PROFILE_START, PROFILE_STEP_S
 from simulators.coordinator.schema import CoordinatorConfig
 from simulators.household.schema import HouseholdsConfig
 from simulators.ict.schema import IctConfig
@@ -32,8 +33,8 @@ from simulators.market.schema import MarketConfig
 from .errors import ScenarioError
 from .timeutil import parse_duration_s
 
-PROFILE_YEAR_START = datetime(2016, 1, 1)
-PROFILE_YEAR_END = datetime(2017, 1, 1)
+PROFILE_YEAR_START = PROFILE_START
+PROFILE_YEAR_END = PROFILE_START + timedelta(seconds=PROFILE_ROWS * PROFILE_STEP_S)
 #: Largest scenario file accepted [byte]; guards against feeding a data file.
 MAX_FILE_BYTES = 2_000_000
 #: Largest number of values a scenario may hold once YAML aliases are expanded;

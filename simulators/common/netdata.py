@@ -101,12 +101,38 @@ def load_net(grid: dict):
     return copy.deepcopy(_load_cached(kind, value))
 
 
-def profile_row(start: datetime | str) -> int:
-    """15-min profile row of ``start`` within the SimBench year 2016.
+def profile_row(start: datetime | str, t_s: int | np.ndarray = 0) -> int | np.ndarray:
+    """SimBench profile row of the time ``t_s`` seconds after ``start``.
 
-    Raises ``ValueError`` if ``start`` is outside 2016 or not on a 15-min
-    boundary.
+    The one place that maps simulation time to profile rows: rows are
+    15-min (:data:`PROFILE_STEP_S`) and held constant in between (zero-order
+    hold), so ``row = row(start) + t_s // 900``.
+
+    Parameters
+    ----------
+    start : datetime or str
+        Scenario start (ISO 8601), within 2016 and on a 15-min boundary.
+    t_s : int or numpy.ndarray
+        Seconds since ``start`` [s], a scalar or an integer array.
+
+    Returns
+    -------
+    int or numpy.ndarray
+        Row(s) into the 2016 profiles (not wrapped at the year end).
+
+    Raises
+    ------
+    ValueError
+        ``start`` is outside 2016 or not on a 15-min boundary.
     """
+    row0 = _start_row(start)
+    if np.ndim(t_s) == 0:
+        return row0 + int(t_s) // PROFILE_STEP_S
+    return row0 + np.asarray(t_s) // PROFILE_STEP_S
+
+
+@functools.lru_cache(maxsize=64)
+def _start_row(start: datetime | str) -> int:
     if isinstance(start, str):
         start = datetime.fromisoformat(start)
     start = start.replace(tzinfo=None)

@@ -7,6 +7,8 @@ code 2 (bad input).
 
 from __future__ import annotations
 
+from simulators.common.network import errors as _core
+
 
 class CoordinatorError(ValueError):
     """Base class of all coordinator input errors."""
@@ -16,11 +18,10 @@ class TsoCsvError(CoordinatorError):
     """The TSO need CSV (``coordinator.tso.csv_path``) is missing or malformed."""
 
 
-class AreaError(CoordinatorError):
+class AreaError(_core.AreaError, CoordinatorError):
     """``coordinator.areas`` references a transformer the grid does not have,
     or the grid cannot be split into radial areas."""
 
 
-class GridTopologyError(CoordinatorError):
-    """The grid is not radial (meshed in service) or has no slack bus, so the
-    linear DSO model cannot be built."""
+class GridTopologyError(_core.GridTopologyError, CoordinatorError):
+    """The grid has no slack bus, so the linear DSO model cannot be built."""

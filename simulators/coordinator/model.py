@@ -17,11 +17,11 @@ import numpy as np
 import pandas as pd
 
 from simulators.common import messages as msgs
+from simulators.common.network.traffic_light import traffic_light
 
 from .network import build_linear_grid
 from .schema import CoordinatorConfig
 from .schemes import BRP, DSO, EPS_MW, TSO, GridState, Offers, merit_order, solve_lp
-from .traffic_light import traffic_light
 from .tso import GERMAN_PEAK_LOAD_MW, ar1_needs, csv_needs, read_tso_csv
 
 log = logging.getLogger(__name__)
@@ -156,7 +156,7 @@ class Coordinator:
         """Run the scheme for interval ``k``; return activations and KPIs (see :meth:`run_interval`)."""
         cfg, g = self.cfg, self.grid
         state = GridState(g, cfg.dso, self.base_p, self.base_vm)
-        light = traffic_light(g, state.loading_percent(), state.vm, cfg.dso)
+        light = traffic_light(state.vm, state.loading_percent(), g.bus_area, g.group_area, g.n_area, cfg.dso)
         gate = light if cfg.uses_traffic_light() else None
         n = len(offers)
         x, buyer, used = np.zeros(n), np.zeros(n, np.int8), np.zeros(n, bool)

@@ -42,7 +42,8 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from .traffic_light import AMBER, RED
+from simulators.common.network.traffic_light import AMBER, RED
+
 
 log = logging.getLogger(__name__)
 

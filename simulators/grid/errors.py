@@ -1,5 +1,7 @@
 """Typed errors of the grid simulator."""
 
+from simulators.common.network.errors import NetworkModelError
 
-class GridModelError(ValueError):
-    """The net contains something the grid simulator cannot model."""
+#: The net contains something the grid simulator cannot model (raised by the
+#: network core's AC model, which the grid simulator uses as is).
+GridModelError = NetworkModelError

@@ -50,7 +50,7 @@ class GridSim(Adapter):
     def setup(self, *, grid, start, step_s, n_steps, **_) -> None:
         self.step_ticks = self.ticks(step_s)
         self.step_s = int(step_s)
-        self.row0 = profile_row(start)
+        self.start = start  # profile rows: profile_row(start, t_s)
         net = load_net(grid)
         self.model = GridModel(net)
         self.profiles = {
@@ -78,7 +78,7 @@ class GridSim(Adapter):
 
     def advance(self, time, inputs):
         k = time // self.step_ticks
-        row = self.row0 + (k * self.step_s) // 900  # zero-order hold on 15-min profiles
+        row = profile_row(self.start, k * self.step_s)
         p, q = {}, {}
         for (el, col), prof in self.profiles.items():
             vals = prof.values(row)[0] * self.active[el]

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from simulators.common import messages as msgs
+from simulators.common.netdata import PROFILE_STEP_S, profile_row
 
 from . import hems, weather
 from .battery import battery_limits, battery_step
@@ -47,7 +48,8 @@ class HouseholdModel:
         rng = np.random.default_rng(seed)
         self.pop = p = build_population(net, cfg, rng)
         n = p.n
-        self.row0 = weather.profile_row(start)
+        self.start = start
+        self.row0 = profile_row(start)
         ts = pd.Timestamp(start)
         offset_s = float((ts - ts.normalize()).total_seconds())
         self.sessions = draw_sessions(cfg.ev, n, offset_s, (n_steps + 2) * self.step_s, rng)
@@ -65,7 +67,7 @@ class HouseholdModel:
         self.t_in = np.where(p.has_hp, h.t_init_c, np.nan)
         self.hp_q_max = h.oversize_factor * p.hp_h_mw_per_k * (h.setpoint_c - h.design_temp_c)
         self.gains = np.where(p.has_hp, h.internal_gains_kw * 1e-3, 0.0)
-        rows = self.row0 + (np.arange(n_steps + 2) * self.step_s) // 900
+        rows = profile_row(start, np.arange(n_steps + 2) * self.step_s)
         self.t_out = weather.outdoor_temp_c(cfg.weather_file, rows) if p.has_hp.any() else np.full(len(rows), 10.0)
         self.s_inv = p.pv_mw * cfg.pv.inverter_kva_per_kwp
         self.pv_cap = np.full(n, np.inf)
@@ -91,7 +93,7 @@ class HouseholdModel:
         if t.kind == "flat":
             return np.full(n, t.flat_eur_per_mwh)
         if t.kind == "tou":
-            hour = ((self.row0 * 900 + t_s) % 86400) / 3600.0
+            hour = ((self.row0 * PROFILE_STEP_S + t_s) % 86400) / 3600.0
             a, b = t.tou_peak_hours
             return np.where((hour >= a) & (hour < b), t.tou_peak_eur_per_mwh, t.tou_offpeak_eur_per_mwh)
         series = np.asarray(t.rtp_eur_per_mwh, float)
@@ -134,7 +136,7 @@ class HouseholdModel:
         """
         cfg, p, dt = self.cfg, self.pop, self.dt_h
         t_s = k * self.step_s
-        row = self.row0 + t_s // 900
+        row = profile_row(self.start, t_s)
         self._apply_setpoints(t_s)
         base_p = p.base_p_mw(row)
         base_q = p.base_q_mvar(row)
@@ -244,7 +246,7 @@ class HouseholdModel:
         """Net demand and battery plan of interval ``k+1`` under self-consumption [MW]."""
         p, last, b = self.pop, self.last_partial, self.cfg.battery
         if self.cfg.forecast == "perfect":
-            row = self.row0 + ((k + 1) * self.step_s) // 900
+            row = profile_row(self.start, (k + 1) * self.step_s)
             base, pv = p.base_p_mw(row), np.minimum(p.pv_avail_mw(row), np.minimum(self.s_inv, self.pv_cap))
         else:
             base, pv = last["base"], last["pv"]

@@ -35,7 +35,6 @@ from .errors import HouseholdDataError
 
 logger = logging.getLogger(__name__)
 
-_YEAR0 = pd.Timestamp("2016-01-01 00:00:00")
 
 
 @functools.lru_cache(maxsize=4)
@@ -99,9 +98,3 @@ def pv_norm(name: str, rows: np.ndarray, tilt: float, azimuth: float, gamma: flo
     return _pv_norm_hourly(name, tilt, azimuth, gamma, eta_inv)[tmy_hour_index(rows)]
 
 
-def profile_row(start: str) -> int:
-    """15-min SimBench row of 2016 for an ISO timestamp (tz ignored)."""
-    ts = pd.Timestamp(start)
-    if ts.tzinfo is not None:
-        ts = ts.tz_localize(None)
-    return int((ts - _YEAR0) // pd.Timedelta(minutes=15))

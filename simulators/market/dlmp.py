@@ -1,7 +1,7 @@
 """Network-aware clearing: distribution locational marginal prices (DLMP).
 
 One interval's buy/sell orders are cleared by welfare maximisation subject to
-the linearised power flow of :mod:`simulators.market.linearize`; the upstream
+the linearised power flow of :mod:`simulators.common.network.linear`; the upstream
 grid is a supplier at the retail price and a buyer at the feed-in price at the
 slack bus. The LP (HiGHS, ``highspy``) in minimisation form, with ``x`` the
 accepted order powers [MW], ``p`` the net consumption per bus [MW] and
@@ -50,7 +50,7 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from .linearize import LinearNetwork
+from simulators.common.network.linear import LinearNetwork
 
 logger = logging.getLogger(__name__)
 

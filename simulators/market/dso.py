@@ -12,12 +12,14 @@ Trades whose buyer or seller bus is -1 have no location and are not touched.
 
 Curtailment rule of ``ac_check`` (documented, deterministic):
 
-1. solve the AC power flow of base + all trades (:class:`.acflow.AcModel`);
+1. solve the AC power flow of base + all trades (the network core's
+   :class:`~simulators.common.network.AcModel`, per-bus whole-state API);
 2. find the worst violation, normalised to its limit: ``vm - vmax``,
    ``vmin - vm`` [pu] or ``(loading - max_loading) / 100`` for lines and trafos;
 3. compute every trade's sensitivity ``s_t`` of the violated quantity to
    its transfer (seller-bus minus buyer-bus injection sensitivity, from the
-   Jacobian at the current point); the trade with the largest ``s_t > 0``
+   Jacobian at the current point:
+   :func:`~simulators.common.network.injection_sensitivity`); the trade with the largest ``s_t > 0``
    (ties: the later-listed trade) is curtailed by
    ``min(P_t, 1.05 * excess / s_t + 1e-6)`` [MW];
 4. repeat until feasible, or no trade with ``s_t > 0`` is left (the base
@@ -34,7 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulators.market.acflow import AcModel
+from simulators.common.network import AcModel, injection_sensitivity
+from simulators.common.network.topology import ZONE_KINDS, zones
 from simulators.market.errors import DsoCheckError
 
 log = logging.getLogger(__name__)
@@ -50,6 +53,10 @@ REASONS: dict[int, str] = {
     6: "zone_export_cap",
     7: "zone_own_needs_first",
 }
+
+
+#: Zone of a trade party without a location (bus -1); zone ids may be negative.
+NO_ZONE = np.iinfo(np.int64).min
 
 
 @dataclass
@@ -101,7 +108,12 @@ class DsoValidator:
 
     def __init__(self, net, voltage_band_pu=(0.9, 1.1), max_loading_percent=100.0,
                  zones="feeder", zone_import_mw=None, zone_export_mw=None) -> None:
-        self.model = AcModel(net)
+        if len(net.gen) and net.gen.in_service.any():
+            raise DsoCheckError("ac_check supports nets without in-service 'gen' elements (PV buses)")
+        # pandapower's default Newton-Raphson tolerance (1e-8) and a 20-iteration limit
+        self.model = AcModel(net, elements=False, tol_pu=1e-8, max_iter=20)
+        if len(self.model.pv):
+            raise DsoCheckError("ac_check supports nets without PV buses")
         self.bus_index = self.model.net.bus.index.values
         self.vmin, self.vmax = voltage_band_pu
         self.max_loading = float(max_loading_percent)
@@ -157,7 +169,7 @@ class DsoValidator:
         it = 0
         feasible = False
         while True:
-            st = self.model.solve(self.schedule_p_mw(t, base_p_mw, interval_h), base_q_mvar)
+            st = self.model.solve_bus(self.schedule_p_mw(t, base_p_mw, interval_h), base_q_mvar)
             it += 1
             if not st.converged:
                 log.warning("ac_check: power flow did not converge; schedule left as is")
@@ -168,7 +180,7 @@ class DsoValidator:
                 break
             if it > max_iter:
                 break
-            sens_bus = self.model.sensitivity(st, kind, idx)
+            sens_bus = injection_sensitivity(self.model, st, kind, idx)
             if code == 2:  # undervoltage: the violated quantity is -vm
                 sens_bus = -sens_bus
             scale = 1.0 if kind == "vm" else 0.01  # loading excess is in fractions of 100 %
@@ -200,7 +212,7 @@ class DsoValidator:
         t = trades.copy()
         zb = self._zones_of(t["buyer_bus"])
         zs = self._zones_of(t["seller_bus"])
-        inter = (zb != zs) & (zb >= -1) & (zs >= -1)
+        inter = (zb != zs) & (zb != NO_ZONE) & (zs != NO_ZONE)
         for cap, zcol, code in ((self.zone_import_mw, zb, 5), (self.zone_export_mw, zs, 6)):
             if cap is None:
                 continue
@@ -241,8 +253,9 @@ class DsoValidator:
 
     # -- internals -----------------------------------------------------------
     def _zones_of(self, buses: np.ndarray) -> np.ndarray:
+        """Zone per pandapower bus; :data:`NO_ZONE` for trades without a location (-1)."""
         pos = self.positions(buses)
-        return np.where(pos >= 0, self.zone[np.maximum(pos, 0)], -2)
+        return np.where(pos >= 0, self.zone[np.maximum(pos, 0)], NO_ZONE)
 
     @staticmethod
     def _scale(t: np.ndarray, mask: np.ndarray, factor: float, code: int) -> None:
@@ -256,40 +269,16 @@ class DsoValidator:
 
 
 def build_zones(net, kind: str = "feeder") -> np.ndarray:
-    """Zone id per bus (``net.bus.index`` order); -1 = upstream of every zone.
+    """Zone id per bus (``net.bus.index`` order): the network core's zones.
 
-    ``"trafo"``: the buses fed by each transformer's LV side (its connected
-    component once all transformers are removed), one zone per transformer.
-    ``"feeder"``: within each trafo zone, every connected component left after
-    removing the transformer's LV busbar is one LV feeder zone; the busbar
-    itself is its own zone. Open switches are respected.
+    ``"feeder"``: feeder ids (:func:`simulators.common.network.topology.feeder_of_bus`;
+    a transformer busbar and every bus upstream of the feeders are zones of
+    their own, with negative ids). ``"trafo"``: the index of the transformer
+    whose LV side feeds the bus, -1 upstream of every transformer.
     """
-    import networkx as nx
-    import pandapower.topology as top
-
-    if kind not in ("feeder", "trafo"):
+    if kind not in ZONE_KINDS:
         raise DsoCheckError(f"zones={kind!r} unknown; allowed: 'feeder', 'trafo'")
-    g = top.create_nxgraph(net, respect_switches=True, include_trafos=False, include_trafo3ws=False)
-    pos = {int(b): i for i, b in enumerate(net.bus.index.values)}
-    zone = np.full(len(pos), -1, dtype=np.int64)
-    nz = 0
-    for lv in net.trafo.lv_bus.values.tolist():
-        if lv not in g:
-            continue
-        comp = nx.node_connected_component(g, lv)
-        if kind == "trafo":
-            for b in comp:
-                zone[pos[b]] = nz
-            nz += 1
-            continue
-        zone[pos[lv]] = nz
-        nz += 1
-        sub = g.subgraph(set(comp) - {lv})
-        for feeder in nx.connected_components(sub):
-            for b in feeder:
-                zone[pos[b]] = nz
-            nz += 1
-    return zone
+    return zones(net, kind)
 
 
 def dso_check(method: str, validator: DsoValidator | None, trades: np.ndarray,

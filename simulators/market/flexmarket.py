@@ -65,12 +65,12 @@ import pandapower as pp
 from simulators.common import messages as msgs
 from simulators.common.messages import Kind
 from simulators.common.netdata import element_profiles, profile_row
+from simulators.common.network.linear import linearize
 
 from .aggregator import build_profiles, disaggregate, headroom_from_messages, profile_delivery
 from .dlmp import STATUS_OPTIMAL, DlmpLimits, clear_dlmp
 from .lfm import LfmLimits, activations, clear_lfm, detect_needs, effective_relief, forecast_grid, settle_lfm
 from .lfm import traffic_light
-from .linearize import linearize
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ class FlexMarket:
     def __init__(self, cfg, net, start: str, step_s: int, n_agents: int) -> None:
         self.cfg, self.step_s, self.n = cfg, int(step_s), int(n_agents)
         self.dt_h = self.step_s / 3600.0
-        self.row0 = profile_row(start)
+        self.start = start  # profile rows: profile_row(start, t_s)
         self.net = net
         self.bus_index = net.bus.index.to_numpy()
         self.pos = np.full(int(self.bus_index.max()) + 1, -1)
@@ -199,7 +199,7 @@ class FlexMarket:
 
     def element_p_q(self, k: int, only_hh_loads: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """SimBench net consumption per bus in interval ``k`` [MW], [Mvar]."""
-        row = self.row0 + (k * self.step_s) // 900
+        row = profile_row(self.start, k * self.step_s)
         p, q = np.zeros(len(self.bus_index)), np.zeros(len(self.bus_index))
         for el, (pp_, pq_, bpos, sign) in self.prof.items():
             w = sign * (self.hh_load_mask() if only_hh_loads and el == "load" else 1.0)
@@ -333,7 +333,7 @@ class FlexMarket:
         lin = self._linearize(k, fp[0], fq[0])
         fc = forecast_grid(lin, fp - lin.p0_mw, fq - lin.q0_mvar)
         lo, hi = cfg.voltage_band_pu
-        lim = LfmLimits(lo, hi, cfg.max_loading_percent, cfg.amber_loading_percent, cfg.amber_margin_pu,
+        lim = LfmLimits(lo, hi, cfg.max_loading_percent, cfg.amber_loading_percent, cfg.amber_vm_margin_pu,
                         cfg.lfm_value_eur_per_mwh, cfg.gate_closure_s)
         vals["traffic_light"] = traffic_light(fc, lin, lim)[0].astype(float)
         vals["forecast_max_loading_percent"] = float(fc["loading_percent"][0].max())

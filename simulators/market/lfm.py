@@ -60,9 +60,9 @@ profile its offered energy times the highest accepted unit cost
 Defaults (documented assumptions; the reviews give no numbers): the value of
 relief and the shortfall penalty equal 300 EUR/MWh, the household retail price
 the DSO would otherwise compensate for curtailed energy (BDEW
-Strompreisanalyse 2021, ~32 ct/kWh); traffic light amber at >= 90 % loading or
-within 0.01 pu of the voltage band, red at a violation (thresholds in the spirit
-of the BDEW traffic-light concept 2015, which fixes no numbers); the
+Strompreisanalyse 2021, ~32 ct/kWh); traffic light amber above 90 % loading or
+within 0.01 pu of the voltage band, red at a violation (the network core's
+light, :mod:`simulators.common.network.traffic_light`); the
 settlement penalty for undelivered energy is 1.0 x the unit price on top of
 non-payment.
 """
@@ -76,13 +76,14 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from .linearize import LinearNetwork
+from simulators.common.network.traffic_light import AMBER, GREEN, RED  # noqa: F401 (re-exported)
+from simulators.common.network.traffic_light import traffic_light as area_traffic_light
+from simulators.common.network.linear import LinearNetwork
 
 logger = logging.getLogger(__name__)
 
 PRODUCTS = ("srp", "crp", "crp2")
 SRP, CRP, CRP2 = 0, 1, 2
-GREEN, AMBER, RED = 0, 1, 2
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ class LfmLimits:
     vm_max_pu: float = 1.1  # EN 50160:2010
     max_loading_percent: float = 100.0
     amber_loading_percent: float = 90.0
-    amber_margin_pu: float = 0.01
+    amber_vm_margin_pu: float = 0.01
     value_eur_per_mwh: float = 300.0
     lead_time_s: int = 900  # offers are due one interval before the need
 
@@ -256,31 +257,19 @@ def branch_area(network: LinearNetwork) -> np.ndarray:
 
 
 def traffic_light(forecast: dict, network: LinearNetwork, limits: LfmLimits) -> np.ndarray:
-    """Traffic light per interval and area: 0 green, 1 amber, 2 red.
+    """Traffic light per interval and feeder area: 0 green, 1 amber, 2 red.
 
-    Red: a loading above ``max_loading_percent`` or a voltage outside the band
-    in the area; amber: loading >= ``amber_loading_percent`` or a voltage within
-    ``amber_margin_pu`` of the band. Areas are ``0..network.area.max()``.
+    The network core's light (:func:`simulators.common.network.traffic_light.traffic_light`)
+    on the forecast, with the feeder areas of ``network`` (``0..network.area.max()``,
+    0 = substation buses; a branch belongs to the area of its downstream buses,
+    :func:`branch_area`).
 
     Returns
     -------
     ndarray[int8] [T, n_area]
     """
-    vm, ld = forecast["vm_pu"], forecast["loading_percent"]
-    n_area = int(network.area.max()) + 1
-    barea = branch_area(network)
-    v_red = (vm < limits.vm_min_pu) | (vm > limits.vm_max_pu)
-    v_amb = (vm < limits.vm_min_pu + limits.amber_margin_pu) | (
-        vm > limits.vm_max_pu - limits.amber_margin_pu)
-    l_red = ld > limits.max_loading_percent
-    l_amb = ld >= limits.amber_loading_percent
-    out = np.zeros((vm.shape[0], n_area), dtype=np.int8)
-    for a in range(n_area):
-        bm, lm = network.area == a, barea == a
-        red = v_red[:, bm].any(axis=1) | l_red[:, lm].any(axis=1)
-        amb = v_amb[:, bm].any(axis=1) | l_amb[:, lm].any(axis=1)
-        out[:, a] = np.where(red, RED, np.where(amb, AMBER, GREEN))
-    return out
+    return area_traffic_light(forecast["vm_pu"], forecast["loading_percent"], network.area,
+                                branch_area(network), int(network.area.max()) + 1, limits)
 
 
 def detect_needs(forecast: dict, limits: LfmLimits, network: LinearNetwork, *,

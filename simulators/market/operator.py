@@ -287,7 +287,7 @@ class MarketOperator:
             return np.zeros(len(net.bus))
         from simulators.common.netdata import absolute_profiles, profile_row
 
-        row = np.array([profile_row(self.start) + k * self.step_s // 900])
+        row = np.array([profile_row(self.start, k * self.step_s)])
         pos = {b: i for i, b in enumerate(net.bus.index.values.tolist())}
         p = np.zeros(len(net.bus))
         for el, sign in (("load", 1.0), ("sgen", -1.0), ("storage", 1.0)):

@@ -123,7 +123,7 @@ class MarketConfig(BaseModel):
     #: Traffic light amber thresholds (BDEW traffic-light concept 2015 fixes no numbers;
     #: 90 % / 0.01 pu are documented assumptions).
     amber_loading_percent: float = Field(90.0, gt=0)
-    amber_margin_pu: float = Field(0.01, ge=0)
+    amber_vm_margin_pu: float = Field(0.01, ge=0)
     members_per_profile: int = Field(10, ge=1)
     #: Reservation price of options as a share of the activation price (assumption).
     reservation_share: float = Field(0.2, ge=0)

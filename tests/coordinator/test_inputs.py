@@ -1,4 +1,5 @@
-"""Bad configuration, TSO CSV and AR(1), linear model vs pandapower AC, adapter."""
+"""Bad configuration, TSO CSV and AR(1), adapter (the linear model itself is tested in
+tests/common/network/test_radial.py)."""
 
 from __future__ import annotations
 
@@ -71,23 +72,6 @@ def test_ar1_moments():
     assert np.corrcoef(x[:-1], x[1:])[0, 1] == pytest.approx(0.7, abs=0.02)
     same = ar1_needs(np.random.default_rng(3), 10, 900, mean_mw=0.0, sigma_mw=500.0, phi_15min=0.7)
     np.testing.assert_array_equal(same, x[:10])  # same seed, same series
-
-
-def test_linear_model_against_pandapower_ac():
-    # Independent reference: pandapower AC power flow. Flows of a radial net equal the
-    # downstream load sum up to losses (< 2 % here); LinDistFlow voltages within 0.005 pu
-    # on this short, resistive feeder (reactive flows are zero: loads have q = 0).
-    net = make_net()
-    g = build_linear_grid(net)
-    p = np.array([0.0, 0.0, 0.04, 0.04])
-    pp.runpp(net)
-    flows = g.flows_mw(p)
-    for grp, members in enumerate(g.group_elements):
-        kind, idx = members[0]
-        ac = net.res_line.p_from_mw[idx] if kind == "line" else net.res_trafo.p_hv_mw[idx]
-        assert flows[grp] == pytest.approx(ac, rel=0.02)
-    np.testing.assert_allclose(g.vm_pu(p), net.res_bus.vm_pu, atol=0.005)
-    assert g.area_labels == ["trafo 0"]
 
 
 def test_adapter_self_steps_and_emits_activations(tmp_path):

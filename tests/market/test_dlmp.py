@@ -13,7 +13,7 @@ import pytest
 
 from simulators.common.messages import empty
 from simulators.market.dlmp import DlmpLimits, clear_dlmp
-from simulators.market.linearize import linearize
+from simulators.common.network.linear import linearize
 
 
 def small_net(line_max_i_ka: float = 0.27, trafo_sn_mva: float = 0.25):

@@ -14,7 +14,7 @@ import pandapower as pp
 import pytest
 
 from simulators.market import lfm
-from simulators.market.linearize import linearize
+from simulators.common.network.linear import linearize
 
 
 def small_net():

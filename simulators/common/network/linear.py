@@ -1,4 +1,15 @@
-"""Linearised radial power flow around a solved AC operating point.
+"""The one linearisation: voltage, flow and loading sensitivities to bus injections.
+
+Everything here is the first-order expansion of the AC power flow of
+:mod:`.acmodel` through its Jacobian (:func:`.acmodel.jacobian`):
+
+* :func:`linearize` builds a :class:`LinearNetwork` (all sensitivities of all
+  buses and branch ends at once; used by the DLMP clearing and the local
+  flexibility market);
+* :func:`injection_sensitivity` gives one row of it at a solved
+  :class:`.acmodel.AcResult` (the sensitivity of one voltage or one branch
+  loading to the injection at every bus; used by the DSO's ``ac_check``
+  curtailment).
 
 The DLMP clearing and the flexibility market need voltages, branch flows and
 losses as *linear* functions of the active/reactive bus injections. This module
@@ -61,12 +72,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandapower as pp
+import pandas as pd
 from pandapower.pypower.dSbr_dV import dSbr_dV
 from pandapower.pypower.dSbus_dV import dSbus_dV
 from pandapower.pypower.idx_brch import F_BUS, T_BUS
-from pandapower.pypower.idx_bus import BASE_KV
-from scipy.sparse.csgraph import breadth_first_order
-from scipy.sparse import coo_matrix
+from scipy.sparse.linalg import splu
+
+from .acmodel import AcModel, AcResult, jacobian
+from .errors import NetworkModelError
+from .radial import build_linear_grid
+from .topology import feeder_area, feeder_of_bus
 
 logger = logging.getLogger(__name__)
 
@@ -109,9 +124,12 @@ class LinearNetwork:
     s_max_mva : ndarray [n_end]
         Apparent power that corresponds to 100 % loading at this end [MVA].
     ptdf : ndarray [n_branch, n_bus]
-        Topological PTDF: 1 where the bus lies downstream of the branch.
+        Topological PTDF: 1 where the bus lies downstream of the branch
+        (:func:`radial_ptdf`, the radial model's downstream matrix).
     area : ndarray[int] [n_bus]
-        Feeder id per bus (0 = substation buses upstream of every feeder).
+        Feeder area per bus: the network core's feeders numbered by array
+        position (:func:`.topology.feeder_area`; 0 = buses in no feeder:
+        transformer busbars and everything upstream).
     """
 
     bus_index: np.ndarray
@@ -136,7 +154,7 @@ class LinearNetwork:
     ptdf: np.ndarray
     area: np.ndarray
     net: object = field(repr=False, default=None)
-    check_load_idx: np.ndarray = field(repr=False, default=None)
+    _ac: AcModel | None = field(repr=False, default=None)
 
     @property
     def n_bus(self) -> int:
@@ -190,7 +208,8 @@ class LinearNetwork:
         }
 
     def ac_check(self, dp_mw: np.ndarray, dq_mvar: np.ndarray | None = None) -> dict:
-        """Run an AC power flow for consumption changes and compare.
+        """Run the core's AC power flow (:class:`.acmodel.AcModel`) for consumption
+        changes and compare.
 
         Parameters
         ----------
@@ -206,19 +225,17 @@ class LinearNetwork:
             difference linear minus AC; NaN when not converged).
         """
         dq = np.zeros(self.n_bus) if dq_mvar is None else np.asarray(dq_mvar, dtype=float)
-        net = self.net
-        net.load.loc[self.check_load_idx, "p_mw"] = np.asarray(dp_mw, dtype=float)
-        net.load.loc[self.check_load_idx, "q_mvar"] = dq
+        if self._ac is None:  # built on first use: most linearisations are never checked
+            self._ac = AcModel(self.net, elements=False, tol_pu=1e-8)
         pred = self.predict(dp_mw, dq)
-        try:
-            pp.runpp(net, init="results")
-        except pp.LoadflowNotConverged:
+        res = self._ac.solve_bus(self.p0_mw + np.asarray(dp_mw, dtype=float), self.q0_mvar + dq)
+        if not res.converged:
             logger.warning("AC check of the cleared schedule did not converge")
             nan = float("nan")
             return {"converged": False, "vm_pu": None, "loading_percent": None,
                     "max_dvm_pu": nan, "max_dloading_percent": nan}
-        vm = net.res_bus.vm_pu.loc[self.bus_index].to_numpy()
-        load = self._ac_loading(net)
+        vm = res.vm_pu
+        load = self._ac_loading(res)
         return {
             "converged": True,
             "vm_pu": vm,
@@ -227,13 +244,14 @@ class LinearNetwork:
             "max_dloading_percent": float(np.max(np.abs(pred["loading_percent"] - load))),
         }
 
-    def _ac_loading(self, net) -> np.ndarray:
+    def _ac_loading(self, res: AcResult) -> np.ndarray:
         """AC loading per branch in ``branch_element`` order [%]."""
         kind, elem = self.branch_kind, self.branch_element
         out = np.empty(len(kind))
         line = kind == BRANCH_LINE
-        out[line] = net.res_line.loading_percent.loc[elem[line]].to_numpy()
-        out[~line] = net.res_trafo.loading_percent.loc[elem[~line]].to_numpy()
+        ac = self._ac
+        out[line] = res.line_loading_percent[pd.Index(ac.line_index).get_indexer(elem[line])]
+        out[~line] = res.trafo_loading_percent[pd.Index(ac.trafo_index).get_indexer(elem[~line])]
         return out
 
 
@@ -249,16 +267,9 @@ def _consumption_p_q(net) -> tuple[np.ndarray, np.ndarray]:
 
 def _state_sensitivity(ppci) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``dx/d[P;Q]`` (generator reference, pu) and the Jacobian's index sets."""
-    ybus, v = ppci["Ybus"], ppci["V"]
     ref, pv, pq = ppci["ref"], ppci["pv"], ppci["pq"]
     pvpq = np.r_[pv, pq]
-    ds_dvm, ds_dva = dSbus_dV(ybus, v)
-    ds_dvm, ds_dva = ds_dvm.tocsr(), ds_dva.tocsr()
-    j11 = ds_dva[pvpq][:, pvpq].real
-    j12 = ds_dvm[pvpq][:, pq].real
-    j21 = ds_dva[pq][:, pvpq].imag
-    j22 = ds_dvm[pq][:, pq].imag
-    jac = np.block([[j11.toarray(), j12.toarray()], [j21.toarray(), j22.toarray()]])
+    jac = jacobian(ppci["Ybus"], ppci["V"], pvpq, pq).toarray()
     return np.linalg.inv(jac), pvpq, pq, ref
 
 
@@ -365,10 +376,8 @@ def linearize(net, *, run_pf: bool = True) -> LinearNetwork:
 
     sens = [cols(interleave(f[br_rows], t[br_rows])) for f, t in zip(f_sens, t_sens)]
     p0, q0 = _consumption_p_q(net)
-    ptdf, area = _topology(ppci, br_rows, fbus, tbus, bus_lk, r)
-    # the AC check net: one zero load per bus, set to the schedule change later
-    check_idx = np.asarray(pp.create_loads(net, net.bus.index.to_numpy(), p_mw=0.0, q_mvar=0.0,
-                                           name="lin_check"))
+    ptdf = radial_ptdf(net, np.concatenate(kinds), np.concatenate(elems))
+    area = feeder_area(feeder_of_bus(net))
     eg = net.ext_grid.bus.iloc[0]
     return LinearNetwork(
         bus_index=net.bus.index.to_numpy(),
@@ -393,55 +402,88 @@ def linearize(net, *, run_pf: bool = True) -> LinearNetwork:
         ptdf=ptdf,
         area=area,
         net=net,
-        check_load_idx=check_idx,
     )
 
 
-def _topology(ppci, br_rows, fbus, tbus, bus_lk, ref) -> tuple[np.ndarray, np.ndarray]:
-    """Topological PTDF [n_branch, n_bus] and feeder id per pandapower bus.
+def radial_ptdf(net, kinds: np.ndarray, elements: np.ndarray) -> np.ndarray:
+    """Topological PTDF [n_branch, n_bus] from the radial model's downstream matrix.
 
-    A BFS from the slack orients every branch; a bus is downstream of a branch
-    when the branch lies on its path to the slack. Feeders are the subtrees
-    hanging below the substation (slack and trafo buses); their id is the
-    1-based position of their head branch, 0 for substation buses.
+    Row ``k`` is branch ``(kinds[k], elements[k])`` (``BRANCH_LINE`` /
+    ``BRANCH_TRAFO`` and pandapower index); 1 where the bus lies downstream
+    of the branch (:func:`.radial.build_linear_grid`), shared equally between
+    parallel branches; 0 for branches inside meshes.
     """
-    nb = ppci["bus"].shape[0]
-    n_br = len(br_rows)
-    adj = coo_matrix((np.ones(n_br), (fbus, tbus)), shape=(nb, nb)).tocsr()
-    order, pred = breadth_first_order(adj + adj.T, ref, directed=False,
-                                      return_predecessors=True)
-    depth = np.full(nb, -1)
-    depth[ref] = 0
-    for b in order[1:]:
-        depth[b] = depth[pred[b]] + 1
-    # ancestor-or-self indicator anc[b, a] = 1 when a is on b's path to the slack
-    anc = np.zeros((nb, nb))
-    for b in order:
-        if b != ref:
-            anc[b] = anc[pred[b]]
-        anc[b, b] = 1.0
-    child = np.where(depth[tbus] > depth[fbus], tbus, fbus)
-    tree = (pred[child] == np.where(child == tbus, fbus, tbus)) & (depth[child] > 0)
-    if not tree.all():
-        logger.warning("linearize: %d branches close a loop; topological PTDF is 0 for them",
-                       int((~tree).sum()))
-    pair = np.minimum(fbus, tbus) * nb + np.maximum(fbus, tbus)
-    _, inv, counts = np.unique(pair, return_inverse=True, return_counts=True)
-    down = anc[:, child].T * (tree / counts[inv])[:, None]  # parallel branches share
-    parent_branch = np.full(nb, -1)
-    parent_branch[child[tree]] = np.flatnonzero(tree)
-    kv = ppci["bus"][:, BASE_KV].real
-    # substation = slack plus buses reached from it through voltage changes (trafos)
-    trafo_like = np.zeros(nb, bool)
-    trafo_like[ref] = True
-    for b in order[1:]:
-        if trafo_like[pred[b]] and kv[pred[b]] != kv[b]:
-            trafo_like[b] = True
-    head = np.full(nb, -1)
-    for b in order[1:]:
-        if not trafo_like[b]:
-            head[b] = parent_branch[b] if trafo_like[pred[b]] else head[pred[b]]
-    heads = np.unique(head[head >= 0])
-    area_i = np.zeros(nb, dtype=int)
-    area_i[head >= 0] = np.searchsorted(heads, head[head >= 0]) + 1
-    return down[:, bus_lk], area_i[bus_lk]
+    grid = build_linear_grid(net, areas=[])
+    group = {(kind, int(idx)): g for g, members in enumerate(grid.group_elements) for kind, idx in members}
+    out = np.zeros((len(kinds), grid.n_bus))
+    for k, (kind, idx) in enumerate(zip(kinds.tolist(), elements.tolist())):
+        g = group.get(("line" if kind == BRANCH_LINE else "trafo", int(idx)))
+        if g is not None:
+            out[k] = grid.A[g].toarray().ravel() / len(grid.group_elements[g])
+    return out
+
+
+def injection_sensitivity(model: AcModel, result: AcResult, kind: str, idx: int) -> np.ndarray:
+    """One row of the linearisation at a solved state: d(quantity)/d(injection).
+
+    Parameters
+    ----------
+    model : AcModel
+        The network (without PV buses: every non-slack bus is PQ).
+    result : AcResult
+        A converged solution of ``model`` (the linearisation point).
+    kind : {"vm", "line", "trafo"}
+        ``"vm"``: voltage magnitude of the bus at position ``idx`` of
+        ``model.bus_index`` [pu/MW]; ``"line"`` / ``"trafo"``: loading of row
+        ``idx`` of that table [%/MW], at the end with the larger current.
+    idx : int
+
+    Returns
+    -------
+    numpy.ndarray
+        One value per bus in ``bus_index`` order, per MW of *generator
+        reference* active injection at that bus (0 at the slack bus).
+
+    Raises
+    ------
+    NetworkModelError
+        The net has PV buses.
+    """
+    if len(model.pv):
+        raise NetworkModelError("injection_sensitivity supports nets without PV buses (in-service gens)")
+    pq = model.pq.astype(np.int64)
+    npq = len(pq)
+    V = result.V
+    # d[Va_pq, Vm_pq]/dP_pq: columns of J^-1 for the P rows
+    rhs = np.zeros((2 * npq, npq))
+    rhs[np.arange(npq), np.arange(npq)] = 1.0
+    dx = splu(jacobian(model.Ybus_csr, V, pq, pq)).solve(rhs)  # (2npq, npq)
+    dV = np.zeros((model.n_ppci_bus, npq), dtype=complex)
+    dV[pq] = (np.exp(1j * np.angle(V[pq]))[:, None]
+              * (dx[npq:] + 1j * np.abs(V[pq])[:, None] * dx[:npq]))
+    if kind == "vm":
+        b = model.bus_lookup[idx]
+        row = (np.conj(V[b]) / abs(V[b]) * dV[b]).real
+    elif kind in ("line", "trafo"):
+        r = int((model.line_rows if kind == "line" else model.trafo_rows)[idx])
+        _, _, i_f, i_t = model.branch_currents_ka(V)
+        if kind == "line":  # pandapower: the larger end current
+            use_from = i_f[r] >= i_t[r]
+        else:  # trafo_loading="current": the larger of i * vn at the two sides
+            use_from = i_f[r] * model.trafo_vn_kv[idx, 0] >= i_t[r] * model.trafo_vn_kv[idx, 1]
+        Yrow = (model.Yf if use_from else model.Yt)[r]
+        end_bus = (model.f if use_from else model.t)[r]
+        k = model.base_mva / (np.sqrt(3) * model.base_kv[end_bus])  # pu current -> kA
+        I = (Yrow @ V)[0]
+        dI = np.asarray(Yrow @ dV).ravel()
+        d_abs = (np.conj(I) / max(abs(I), 1e-12) * dI).real * k
+        if kind == "line":
+            row = d_abs / model.line_imax_ka[idx] * 100.0
+        else:
+            vn = model.trafo_vn_kv[idx, 0 if use_from else 1]
+            row = d_abs * vn * np.sqrt(3) / model.trafo_sn_eff_mva[idx] * 100.0
+    else:
+        raise NetworkModelError(f"sensitivity kind {kind!r} unknown; allowed: 'vm', 'line', 'trafo'")
+    per_ppc = np.zeros(model.n_ppci_bus)
+    per_ppc[pq] = row / model.base_mva  # per pu -> per MW
+    return per_ppc[model.bus_lookup]

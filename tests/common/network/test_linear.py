@@ -9,7 +9,7 @@ import pandapower as pp
 import pytest
 import simbench
 
-from simulators.market.linearize import linearize
+from simulators.common.network.linear import linearize
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +59,26 @@ def test_accuracy_within_50_percent_of_operating_point(rural, seed):
     ac = np.r_[n2.res_line.loading_percent, n2.res_trafo.loading_percent]
     assert np.abs(pred["loading_percent"] - ac).max() <= 5.0
     assert abs(pred["p_slack_mw"] - n2.res_ext_grid.p_mw.iloc[0]) <= 0.02 * n2.load.p_mw.sum()
+
+
+def test_ac_check_equals_pandapower(rural):
+    """ac_check's AC state for a schedule change equals pandapower.runpp on the
+    changed net (loads and sgens scaled by U[0.5, 1.5]); tolerance 1e-7 pu and
+    1e-5 % (both solve to about 1e-8)."""
+    net, lin = rural
+    rng = np.random.default_rng(7)
+    n2 = copy.deepcopy(net)
+    fl = rng.uniform(0.5, 1.5, len(n2.load))
+    fs = rng.uniform(0.5, 1.5, len(n2.sgen))
+    n2.load.p_mw *= fl
+    n2.load.q_mvar *= fl
+    n2.sgen.p_mw *= fs
+    pp.runpp(n2, tolerance_mva=1e-10)
+    chk = lin.ac_check(*_delta_per_bus(lin, net, fl, fs))
+    assert chk["converged"]
+    np.testing.assert_allclose(chk["vm_pu"], n2.res_bus.vm_pu.loc[lin.bus_index], atol=1e-7, rtol=0)
+    ac = np.r_[n2.res_line.loading_percent, n2.res_trafo.loading_percent]
+    np.testing.assert_allclose(chk["loading_percent"], ac, atol=1e-5, rtol=0)
 
 
 def test_sensitivities_match_finite_difference_of_ac_pf(rural):
