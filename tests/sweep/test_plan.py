@@ -11,8 +11,8 @@ import pytest
 
 from cosim.config import apply_overrides
 from cosim.errors import ScenarioError
-from cosim.sweep import (INDEX_COLUMNS, SweepConfig, expand, hosting_capacity, plan_sweep, to_set_item,
-                         variant_id, write_index)
+from analysis.hosting import hosting_capacity
+from cosim.sweep import INDEX_COLUMNS, SweepConfig, expand, plan_sweep, to_set_item, variant_id, write_index
 
 from .helpers import BASE, write_sweep
 
