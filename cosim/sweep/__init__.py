@@ -19,8 +19,9 @@ points, explicit variants, seeds); a factor that is absent contributes one
 empty override set, so a file with only ``variants`` runs exactly that list.
 A key may appear in only one factor.
 
-Every variant is validated with :func:`cosim.config.load_scenario` (exactly
-as ``--set``) before anything runs. Each variant then runs as its own
+Every variant is validated before anything runs: with
+:func:`cosim.config.load_scenario` (exactly as ``--set``) and with the checks
+that need the net (:mod:`cosim.sweep.plan`). Each variant then runs as its own
 child process (``cosim run BASE --set ... -o ID.h5``) launched by a Dask task,
 so a timeout can kill it; the task runs on a
 :class:`dask.distributed.LocalCluster` (``--workers N`` processes) or on the scheduler given by ``--scheduler`` (the
@@ -50,7 +51,7 @@ import importlib
 # imports (cosim.config and the simulator schemas, ~1.5 s).
 _PUBLIC = {
     "MAX_VARIANTS": ".schema", "SampleConfig": ".schema", "SampleRange": ".schema", "SweepConfig": ".schema",
-    "Plan": ".plan", "Variant": ".plan", "expand": ".plan", "load_sweep": ".plan",
+    "NET_CHECKS": ".plan", "Plan": ".plan", "Variant": ".plan", "expand": ".plan", "load_sweep": ".plan",
     "plan_sweep": ".plan", "to_set_item": ".plan", "variant_id": ".plan",
     "EXIT_FAILED": ".run", "EXIT_INTERRUPTED": ".run", "EXIT_OK": ".run", "EXIT_USAGE": ".run",
     "KILL_GRACE_S": ".run", "build_parser": ".run", "child_main": ".run", "main": ".run",

@@ -1,13 +1,17 @@
 """Planning a sweep: expand the design, validate every variant, give each its id.
 
 Nothing runs here. :func:`plan_sweep` validates every variant exactly as
-``cosim run BASE --set ...`` validates its scenario. All problems of all
-variants are reported together, each line naming its variant.
+``cosim run BASE --set ...`` validates its scenario before set-up, and then
+runs the checks that need the net (:data:`NET_CHECKS`): each distinct grid is
+loaded once (a SimBench net takes a few seconds) and every variant is checked
+against it. All problems of all variants are reported together, each line
+naming its variant.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import itertools
 import json
 import logging
@@ -26,6 +30,14 @@ log = logging.getLogger(__name__)
 
 #: Most problem lines reported for one sweep (the rest are summarised).
 MAX_PROBLEMS = 200
+
+#: Checks that need the net, per scenario section: import string of
+#: ``f(section_config, net) -> list[str]`` (one line per problem, field path first).
+#: Simulators declare them; the planner only wires them, as the world does with adapters.
+NET_CHECKS = {
+    "households": "simulators.household.checks:net_problems",
+}
+
 
 @dataclass(frozen=True)
 class Variant:
@@ -110,6 +122,49 @@ def _label(i: int, overrides: dict) -> str:
     return f"variant {i}: {json.dumps(overrides, default=str)}"
 
 
+def _check(func: str):
+    module, name = func.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def net_problems(scenarios: list[tuple[str, Any]]) -> list[str]:
+    """Run :data:`NET_CHECKS` for validated scenarios, loading each distinct grid once.
+
+    Parameters
+    ----------
+    scenarios : list of (label, Scenario)
+        The label starts every problem line of that scenario.
+
+    Returns
+    -------
+    list of str
+        ``"<problem> (<label>)"`` lines; a grid that cannot be loaded is one
+        problem per variant using it.
+    """
+    from simulators.common.netdata import load_net
+
+    nets: dict[str, Any] = {}
+    problems: list[str] = []
+    for label, scenario in scenarios:
+        sections = [(s, f) for s, f in NET_CHECKS.items() if getattr(scenario, s, None) is not None]
+        if not sections:
+            continue
+        spec = scenario.grid.spec()
+        key = json.dumps(spec, sort_keys=True)
+        if key not in nets:
+            try:
+                nets[key] = load_net(spec)
+            except ValueError as exc:  # GridSpecError and pandapower's own parse errors
+                nets[key] = " ".join(str(exc).split())
+        net = nets[key]
+        if isinstance(net, str):
+            problems.append(f"{net} ({label})")
+            continue
+        for section, func in sections:
+            problems += [f"{line} ({label})" for line in _check(func)(getattr(scenario, section), net)]
+    return problems
+
+
 def plan_sweep(path: str | Path, output_dir: str | Path | None = None) -> Plan:
     """Validate a sweep file and every variant it expands to (nothing runs).
 
@@ -127,6 +182,7 @@ def plan_sweep(path: str | Path, output_dir: str | Path | None = None) -> Plan:
     load_raw(base)  # a missing or broken base is reported once, not once per variant
     problems: list[str] = []
     variants: list[Variant] = []
+    checked: list[tuple[str, Any]] = []
     seen: set[str] = set()
     for i, overrides in enumerate(expand(sweep)):
         if len(problems) > MAX_PROBLEMS:
@@ -145,6 +201,9 @@ def plan_sweep(path: str | Path, output_dir: str | Path | None = None) -> Plan:
             continue
         seen.add(vid)
         variants.append(Variant(vid, overrides, sets, scenario.seed, yaml_text))
+        checked.append((label, scenario))
+    if len(problems) <= MAX_PROBLEMS:
+        problems += net_problems(checked)
     if problems:
         if len(problems) > MAX_PROBLEMS:
             problems = problems[:MAX_PROBLEMS] + ["... (more problems not shown)"]
