@@ -25,7 +25,8 @@ that need the net (:mod:`cosim.sweep.plan`). Each variant then runs as its own
 child process (``cosim run BASE --set ... -o ID.h5``) launched by a Dask task,
 so a timeout can kill it; the task runs on a
 :class:`dask.distributed.LocalCluster` (``--workers N`` processes) or on the scheduler given by ``--scheduler`` (the
-workers must see the same file system and Python environment). A variant's id
+workers must see the same file system and Python environment; see
+:mod:`cosim.sweep.run` for the child's import path). A variant's id
 is the first 16 hex digits of the SHA-256 of the canonical JSON of its
 effective scenario, so the same scenario always maps to the same file and
 ``--resume`` can skip it.

@@ -1,4 +1,4 @@
-"""Child entry point of a sweep: ``python -m cosim.sweep PARENT_PID run ...``.
+"""Child entry point of a sweep: ``python -P -m cosim.sweep PARENT_PID run ...``.
 
 See :func:`cosim.sweep.run.child_main`; started by :func:`cosim.sweep.run.run_variant`.
 """

@@ -1,10 +1,21 @@
 """Running a planned sweep on Dask, one child process per variant.
 
-Each variant runs as its own child process, ``python -m cosim.sweep PARENT
+Each variant runs as its own child process, ``python -P -m cosim.sweep PARENT
 run BASE --set ... -o ID.h5`` (a thin wrapper around ``cosim run`` that dies
 with its parent), launched by a Dask task so a timeout can kill it. The task
 runs on a :class:`dask.distributed.LocalCluster` (``--workers N`` processes)
 or on the scheduler given by ``--scheduler``.
+
+Import path of a child
+----------------------
+A child runs in the sweep's working directory (relative paths in a scenario
+keep their meaning) but never imports from it: ``-P`` keeps the working
+directory off ``sys.path``, and empty ``PYTHONPATH`` entries (which also
+mean the working directory) are dropped. What remains is the interpreter's
+own path (standard library, site-packages, ``.pth`` files of an installed or
+editable package) plus the ``PYTHONPATH`` entries the user set on purpose,
+made absolute, so a development checkout on ``PYTHONPATH`` still wins as it
+does in the parent.
 """
 
 from __future__ import annotations
@@ -36,8 +47,25 @@ _PR_SET_PDEATHSIG = 1
 
 # ------------------------------------------------------------------ worker side
 def child_command(parent_pid: int, argv: list[str]) -> list[str]:
-    """The command of a child: ``python -m cosim.sweep PARENT ARGV``."""
-    return [sys.executable, "-m", "cosim.sweep", str(parent_pid), *argv]
+    """The command of a child: ``python -P -m cosim.sweep PARENT ARGV`` (see module docstring)."""
+    return [sys.executable, "-P", "-m", "cosim.sweep", str(parent_pid), *argv]
+
+
+def child_env(environ: dict[str, str], cwd: str | None) -> dict[str, str]:
+    """The environment of a child: ``environ`` with empty ``PYTHONPATH`` entries dropped.
+
+    Relative entries are made absolute against ``cwd`` (where the child runs),
+    which is what the interpreter would do; they stay because the user set them.
+    """
+    env = dict(environ)
+    entries = [e for e in env.get("PYTHONPATH", "").split(os.pathsep) if e.strip()]
+    base = cwd or os.getcwd()
+    entries = [e if os.path.isabs(e) else os.path.normpath(os.path.join(base, e)) for e in entries]
+    if entries:
+        env["PYTHONPATH"] = os.pathsep.join(entries)
+    else:
+        env.pop("PYTHONPATH", None)
+    return env
 
 
 def run_variant(base: str, sets: list[str], out: str, timeout_s: float | None = None,
@@ -58,7 +86,7 @@ def run_variant(base: str, sets: list[str], out: str, timeout_s: float | None = 
     cwd = cwd if cwd and os.path.isdir(cwd) else None
     t0 = time.perf_counter()
     proc = subprocess.Popen(child_command(os.getpid(), argv), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True, cwd=cwd)
+                            text=True, cwd=cwd, env=child_env(dict(os.environ), cwd))
     status = None
     try:
         _, err = proc.communicate(timeout=timeout_s)
