@@ -24,7 +24,8 @@ Every variant is validated before anything runs: with
 that need the net (:mod:`cosim.sweep.plan`). Each variant then runs as its own
 child process (``cosim run BASE --set ... -o ID.h5``) launched by a Dask task,
 so a timeout can kill it; the task runs on a
-:class:`dask.distributed.LocalCluster` (``--workers N`` processes) or on the scheduler given by ``--scheduler`` (the
+:class:`dask.distributed.LocalCluster` (``--workers N`` processes, loopback
+only, no HTTP server) or on the scheduler given by ``--scheduler`` (the
 workers must see the same file system and Python environment; see
 :mod:`cosim.sweep.run` for the child's import path). A variant's id
 is the first 16 hex digits of the SHA-256 of the canonical JSON of its

@@ -3,8 +3,9 @@
 Each variant runs as its own child process, ``python -P -m cosim.sweep PARENT
 run BASE --set ... -o ID.h5`` (a thin wrapper around ``cosim run`` that dies
 with its parent), launched by a Dask task so a timeout can kill it. The task
-runs on a :class:`dask.distributed.LocalCluster` (``--workers N`` processes)
-or on the scheduler given by ``--scheduler``.
+runs on a :class:`dask.distributed.LocalCluster` (``--workers N`` processes,
+bound to the loopback interface, no HTTP server) or on the scheduler given by
+``--scheduler``.
 
 Import path of a child
 ----------------------
@@ -42,6 +43,8 @@ log = logging.getLogger(__name__)
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 #: Seconds a timed-out child gets to close its file after SIGTERM before SIGKILL.
 KILL_GRACE_S = 10.0
+#: Dask settings of the local cluster: no HTTP routes on the scheduler or the workers.
+LOCAL_DASK_CONFIG = {"distributed.scheduler.http.routes": [], "distributed.worker.http.routes": []}
 _PR_SET_PDEATHSIG = 1
 
 
@@ -164,7 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``cosim sweep`` argument parser (exit 2 and one ``error:`` line on bad arguments)."""
     p = _Parser(prog="cosim sweep", description="Run a parameter sweep on Dask.")
     p.add_argument("sweep", help="sweep YAML file")
-    p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address (default: a LocalCluster)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="Dask scheduler address, e.g. tls://host:8786 (default: a LocalCluster on loopback)")
     p.add_argument("--workers", type=_positive_int, default=None,
                    help="LocalCluster worker processes (default: CPU count)")
     p.add_argument("--resume", action="store_true", help="skip variants whose complete result exists")
@@ -173,18 +177,41 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _stop_http_server(dask_scheduler=None, dask_worker=None) -> None:
+    """Close the HTTP listener Dask opens on every scheduler and worker.
+
+    Dask starts it even with the dashboard off (it serves health and metrics
+    routes); a local sweep needs none of it. Runs on the server's event loop.
+    """
+    server = getattr(dask_scheduler or dask_worker, "http_server", None)
+    if server is not None:
+        server.stop()
+
+
 def _client(args):
-    """A Dask client: on ``--scheduler``, else on a LocalCluster."""
+    """A Dask client: on ``--scheduler``, else on a LocalCluster with no HTTP listener."""
+    import dask
     from dask.distributed import Client, LocalCluster
 
     for name in ("distributed", "dask"):  # the CLI owns the console: only errors
         logging.getLogger(name).setLevel(logging.ERROR)
-    if args.scheduler:
+    if args.scheduler:  # security (TLS) comes from the Dask configuration, see the README
         return Client(args.scheduler, timeout="30s"), None
     n = args.workers or os.cpu_count() or 1
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                           silence_logs=logging.ERROR)
-    return Client(cluster), cluster
+    with dask.config.set(LOCAL_DASK_CONFIG):
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                               dashboard_address=None, worker_dashboard_address=None,
+                               scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+                               silence_logs=logging.ERROR)
+        client = Client(cluster)
+    try:
+        client.run_on_scheduler(_stop_http_server)
+        client.run(_stop_http_server)
+    except Exception:
+        client.close()
+        cluster.close()
+        raise
+    return client, cluster
 
 
 def _initial_rows(plan, resume: bool) -> tuple[list[dict], list[int]]:

@@ -117,4 +117,4 @@ def test_sweep_case(case, tmp_path):
 
 
 def test_cases_exist():
-    assert {c.name for c in CASES} >= {"battery_needs_pv", "cwd_trojans"}
+    assert {c.name for c in CASES} >= {"battery_needs_pv", "cwd_trojans", "dashboard_off"}
