@@ -25,11 +25,9 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import ResultFileError
+from cosim.recorder import LAYOUT_VERSION  # the layout version this reader understands (its writer's)
 
 logger = logging.getLogger(__name__)
-
-#: The layout version this reader understands.
-LAYOUT_VERSION = 1
 
 #: Groups/datasets every result file must contain.
 REQUIRED = ("time", "series")

@@ -25,6 +25,7 @@ from __future__ import annotations
 import inspect
 import logging
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Callable
 
@@ -116,6 +117,11 @@ def available(result: Result, requirement: str) -> bool:
     return result.has(head, tail)
 
 
+def _nanmax(values: np.ndarray) -> float:
+    """Largest non-NaN value; NaN for an array without entities (e.g. a net without trafos)."""
+    return float(np.nanmax(values)) if values.size else math.nan
+
+
 def _energy_mwh(result: Result, p_mw: np.ndarray) -> float:
     return float(np.nansum(p_mw) * result.dt_h)
 
@@ -176,13 +182,13 @@ def grid_vm_max_pu(result: Result) -> float:
 @_kpi("percent", "grid", ("grid/line_loading_percent",), LOWER, abs_tol=0.5, rel_tol=0.01)
 def grid_line_loading_max_percent(result: Result) -> float:
     """Highest line loading over all lines and steps [percent]."""
-    return float(np.nanmax(result.array("grid", "line_loading_percent")))
+    return _nanmax(result.array("grid", "line_loading_percent"))
 
 
 @_kpi("percent", "grid", ("grid/trafo_loading_percent",), LOWER, abs_tol=0.5, rel_tol=0.01)
 def grid_trafo_loading_max_percent(result: Result) -> float:
     """Highest transformer loading over all transformers and steps [percent]."""
-    return float(np.nanmax(result.array("grid", "trafo_loading_percent")))
+    return _nanmax(result.array("grid", "trafo_loading_percent"))
 
 
 @_kpi("h", "grid", ("grid/line_loading_percent",), LOWER)
@@ -585,4 +591,42 @@ def kpis(result: Result, tariff: Result | None = None) -> dict[str, KpiValue]:
             continue
         value = spec.func(result, tariff) if spec.needs_tariff else spec.func(result)
         out[spec.name] = KpiValue(float(value), spec.unit, True, spec.description)
+    return out
+
+
+#: Headline KPIs (``cosim run`` summary, sweep index columns): short name -> registry name.
+HEADLINE = {
+    "vm_min_pu": "grid_vm_min_pu",
+    "vm_max_pu": "grid_vm_max_pu",
+    "line_loading_max_percent": "grid_line_loading_max_percent",
+    "trafo_loading_max_percent": "grid_trafo_loading_max_percent",
+    "energy_imported_mwh": "grid_energy_imported_mwh",
+    "energy_exported_mwh": "grid_energy_exported_mwh",
+    "pf_not_converged_steps": "grid_pf_not_converged_steps",
+}
+
+
+def headline(result: Result) -> dict[str, float]:
+    """The headline KPIs of a run, by the short names of :data:`HEADLINE`.
+
+    Each value is the registered KPI of the same definition and unit; it is NaN
+    when the KPI is not applicable or the run recorded no step.
+
+    Parameters
+    ----------
+    result : Result
+        The run.
+
+    Returns
+    -------
+    dict of str to float
+        In :data:`HEADLINE` order.
+    """
+    out: dict[str, float] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN series (no step converged) give NaN
+        for short, name in HEADLINE.items():
+            spec = REGISTRY[name]
+            ok = result.n_steps > 0 and all(available(result, r) for r in spec.requires)
+            out[short] = float(spec.func(result)) if ok else math.nan
     return out

@@ -16,14 +16,10 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from analysis.io import LAYOUT_VERSION
 from simulators.common.messages import MESSAGE_DTYPE, Kind, Status, empty, make_ids
 
 #: One series: (values [time] or [time, entity], unit, entity labels).
 SeriesSpec = tuple[np.ndarray, str, list[str]]
-
-_STR = h5py.string_dtype("utf-8")
-
 
 def write_result(
     path: str | Path,
@@ -34,7 +30,11 @@ def write_result(
     events: dict[str, np.ndarray] | None = None,
     attrs: dict[str, object] | None = None,
 ) -> Path:
-    """Write a result file in the documented layout (version 1).
+    """Write a result file in the documented layout, with the recorder's own writer.
+
+    Every dataset is written by the functions of :mod:`cosim.recorder` that
+    ``cosim run`` uses, so a synthetic file has exactly the layout, dtypes
+    (series as float64 or bool) and attributes of a recorded one.
 
     Parameters
     ----------
@@ -50,16 +50,20 @@ def write_result(
         ``{name: structured array}``.
     attrs : dict, optional
         Root attributes overriding the defaults (``start``
-        2016-06-01T00:00:00, ``step_s`` 900, ``status`` complete, ...).
+        2016-06-01T00:00:00, ``step_s`` 900, ``status`` complete, ...);
+        ``layout_version`` too, to write a file a reader must refuse.
 
     Returns
     -------
     pathlib.Path
         The written file.
     """
+    from cosim.recorder import (append_rows, create_events, create_series, create_time, series_dtype,
+                                write_root_attrs, write_static_table)
+
     path = Path(path)
+    time_s = np.asarray(time_s, dtype=np.int64)
     root = {
-        "layout_version": LAYOUT_VERSION,
         "cosim_version": "0.0.0+synthetic",
         "scenario_yaml": "name: synthetic\n",
         "scenario_sha256": "0" * 64,
@@ -73,34 +77,26 @@ def write_result(
         "n_steps_done": int(len(time_s)),
     }
     root.update(attrs or {})
+    chunk = max(len(time_s), 1)
     with h5py.File(path, "w") as f:
-        for key, value in root.items():
-            if value is not None:
-                f.attrs[key] = value
-        f.create_dataset("time", data=np.asarray(time_s, dtype=np.int64), maxshape=(None,), chunks=True)
-        sgroup = f.create_group("series")
+        write_root_attrs(f, {k: v for k, v in root.items() if v is not None})
+        if "layout_version" in root:  # a deliberately foreign version, for reader tests
+            f.attrs["layout_version"] = root["layout_version"]
+        append_rows(create_time(f, chunk), time_s)
+        f.require_group("series")
         for sim, attrs_ in series.items():
-            g = sgroup.create_group(sim)
             for attr, (values, unit, entities) in attrs_.items():
                 values = np.asarray(values)
-                ds = g.create_dataset(
-                    attr, data=values, maxshape=(None,) + values.shape[1:], chunks=True, compression="gzip"
-                )
-                ds.attrs["unit"] = unit
-                ds.attrs.create("entities", data=np.asarray(entities, dtype=object), dtype=_STR)
-        stgroup = f.create_group("static")
+                ds = create_series(f, sim, attr, values.shape[1:], series_dtype(values), unit, entities,
+                                   chunk, "gzip", 1)
+                append_rows(ds, values)
+        f.require_group("static")
         for sim, tables in (static or {}).items():
             for table, columns in tables.items():
-                tg = stgroup.require_group(sim).create_group(table)
-                for col, values in columns.items():
-                    arr = np.asarray(values)
-                    if arr.dtype.kind in "USO":
-                        tg.create_dataset(col, data=np.asarray(arr, dtype=object), dtype=_STR)
-                    else:
-                        tg.create_dataset(col, data=arr)
-        egroup = f.create_group("events")
+                write_static_table(f, sim, table, columns)
+        f.require_group("events")
         for name, table in (events or {}).items():
-            egroup.create_dataset(name, data=table, maxshape=(None,), chunks=True)
+            append_rows(create_events(f, name, table.dtype, "gzip"), table)
     return path
 
 

@@ -9,6 +9,10 @@ memory does not grow with the run length.
 The file is written as ``OUT.h5.partial`` and renamed to ``OUT.h5`` only
 when the run completes, so a failed or interrupted run never replaces an
 earlier result. Layout (``layout_version`` 1) is documented in the README.
+
+This module is the only writer of that layout: the sink and
+:func:`analysis.synthetic.write_result` (test fixtures, demos) both call the
+functions of the "layout" section below.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
 
@@ -46,25 +51,88 @@ def partial_path(path: Path) -> Path:
     return path.with_name(path.name + ".partial")
 
 
+# ------------------------------------------------------------------ layout
+def write_root_attrs(f: h5py.File, attrs: Mapping[str, object]) -> None:
+    """Write the root attributes ``attrs`` and ``layout_version`` to ``f``."""
+    for k, v in attrs.items():
+        f.attrs[k] = v
+    f.attrs["layout_version"] = LAYOUT_VERSION
+
+
+def create_time(f: h5py.File, chunk_steps: int) -> h5py.Dataset:
+    """Create the empty, growable ``/time`` dataset (int64 seconds since ``start``)."""
+    return f.create_dataset("time", shape=(0,), maxshape=(None,), dtype=np.int64, chunks=(chunk_steps,))
+
+
+def series_dtype(sample: np.ndarray) -> type:
+    """Stored dtype of a series: bool stays bool, everything else is float64."""
+    return np.bool_ if np.asarray(sample).dtype == np.bool_ else np.float64
+
+
+def create_series(f: h5py.File, sim: str, attr: str, shape: tuple[int, ...], dtype: type, unit: str,
+                  entities, chunk_steps: int, compression: str | None, level: int) -> h5py.Dataset:
+    """Create the empty, growable ``/series/<sim>/<attr>`` dataset with its ``unit`` and ``entities``.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Shape of one row (``()`` for a scalar series, ``(n_entities,)`` otherwise).
+    dtype : type
+        From :func:`series_dtype`.
+    chunk_steps : int
+        Rows per HDF5 chunk.
+    compression : str or None
+        ``gzip``, ``lzf`` or None; ``level`` applies to gzip.
+    """
+    kwargs: dict = {}
+    if compression:
+        kwargs["compression"] = compression
+        if compression == "gzip":
+            kwargs["compression_opts"] = level
+    size = int(np.prod(shape)) if shape else 1
+    ds = f.require_group(f"series/{sim}").create_dataset(
+        attr, shape=(0, *shape), maxshape=(None, *shape), dtype=dtype,
+        chunks=(chunk_steps, *shape) if size else None, **kwargs,
+    )
+    ds.attrs["unit"] = unit
+    ds.attrs["entities"] = np.array([str(e) for e in entities], dtype="S")
+    return ds
+
+
+def write_static_table(f: h5py.File, sim: str, table: str, columns: Mapping[str, object]) -> None:
+    """Write a table as per-column datasets under ``/static/<sim>/<table>`` (text as bytes)."""
+    g = f.require_group(f"static/{sim}").create_group(table)
+    for col, values in columns.items():
+        values = np.asarray(values)
+        if values.dtype == object or values.dtype.kind in "US":
+            values = np.array([str(v) for v in values], dtype="S")
+        g.create_dataset(str(col), data=values)
+
+
+def create_events(f: h5py.File, name: str, dtype: np.dtype, compression: str | None) -> h5py.Dataset:
+    """Create the empty, growable event table ``/events/<name>`` of structured ``dtype``."""
+    return f.require_group("events").create_dataset(
+        name, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(4096,), compression=compression,
+    )
+
+
+def append_rows(ds: h5py.Dataset, rows: np.ndarray) -> None:
+    """Append ``rows`` along the first (time or record) axis of ``ds``."""
+    n = ds.shape[0]
+    ds.resize(n + len(rows), axis=0)
+    ds[n:] = rows
+
+
 class _Series:
     """One /series dataset with its row buffer."""
 
-    def __init__(self, group: h5py.Group, name: str, sample: np.ndarray, meta: dict,
+    def __init__(self, f: h5py.File, sim: str, name: str, sample: np.ndarray, meta: dict,
                  chunk: int, compression: str | None, level: int) -> None:
         arr = np.asarray(sample)
         self.shape = arr.shape
-        dtype = np.bool_ if arr.dtype == np.bool_ else np.float64
-        kwargs = {}
-        if compression:
-            kwargs["compression"] = compression
-            if compression == "gzip":
-                kwargs["compression_opts"] = level
-        self.ds = group.create_dataset(
-            name, shape=(0, *self.shape), maxshape=(None, *self.shape), dtype=dtype,
-            chunks=(chunk, *self.shape) if arr.size else None, **kwargs,
-        )
-        self.ds.attrs["unit"] = meta.get("unit", "")
-        self.ds.attrs["entities"] = np.array([str(e) for e in meta.get("entities", [])], dtype="S")
+        dtype = series_dtype(arr)
+        self.ds = create_series(f, sim, name, self.shape, dtype, meta.get("unit", ""),
+                                meta.get("entities", []), chunk, compression, level)
         self.buf = np.empty((chunk, *self.shape), dtype=dtype)
         self.n = 0
 
@@ -95,13 +163,10 @@ class HDF5Sink:
         self.chunk = int(chunk_steps)
         self.compression = compression
         self.level = compression_level
-        for k, v in root_attrs.items():
-            self.f.attrs[k] = v
-        self.f.attrs["layout_version"] = LAYOUT_VERSION
+        write_root_attrs(self.f, root_attrs)
         self.f.attrs["status"] = "running"
         self.f.attrs["n_steps_done"] = 0
-        self._time = self.f.create_dataset("time", shape=(0,), maxshape=(None,), dtype=np.int64,
-                                           chunks=(self.chunk,))
+        self._time = create_time(self.f, self.chunk)
         self._time_buf: list[int] = []
         self._series: dict[tuple[str, str], _Series] = {}
         self._meta: dict[tuple[str, str], dict] = {}
@@ -118,12 +183,7 @@ class HDF5Sink:
 
     def write_static(self, sim: str, table: str, df: pd.DataFrame) -> None:
         """Write a table as per-column datasets under /static/<sim>/<table>."""
-        g = self.f.require_group(f"static/{sim}").create_group(table)
-        for col in df.columns:
-            values = df[col].to_numpy()
-            if values.dtype == object or values.dtype.kind in "US":
-                values = np.array([str(v) for v in values], dtype="S")
-            g.create_dataset(str(col), data=values)
+        write_static_table(self.f, sim, table, {col: df[col].to_numpy() for col in df.columns})
 
     # -------------------------------------------------------------- stream
     def record(self, sim: str, attr: str, value) -> None:
@@ -135,8 +195,7 @@ class HDF5Sink:
         for key, value in self._row.items():
             s = self._series.get(key)
             if s is None:
-                g = self.f.require_group(f"series/{key[0]}")
-                s = self._series[key] = _Series(g, key[1], np.asarray(value),
+                s = self._series[key] = _Series(self.f, key[0], key[1], np.asarray(value),
                                                 self._meta.get(key, {}), self.chunk,
                                                 self.compression, self.level)
                 # a series that appears late is padded with NaN for earlier rows
@@ -181,14 +240,8 @@ class HDF5Sink:
             records = np.concatenate(parts)
             ds = self._events.get(name)
             if ds is None:
-                g = self.f.require_group("events")
-                ds = self._events[name] = g.create_dataset(
-                    name, shape=(0,), maxshape=(None,), dtype=records.dtype,
-                    chunks=(4096,), compression=self.compression,
-                )
-            n = ds.shape[0]
-            ds.resize(n + len(records), axis=0)
-            ds[n:] = records
+                ds = self._events[name] = create_events(self.f, name, records.dtype, self.compression)
+            append_rows(ds, records)
             parts.clear()
 
     def flush(self) -> None:

@@ -236,28 +236,18 @@ class _Builder:
 
 
 def _headline(path: Path) -> dict:
-    """A few headline KPIs for the CLI summary, read back from the result."""
-    import h5py
+    """The headline KPIs for the CLI summary (:func:`analysis.kpis.headline`), read back from the result.
 
-    out = {}
-    with h5py.File(path, "r") as f:
-        step_h = float(f.attrs["step_s"]) / 3600.0
-        g = f.get("series/grid")
-        if g is None or f["time"].shape[0] == 0:
-            return out
-        with np.errstate(all="ignore"):
-            if "vm_pu" in g:
-                vm = g["vm_pu"][()]
-                out["vm_min_pu"] = float(np.nanmin(vm))
-                out["vm_max_pu"] = float(np.nanmax(vm))
-            if "line_loading_percent" in g and g["line_loading_percent"].shape[1]:
-                out["line_loading_max_percent"] = float(np.nanmax(g["line_loading_percent"][()]))
-            if "ext_grid_p_mw" in g:
-                p = np.nansum(g["ext_grid_p_mw"][()], axis=1)
-                out["energy_imported_mwh"] = float(np.sum(np.clip(p, 0, None)) * step_h)
-                out["energy_exported_mwh"] = float(np.sum(np.clip(-p, 0, None)) * step_h)
-            if "pf_converged" in g:
-                out["pf_not_converged_steps"] = int(np.sum(~g["pf_converged"][()]))
+    KPIs that do not apply (no grid series, no step recorded) are left out.
+    """
+    import math
+
+    from analysis.io import load
+    from analysis.kpis import headline
+
+    out = {k: v for k, v in headline(load(path)).items() if not math.isnan(v)}
+    if "pf_not_converged_steps" in out:
+        out["pf_not_converged_steps"] = int(out["pf_not_converged_steps"])
     return out
 
 

@@ -33,6 +33,7 @@ import numpy as np
 
 from simulators.common.netdata import PROFILE_ROWS, ElementProfiles, element_profiles
 
+from .checks import battery_pool_reason, household_loads, too_many_homes, wanted_homes
 from .errors import HouseholdConfigError
 from .schema import HouseholdsConfig, SizeDist
 
@@ -55,17 +56,14 @@ def pick_homes(share: float, count: int | None, eligible: np.ndarray, rng: np.ra
     Raises
     ------
     HouseholdConfigError
-        The share/count asks for more homes than are eligible.
+        The share/count asks for more homes than are eligible (the message of
+        :func:`.checks.too_many_homes`).
     """
     n = len(eligible)
-    k = int(count) if count is not None else int(np.floor(share * n + 0.5))
+    k = wanted_homes(share, count, n)
     n_el = int(eligible.sum())
     if k > n_el:
-        what = f"count={count}" if count is not None else f"share={share}"
-        raise HouseholdConfigError(
-            f"households.{field}.{what.split('=')[0]}: {what} asks for {k} homes but only "
-            f"{n_el} {why or 'households exist'} in this grid; use at most {n_el}"
-        )
+        raise HouseholdConfigError(too_many_homes(field, share, count, k, n_el, why))
     mask = np.zeros(n, dtype=bool)
     if k:
         mask[rng.choice(np.flatnonzero(eligible), size=k, replace=False)] = True
@@ -166,11 +164,8 @@ def _pv_norm_year(net, cfg: HouseholdsConfig) -> np.ndarray:
 def build_population(net, cfg: HouseholdsConfig, rng: np.random.Generator) -> Population:
     """Turn the loads of ``net`` into households and draw their devices."""
     bus_index = net.bus.index.to_numpy()
-    vn = net.bus.vn_kv.reindex(net.load.bus).to_numpy()
-    sel = vn < 1.0
-    aggregated = not sel.any()
+    sel, aggregated = household_loads(net)
     if aggregated:
-        sel = np.ones(len(net.load), dtype=bool)
         logger.info("no LV loads: one aggregated household per load (%d)", sel.sum())
     n = int(sel.sum())
     load_idx = net.load.index.to_numpy()[sel]
@@ -185,7 +180,7 @@ def build_population(net, cfg: HouseholdsConfig, rng: np.random.Generator) -> Po
     has_pv = pick_homes(cfg.pv.share, cfg.pv.count, everyone, rng, "pv")
     has_bat = pick_homes(cfg.battery.share, cfg.battery.count,
                          has_pv if cfg.battery.requires_pv else everyone, rng, "battery",
-                         "homes have PV (battery.requires_pv is true)" if cfg.battery.requires_pv else "")
+                         battery_pool_reason(cfg))
     has_ev = pick_homes(cfg.ev.share, cfg.ev.count, everyone, rng, "ev")
     has_hp = pick_homes(cfg.heat_pump.share, cfg.heat_pump.count, everyone, rng, "heat_pump")
 

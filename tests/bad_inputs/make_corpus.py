@@ -107,6 +107,10 @@ TEXT: dict[str, str] = {
     "sw_variants_not_list.yaml": BASE + "variants: {seed: 1}\n",
     "sw_base_cycle.yaml": "base: s_extends_cycle_a.yaml\nseeds: [1]\n",
     "sw_top_level_list.yaml": "- base\n- grid\n",
+    # a variant valid on its own but impossible on the grid: batteries only in PV homes,
+    # more battery homes than PV homes (found with the net, before anything runs)
+    "sw_battery_needs_pv.yaml": BASE + "variants: [{households.pv.share: 0.2, households.battery.share: 0.6, "
+    "households.battery.requires_pv: true}]\n",
 }
 
 

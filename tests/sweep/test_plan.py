@@ -11,8 +11,8 @@ import pytest
 
 from cosim.config import apply_overrides
 from cosim.errors import ScenarioError
-from cosim.sweep import (INDEX_COLUMNS, SweepConfig, expand, hosting_capacity, plan_sweep, to_set_item,
-                         variant_id, write_index)
+from analysis.hosting import hosting_capacity
+from cosim.sweep import INDEX_COLUMNS, SweepConfig, expand, plan_sweep, to_set_item, variant_id, write_index
 
 from .helpers import BASE, write_sweep
 
@@ -159,3 +159,17 @@ def test_leading_options_reach_the_sweep_command(tmp_path, capsys):
     assert main(["sweep", "--workers", "1", str(tmp_path / "missing.yaml")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "missing.yaml: cannot read" in err
+
+
+def test_plan_checks_every_variant_against_its_grid(tmp_path):
+    # tests/sweep/data/base.yaml runs 1-LV-rural1 (13 homes): with PV on round(0.2 x 13) = 3 homes,
+    # 60 % batteries in PV homes (8) cannot be placed; 80 % PV (10 homes) can take them
+    sw = write_sweep(tmp_path / "s.yaml", f"base: {BASE}\n"
+                     "grid: {households.pv.share: [0.2, 0.8], households.battery.share: [0.6]}\n"
+                     "variants: [{households.battery.requires_pv: true}, {households.battery.requires_pv: false}]\n")
+    with pytest.raises(ScenarioError) as info:
+        plan_sweep(sw)
+    assert info.value.problems == [
+        "households.battery.share: share=0.6 asks for 8 homes but only 3 homes have PV (battery.requires_pv is "
+        'true) in this grid; use at most 3 (variant 0: {"households.pv.share": 0.2, "households.battery.share": '
+        '0.6, "households.battery.requires_pv": true})']
