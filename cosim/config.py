@@ -137,6 +137,18 @@ class Scenario(_Frozen):
     market: MarketConfig | None = None
     coordinator: CoordinatorConfig | None = None
     output: OutputConfig = OutputConfig()
+    auth_key_file: str | None = Field(
+        None, description="file with the master secret of order authentication (hex, >= 64 digits); "
+                          "default: a fresh secret from the operating system per run")
+
+    @field_validator("auth_key_file")
+    @classmethod
+    def _readable_key(cls, v):
+        if v is not None:
+            from simulators.common.auth import read_key_file
+
+            read_key_file(v)  # AuthKeyError (a ValueError) names the problem
+        return v
 
     @field_validator("start")
     @classmethod

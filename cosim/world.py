@@ -55,6 +55,19 @@ class RunSummary:
     setup_s: float = 0.0
 
 
+def master_secret(scenario: Scenario) -> bytes:
+    """Secret of the order authentication: the scenario's key file, else OS randomness.
+
+    Tags are not recorded, so the same seed still gives the same ``/series``
+    and ``/events`` whatever the secret.
+    """
+    from simulators.common.auth import new_master_secret, read_key_file
+
+    if scenario.auth_key_file is not None:
+        return read_key_file(scenario.auth_key_file)
+    return new_master_secret()
+
+
 def split_seeds(seed: int) -> dict[str, int]:
     """Independent per-simulator seeds from the scenario seed."""
     children = np.random.SeedSequence(seed).spawn(len(SEED_ORDER))
@@ -103,6 +116,9 @@ class _Builder:
         self.sink = sink
         self.control = control
         self.seeds = split_seeds(scenario.seed)
+        # the order-authentication secret is never derived from the seed (which
+        # every result stores); the adapters' ``auth_seed`` takes these bytes
+        self.auth_secret = master_secret(scenario)
         self.world = mosaik.World(SIM_CONFIG, time_resolution=TIME_RESOLUTION, debug=False,
                                   skip_greetings=True)
         self.common = dict(grid=scenario.grid.spec(), start=scenario.start.isoformat(),
@@ -146,7 +162,7 @@ class _Builder:
         self._register("grid", grid_sim, grid)
         hh = ict = market = coord = None
         if sc.households is not None:
-            hh_sim = self._start("household", "Households", sc.households, auth_seed=self.seeds["auth"])
+            hh_sim = self._start("household", "Households", sc.households, auth_seed=self.auth_secret)
             hh = hh_sim.Households()
             self._register("household", hh_sim, hh)
             grid_sim.replace_elements(**hh_sim.modelled_elements())
@@ -157,7 +173,7 @@ class _Builder:
             self.hh_buses = hh_sim.static_tables()["households"]["bus"].to_numpy()
         if sc.market is not None:
             agents = {} if hh is None else {"n_agents": len(self.hh_buses)}
-            m_sim = self._start("market", "Market", sc.market, auth_seed=self.seeds["auth"], **agents)
+            m_sim = self._start("market", "Market", sc.market, auth_seed=self.auth_secret, **agents)
             market = m_sim.Market()
             self._register("market", m_sim, market)
         if sc.coordinator is not None:

@@ -118,7 +118,7 @@ class IctSim(mosaik_api_v3.Simulator):
         batches = list(inputs.get(self.eid, {}).get("messages_in", {}).values())
         new = concat(batches)
         sent = self.net.transmit(new)
-        forged = self.net.forged_due(now_ms)
+        forged = self.net.forged_due(now_ms, self._schedules.get(0))  # for the interval the market gates next
         fsent = self.net.transmit(forged, via_access=np.zeros(len(forged), dtype=bool))
         allsent = concat([sent, fsent])
         is_forged = np.r_[np.zeros(len(sent), bool), np.ones(len(fsent), bool)]
