@@ -91,17 +91,23 @@ def check_output_path(path: str | Path) -> Path:
     path = Path(path)
     if path.suffix != ".h5":
         raise OutputPathError(f"-o/--output: expected a path ending in .h5, got {str(path)!r}")
-    if path.is_dir():
-        raise OutputPathError(f"-o/--output: {str(path)!r} is a folder; give a file name ending in .h5")
+    if "\0" in str(path):
+        raise OutputPathError("-o/--output: the path contains a NUL character")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputPathError(f"-o/--output: cannot create the folder {str(path.parent)!r} "
+        raise OutputPathError(f"-o/--output: cannot create the folder {str(path.parent)[:200]!r} "
                               f"({exc.strerror or exc})") from None
+    try:
+        # + 32: the run's own name adds ".<pid>-<random>.partial"
+        if len(path.name.encode()) + 32 > os.pathconf(path.parent, "PC_NAME_MAX"):
+            raise OutputPathError(f"-o/--output: file name {path.name[:40]!r}... is too long for the file system")
+        if path.is_dir():
+            raise OutputPathError(f"-o/--output: {str(path)!r} is a folder; give a file name ending in .h5")
+    except OSError as exc:
+        raise OutputPathError(f"-o/--output: cannot use {str(path)[:200]!r} ({exc.strerror or exc})") from None
     if not os.access(path.parent, os.W_OK | os.X_OK):
         raise OutputPathError(f"-o/--output: the folder {str(path.parent)!r} is not writable")
-    if len(path.name.encode()) + 32 > os.pathconf(path.parent, "PC_NAME_MAX"):
-        raise OutputPathError(f"-o/--output: file name {path.name[:40]!r}... is too long for the file system")
     return path
 
 
