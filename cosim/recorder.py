@@ -193,7 +193,9 @@ class HDF5Sink:
     Parameters
     ----------
     path : Path
-        Final result path; the file is written at ``path + '.partial'``.
+        Final result path. It is locked (:class:`OutputLock`, raises
+        :class:`OutputBusy` if another run holds it) and the file is written
+        at ``path + '.<pid>-<random>.partial'`` (:attr:`running`).
     root_attrs : dict
         Written to ``/`` at open (scenario YAML, seed, start, ...).
     chunk_steps : int
@@ -451,8 +453,15 @@ class HDF5Sink:
             problem = problem or RecorderWriteError(self._write_problem(
                 exc if isinstance(exc, OSError) else OSError(errno.EIO, str(exc))))
         self.closed = True
-        final = self.path if status == "complete" else self.partial
-        os.replace(self.running, final)
+        # a file whose status could not be recorded is never published as complete
+        final = self.path if status == "complete" and problem is None else self.partial
+        try:
+            os.replace(self.running, final)
+        except OSError as exc:
+            final = self.running
+            problem = problem or RecorderWriteError(
+                f"cannot rename {self.running.name} to {self.path.name if status == 'complete' else self.partial.name}"
+                f" ({exc.strerror or exc})")
         if release_lock or problem is not None:
             self.lock.release()
         if problem is not None:

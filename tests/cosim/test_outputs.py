@@ -194,3 +194,25 @@ def test_real_disk_full_on_a_small_file_system(small_fs):
         n = f["time"].shape[0]
         assert 0 < n < 192 and f.attrs["n_steps_done"] == n
     assert _leftovers(small_fs, {"x.h5", "x.h5.partial", "filler"}) == []
+
+
+def test_file_whose_status_cannot_be_written_is_not_published(tmp_path, monkeypatch):
+    from cosim.errors import RecorderWriteError
+
+    out = tmp_path / "x.h5"
+    sink = HDF5Sink(out, {}, chunk_steps=2, reserve_bytes=0)
+    for t in range(3):
+        sink.record("grid", "pl_mw", float(t))
+        sink.end_row(t * 900)
+    original = h5py.AttributeManager.__setitem__
+
+    def full(self, name, value):
+        if name == "status":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return original(self, name, value)
+
+    monkeypatch.setattr(h5py.AttributeManager, "__setitem__", full)
+    with pytest.raises(RecorderWriteError, match="disk is full"):
+        sink.close("complete")
+    monkeypatch.undo()
+    assert not out.exists() and partial_path(out).exists() and not lock_path(out).exists()
