@@ -125,11 +125,11 @@ def check_pandapower_json(text: str, source: str = "grid file") -> Any:
     except UnsafeGridFile as exc:
         raise UnsafeGridFile(f"{source}: {exc}") from None
     except ValueError as exc:
-        raise UnsafeGridFile(f"{source}: not JSON ({exc})") from None
+        raise UnsafeGridFile(f"{source} is not a pandapower JSON net (not JSON: {exc})") from None
     except RecursionError:
         raise UnsafeGridFile(f"{source}: JSON nesting is too deep") from None
     if not (isinstance(doc, dict) and doc.get("_class") == "pandapowerNet"):
-        raise UnsafeGridFile(f"{source}: not a pandapower net (top level must be a pandapowerNet object)")
+        raise UnsafeGridFile(f"{source} is not a pandapower JSON net (the top level must be a pandapowerNet object)")
     stack: list[tuple[Any, int]] = [(doc, 0)]
     while stack:
         obj, depth = stack.pop()
