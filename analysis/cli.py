@@ -4,6 +4,12 @@ Each ``*_main(argv) -> int`` parses its own arguments and returns the exit
 code: 0 success / pass, 1 regression (check only), 2 bad input (one-line
 message on stderr, no traceback). The ``cosim`` console script dispatches to
 them with the arguments after the sub-command.
+
+A result whose ``status`` is not ``complete`` (a running, interrupted or
+failed run) is refused with exit code 2 unless ``--allow-partial`` is given;
+then each such file is named in a ``warning:`` line on stderr. Files that are
+not readable or not consistent (row counts, ``step_s <= 0``, a ``start``
+that is not a date, a corrupt HDF5 structure) are always refused.
 """
 
 from __future__ import annotations
@@ -13,10 +19,11 @@ import json
 import math
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from analysis.check import compare, format_table, read_baseline, write_baseline
 from analysis.errors import AnalysisError
-from analysis.io import load
+from analysis.io import Result, load, require_complete
 from analysis.kpis import kpis
 from analysis.report import build_report
 
@@ -32,8 +39,31 @@ def _guard(prog: str, body: Callable[[argparse.Namespace], int], parser: argpars
     try:
         return body(args)
     except AnalysisError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError, IndexError) as exc:
+        # h5py / pandas errors while reading datasets lazily: a damaged file
+        detail = " ".join(str(exc).split())[:200]
+        print(f"{prog}: error: cannot read the result ({type(exc).__name__}: {detail})", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def _allow_partial_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--allow-partial", action="store_true",
+                        help="accept result files whose status is not 'complete' (flagged on stderr)")
+
+
+def _load(path: str, allow_partial: bool, prog: str) -> Result:
+    """Load a result; refuse an unfinished run unless ``allow_partial`` (then warn)."""
+    result = load(path)
+    if allow_partial:
+        if result.attrs.get("status") != "complete":
+            print(f"{prog}: warning: {result.path}: status is {result.attrs.get('status')!r}, not 'complete' "
+                  f"({result.n_steps} steps recorded); its KPIs are not those of the full scenario",
+                  file=sys.stderr)
+    else:
+        require_complete(result)
+    return result
 
 
 def report_main(argv: Sequence[str] | None = None) -> int:
@@ -42,11 +72,15 @@ def report_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("results", nargs="+", help="result files (.h5); several are overlaid")
     parser.add_argument("-o", "--out", default="report", help="output directory (default: ./report)")
     parser.add_argument("--tariff-baseline", help="result of the same households under the retail tariff (bill KPIs)")
+    _allow_partial_option(parser)
 
     def body(args: argparse.Namespace) -> int:
-        runs = [load(p) for p in args.results]
-        tariff = load(args.tariff_baseline) if args.tariff_baseline else None
-        page = build_report(runs, args.out, tariff)
+        out = Path(args.out)
+        if out.exists() and not out.is_dir():
+            raise AnalysisError(f"-o/--out: {out} exists and is not a folder; give a folder for the report")
+        runs = [_load(p, args.allow_partial, "cosim report") for p in args.results]
+        tariff = _load(args.tariff_baseline, args.allow_partial, "cosim report") if args.tariff_baseline else None
+        page = build_report(runs, out, tariff)
         print(f"report written to {page}")
         return EXIT_OK
 
@@ -59,9 +93,11 @@ def kpis_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("result", help="result file (.h5)")
     parser.add_argument("--json", action="store_true", help="print JSON (null = not applicable / undefined)")
     parser.add_argument("--tariff-baseline", help="result of the same households under the retail tariff (bill KPIs)")
+    _allow_partial_option(parser)
 
     def body(args: argparse.Namespace) -> int:
-        values = kpis(load(args.result), load(args.tariff_baseline) if args.tariff_baseline else None)
+        tariff = _load(args.tariff_baseline, args.allow_partial, "cosim kpis") if args.tariff_baseline else None
+        values = kpis(_load(args.result, args.allow_partial, "cosim kpis"), tariff)
         if args.json:
             doc = {
                 name: {
@@ -89,9 +125,10 @@ def check_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("result", help="result file (.h5)")
     parser.add_argument("--baseline", required=True, help="baseline JSON file")
     parser.add_argument("--write-baseline", action="store_true", help="create or update the baseline from this run (keeps tolerances)")
+    _allow_partial_option(parser)
 
     def body(args: argparse.Namespace) -> int:
-        result = load(args.result)
+        result = _load(args.result, args.allow_partial, "cosim check")
         values = kpis(result)
         if args.write_baseline:
             source = {"file": result.path.name, "scenario_sha256": str(result.attrs.get("scenario_sha256", "")),

@@ -220,6 +220,47 @@ def _scan(f: h5py.File) -> dict:
     return layout
 
 
+def _check_consistent(f: h5py.File, path: Path, attrs: dict, time_s: np.ndarray, layout: dict) -> None:
+    """Refuse files whose numbers would be meaningless: bad step, start, time or row counts."""
+    step = attrs.get("step_s")
+    if isinstance(step, bool) or not isinstance(step, (int, float)) or not np.isfinite(step) or step <= 0:
+        raise ResultFileError(f"{path}: root attribute step_s must be a positive number of seconds, got {step!r}")
+    try:
+        pd.Timestamp(str(attrs.get("start")))
+    except (ValueError, TypeError, OverflowError):
+        raise ResultFileError(f"{path}: root attribute start must be an ISO 8601 date, "
+                              f"got {str(attrs.get('start'))[:40]!r}") from None
+    if time_s.size > 1 and np.any(np.diff(time_s) <= 0):
+        raise ResultFileError(f"{path}: /time is not strictly increasing")
+    for sim, series in layout["series"].items():
+        for attr in series:
+            rows = f[f"series/{sim}/{attr}"].shape[:1]
+            if rows != (time_s.size,):
+                raise ResultFileError(f"{path}: /series/{sim}/{attr} has {rows[0] if rows else 0} rows but "
+                                      f"/time has {time_s.size}; the file is inconsistent")
+    for name in layout["events"]:
+        if f[f"events/{name}"].dtype.names is None:
+            raise ResultFileError(f"{path}: /events/{name} is not a table (structured array)")
+
+
+def require_complete(result: Result) -> None:
+    """Raise unless the run that wrote ``result`` completed (``status == 'complete'``).
+
+    Raises
+    ------
+    ResultFileError
+        For ``running``, ``interrupted``, ``failed`` or a missing status: the
+        KPIs of an unfinished run are not those of the scenario.
+    """
+    status = result.attrs.get("status")
+    if status != "complete":
+        planned = result.attrs.get("n_steps")
+        of = f" of {planned}" if planned is not None else ""
+        raise ResultFileError(
+            f"{result.path}: status is {status!r}, not 'complete' ({result.n_steps}{of} steps recorded); "
+            "pass --allow-partial to use it anyway")
+
+
 def load(path: str | Path) -> Result:
     """Open a result file and check its layout.
 
@@ -243,10 +284,14 @@ def load(path: str | Path) -> Result:
     path = Path(path)
     if not path.is_file():
         raise ResultFileError(f"{path}: no such result file; pass the .h5 file written by 'cosim run'")
-    if not h5py.is_hdf5(path):
+    try:
+        is_hdf5 = h5py.is_hdf5(path)
+    except OSError as exc:
+        raise ResultFileError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    if not is_hdf5:
         raise ResultFileError(f"{path}: not an HDF5 file; pass the .h5 file written by 'cosim run'")
     try:
-        with h5py.File(path, "r") as f:
+        with h5py.File(path, "r", locking=False) as f:
             attrs = {k: _decode(v) for k, v in f.attrs.items()}
             version = attrs.get("layout_version")
             if version != LAYOUT_VERSION:
@@ -260,10 +305,18 @@ def load(path: str | Path) -> Result:
                     f"{path}: not a complete cosim result, missing {', '.join(missing)}; "
                     "was the run interrupted before the recorder wrote its first step?"
                 )
-            time_s = np.asarray(f["time"][()], dtype=np.int64)
+            time = f["time"]
+            if not isinstance(time, h5py.Dataset) or time.ndim != 1 or time.dtype.kind not in "iu":
+                raise ResultFileError(f"{path}: /time must be a 1-D integer dataset (seconds since start), "
+                                      f"got {getattr(time, 'dtype', type(time).__name__)}")
+            time_s = np.asarray(time[()], dtype=np.int64)
             layout = _scan(f)
-    except OSError as exc:
-        raise ResultFileError(f"{path}: cannot read the HDF5 file ({exc})") from exc
+            _check_consistent(f, path, attrs, time_s, layout)
+    except ResultFileError:
+        raise
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError) as exc:  # h5py: corrupt or truncated file
+        raise ResultFileError(f"{path}: cannot read the HDF5 file ({type(exc).__name__}: "
+                              f"{' '.join(str(exc).split())[:200]})") from None
     if isinstance(attrs.get("packages"), str):
         try:
             attrs["packages"] = json.loads(attrs["packages"])

@@ -1,7 +1,9 @@
 """The ``cosim`` command line.
 
-Exit codes: 0 success; 1 the run failed or a check found a regression;
-2 invalid scenario or arguments (one line per problem, no traceback).
+Exit codes: 0 success; 1 the run failed (also: another run holds the lock on
+the same output, the disk is full) or a check found a regression; 2 invalid
+scenario or arguments, including an output path that cannot be written (one
+line per problem, no traceback); 130 stopped by SIGINT or SIGTERM.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import warnings
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from .errors import RunFailed, RunInterrupted, ScenarioError
+from .errors import OutputBusy, OutputPathError, RunFailed, RunInterrupted, ScenarioError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -32,7 +34,14 @@ def _err(msg: str) -> None:
 
 # --------------------------------------------------------------------- run
 def _default_out(scenario) -> Path:
-    return Path("out") / f"{scenario.name}.h5"
+    """``out/<name>.h5``; a name that would leave ``out/`` is refused."""
+    name = scenario.name
+    if (not name or name.startswith(".") or any(c in name for c in "/\\\0")
+            or len(name.encode()) > 200):
+        raise OutputPathError(
+            f"name: {name[:80]!r} cannot name the default output file out/<name>.h5 (empty, starts "
+            "with '.', holds a path separator or is too long); rename the scenario or give -o")
+    return Path("out") / f"{name}.h5"
 
 
 class _ProgressBar:
@@ -60,7 +69,7 @@ class _ProgressBar:
 
 def cmd_run(args) -> int:
     from .config import load_scenario
-    from .world import RunControl, run_scenario
+    from .world import RunControl
 
     try:
         scenario, yaml_text = load_scenario(args.scenario, args.set or [])
@@ -70,9 +79,12 @@ def cmd_run(args) -> int:
         for line in exc.problems:
             _err(f"error: {line}")
         return EXIT_USAGE
-    out = Path(args.output) if args.output else _default_out(scenario)
-    if out.suffix != ".h5":
-        _err(f"error: -o/--output: expected a path ending in .h5, got {str(out)!r}")
+    from .recorder import check_output_path
+
+    try:
+        out = check_output_path(Path(args.output) if args.output else _default_out(scenario))
+    except OutputPathError as exc:
+        _err(f"error: {exc}")
         return EXIT_USAGE
 
     control = RunControl()
@@ -83,9 +95,27 @@ def cmd_run(args) -> int:
         control.stop_requested = True
         control.stop_reason = f"stopped by {signal.Signals(signum).name}"
 
+    # the handler stays until the summary is printed: a signal after the final
+    # rename only notes that the (complete) result was already published
     old = {s: signal.signal(s, _stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
+        return _run_and_report(scenario, yaml_text, out, control, bar)
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def _run_and_report(scenario, yaml_text, out: Path, control, bar) -> int:
+    from .world import run_scenario
+
+    try:
         summary = run_scenario(scenario, yaml_text, out, control)
+    except OutputBusy as exc:
+        _err(f"run failed: {exc}")
+        return EXIT_FAILED
+    except OutputPathError as exc:
+        _err(f"error: {exc}")
+        return EXIT_USAGE
     except RunInterrupted as exc:
         if bar is not None:
             bar.close()
@@ -95,7 +125,8 @@ def cmd_run(args) -> int:
         if bar is not None:
             bar.close()
         _err(f"run failed: {exc}")
-        _err(f"partial output: {exc.partial_path}")
+        if exc.partial_path:
+            _err(f"partial output: {exc.partial_path}")
         return EXIT_FAILED
     except ScenarioError as exc:  # problems only detectable with the real net
         if bar is not None:
@@ -103,9 +134,6 @@ def cmd_run(args) -> int:
         for line in exc.problems:
             _err(f"error: {line}")
         return EXIT_USAGE
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
     if bar is not None:
         bar.close()
     run_s = summary.wall_time_s - summary.setup_s
@@ -124,6 +152,8 @@ def cmd_run(args) -> int:
         if h.get("pf_not_converged_steps"):
             parts.append(f"{h['pf_not_converged_steps']} steps without power-flow convergence")
         print("; ".join(parts))
+    if control.stop_requested:
+        _err(f"note: {control.stop_reason} after the result was complete; {summary.path} is complete")
     return EXIT_OK
 
 

@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError, field_validator, model_validator
 
 from simulators.common.netdata import PROFILE_ROWS, PROFILE_START, PROFILE_STEP_S
+from simulators.common.schema import StrictModel
 from simulators.coordinator.schema import CoordinatorConfig
 from simulators.household.schema import HouseholdsConfig
 from simulators.ict.schema import IctConfig
@@ -55,8 +56,8 @@ def _duration(value: Any) -> int | str:
 Duration = Annotated[int | str, BeforeValidator(_duration)]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class _Frozen(StrictModel):
+    """Scenario models: frozen, no extra keys, finite numbers (see simulators.common.schema)."""
 
 
 class GridConfig(_Frozen):
@@ -138,6 +139,18 @@ class Scenario(_Frozen):
     market: MarketConfig | None = None
     coordinator: CoordinatorConfig | None = None
     output: OutputConfig = OutputConfig()
+    auth_key_file: str | None = Field(
+        None, description="file with the master secret of order authentication (hex, >= 64 digits); "
+                          "default: a fresh secret from the operating system per run")
+
+    @field_validator("auth_key_file")
+    @classmethod
+    def _readable_key(cls, v):
+        if v is not None:
+            from simulators.common.auth import read_key_file
+
+            read_key_file(v)  # AuthKeyError (a ValueError) names the problem
+        return v
 
     @field_validator("start")
     @classmethod
@@ -195,6 +208,42 @@ class Scenario(_Frozen):
 
 
 # ----------------------------------------------------------------- loading
+class DuplicateKeyError(yaml.constructor.ConstructorError):
+    """A mapping names the same key twice."""
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key written twice in one mapping.
+
+    Plain YAML keeps the last of two equal keys, so a scenario with ``seed:``
+    twice would silently run with the second. Keys brought in by a merge
+    (``<<: *base``) may still be overridden.
+    """
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: set = set()
+            for key_node, _value in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    duplicate = key in seen
+                except TypeError:  # unhashable key: the base class reports it
+                    continue
+                if duplicate:
+                    raise DuplicateKeyError(
+                        "while constructing a mapping", node.start_mark,
+                        f"key {key!r} appears twice in one mapping; keep one", key_node.start_mark)
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def yaml_load(text: str) -> Any:
+    """Parse YAML text safely (no Python objects) and without repeated keys."""
+    return yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - UniqueKeyLoader is a SafeLoader
+
+
 def deep_merge(base: dict, override: dict) -> dict:
     """Merge ``override`` into a copy of ``base`` (mappings recursively)."""
     out = copy.deepcopy(base)
@@ -226,7 +275,7 @@ def _read_yaml(path: Path) -> dict:
     if "\x00" in text:
         raise ScenarioError([f"{path}: contains NUL bytes; a scenario is a YAML text file"])
     try:
-        data = yaml.safe_load(text)
+        data = yaml_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -304,7 +353,10 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
             problems.append(f"--set {item!r}: empty key component")
             continue
         try:
-            value = yaml.safe_load(raw)
+            value = yaml_load(raw)
+        except DuplicateKeyError as exc:
+            problems.append(f"--set {key.strip()}: {exc.problem}")
+            continue
         except yaml.YAMLError:
             value = raw
         node = out

@@ -25,3 +25,19 @@ class RunFailed(RuntimeError):
     def __init__(self, message: str, partial_path: str | None = None):
         self.partial_path = partial_path
         super().__init__(message)
+
+
+class OutputPathError(ValueError):
+    """The result path (``-o``) cannot be written: a folder, no permission, too long."""
+
+
+class OutputBusy(RuntimeError):
+    """Another run holds the lock on the same result path."""
+
+
+class RecorderWriteError(RunFailed):
+    """The result file could not be written (disk full, I/O error).
+
+    The file is closed with ``status = failed`` where the file system allows
+    it; ``partial_path`` names it.
+    """

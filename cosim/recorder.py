@@ -6,9 +6,24 @@ orchestrator can close it with the right ``status`` whatever happens
 inside mosaik. Rows are buffered and written in blocks of ``chunk_steps``;
 memory does not grow with the run length.
 
-The file is written as ``OUT.h5.partial`` and renamed to ``OUT.h5`` only
-when the run completes, so a failed or interrupted run never replaces an
-earlier result. Layout (``layout_version`` 1) is documented in the README.
+Output files (Linux and macOS: ``fcntl.flock``):
+
+* the sink first takes an exclusive lock on the result path, as a ``flock``
+  on the sidecar ``OUT.h5.lock`` (removed when the sink releases it); a
+  second run into the same path fails at once with :class:`OutputBusy`;
+* the run writes a name of its own, ``OUT.h5.<pid>-<random>.partial``;
+* a complete file is renamed to ``OUT.h5``; a failed or interrupted one to
+  ``OUT.h5.partial`` (replacing an older partial), so a failed run never
+  replaces an earlier result;
+* a few MiB are reserved on disk beside the file (``OUT.h5.<...>.reserve``)
+  and freed when a write fails, so that a run that fills the disk can still
+  close its file with ``status = failed``.
+
+A run killed with SIGKILL leaves its ``OUT.h5.<pid>-<random>.partial``
+(``status = running``); the next run into the same path removes the stale
+reserve and lock files.
+
+Layout (``layout_version`` 1) is documented in the README.
 
 This module is the only writer of that layout: the sink and
 :func:`analysis.synthetic.write_result` (test fixtures, demos) both call the
@@ -17,9 +32,13 @@ functions of the "layout" section below.
 
 from __future__ import annotations
 
+import errno
+import fcntl
+import glob
 import json
 import logging
 import os
+import secrets
 from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
@@ -28,6 +47,8 @@ import h5py
 import mosaik_api_v3
 import numpy as np
 import pandas as pd
+
+from .errors import OutputBusy, OutputPathError, RecorderWriteError
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +68,12 @@ def package_versions() -> dict[str, str]:
     return out
 
 
+#: Disk space held back while a run writes [byte]; freed to close the file when the disk is full.
+RESERVE_BYTES = 4 * 2**20
+
+
 def partial_path(path: Path) -> Path:
+    """Where a failed or interrupted run leaves its file: ``OUT.h5.partial``."""
     return path.with_name(path.name + ".partial")
 
 
@@ -123,6 +149,98 @@ def append_rows(ds: h5py.Dataset, rows: np.ndarray) -> None:
     ds[n:] = rows
 
 
+def lock_path(path: Path) -> Path:
+    """The sidecar lock file of a result path: ``OUT.h5.lock``."""
+    return path.with_name(path.name + ".lock")
+
+
+def check_output_path(path: str | Path) -> Path:
+    """Refuse a result path that cannot be written, before any set-up.
+
+    Creates missing parent folders.
+
+    Raises
+    ------
+    OutputPathError
+        The path is a folder, its parent is not a folder, or it cannot be
+        created or written (one line, with the operating system's reason).
+    """
+    path = Path(path)
+    if path.suffix != ".h5":
+        raise OutputPathError(f"-o/--output: expected a path ending in .h5, got {str(path)!r}")
+    if "\0" in str(path):
+        raise OutputPathError("-o/--output: the path contains a NUL character")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputPathError(f"-o/--output: cannot create the folder {str(path.parent)[:200]!r} "
+                              f"({exc.strerror or exc})") from None
+    try:
+        # + 32: the run's own name adds ".<pid>-<random>.partial"
+        if len(path.name.encode()) + 32 > os.pathconf(path.parent, "PC_NAME_MAX"):
+            raise OutputPathError(f"-o/--output: file name {path.name[:40]!r}... is too long for the file system")
+        if path.is_dir():
+            raise OutputPathError(f"-o/--output: {str(path)!r} is a folder; give a file name ending in .h5")
+    except OSError as exc:
+        raise OutputPathError(f"-o/--output: cannot use {str(path)[:200]!r} ({exc.strerror or exc})") from None
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise OutputPathError(f"-o/--output: the folder {str(path.parent)!r} is not writable")
+    return path
+
+
+class OutputLock:
+    """Exclusive ``flock`` on ``OUT.h5.lock`` for the life of one run.
+
+    The lock file is removed by its holder while it still holds the lock;
+    a process that opened the file just before checks after locking that
+    the path still names the file it locked, and retries otherwise.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.target = Path(path)
+        self.path = lock_path(self.target)
+        self.fd: int | None = None
+
+    def acquire(self) -> None:
+        """Take the lock or raise :class:`OutputBusy` (never waits)."""
+        for _ in range(10):
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+            except OSError as exc:
+                raise OutputPathError(f"-o/--output: cannot create {str(self.path)!r} "
+                                      f"({exc.strerror or exc})") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                os.close(fd)
+                if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    raise OutputBusy(f"{self.target} is being written by another run (lock {self.path} "
+                                     "is held); wait for it or choose another -o") from None
+                raise OutputPathError(f"-o/--output: cannot lock {str(self.path)!r} ({exc.strerror})") from None
+            try:
+                same = os.path.samestat(os.fstat(fd), os.stat(self.path))
+            except FileNotFoundError:
+                same = False
+            if same:
+                self.fd = fd
+                os.ftruncate(fd, 0)
+                os.write(fd, f"{os.getpid()}\n".encode())
+                return
+            os.close(fd)  # the previous holder removed it between our open and flock
+        raise OutputBusy(f"{self.target}: could not take the lock {self.path}; another run keeps replacing it")
+
+    def release(self) -> None:
+        """Remove the lock file and drop the lock (idempotent)."""
+        if self.fd is None:
+            return
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+        os.close(self.fd)
+        self.fd = None
+
+
 class _Series:
     """One /series dataset with its row buffer."""
 
@@ -143,7 +261,9 @@ class HDF5Sink:
     Parameters
     ----------
     path : Path
-        Final result path; the file is written at ``path + '.partial'``.
+        Final result path. It is locked (:class:`OutputLock`, raises
+        :class:`OutputBusy` if another run holds it) and the file is written
+        at ``path + '.<pid>-<random>.partial'`` (:attr:`running`).
     root_attrs : dict
         Written to ``/`` at open (scenario YAML, seed, start, ...).
     chunk_steps : int
@@ -151,15 +271,34 @@ class HDF5Sink:
     """
 
     def __init__(self, path: str | Path, root_attrs: dict, chunk_steps: int = 96,
-                 compression: str | None = "gzip", compression_level: int = 1) -> None:
+                 compression: str | None = "gzip", compression_level: int = 1,
+                 reserve_bytes: int = RESERVE_BYTES) -> None:
         self.path = Path(path)
         self.partial = partial_path(self.path)
-        self.partial.parent.mkdir(parents=True, exist_ok=True)
-        # HDF5 1.8 file format: it has dense attribute storage (a district's
-        # 8,767 entity labels exceed the 64 KiB limit of compact attributes) and
-        # is read by any HDF5 >= 1.8. No file lock, so notebooks (and the tests)
-        # can read a running result; each run writes its own .partial path.
-        self.f = h5py.File(self.partial, "w", libver=("v108", "v108"), locking=False)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.lock = OutputLock(self.path)
+        self.lock.acquire()
+        # holding the lock, no other run writes this path: reserves left by a
+        # killed run (SIGKILL) are garbage
+        for stale in self.path.parent.glob(f"{glob.escape(self.path.name)}.*.reserve"):
+            stale.unlink(missing_ok=True)
+        run_id = f"{os.getpid()}-{secrets.token_hex(4)}"
+        self.running = self.path.with_name(f"{self.path.name}.{run_id}.partial")
+        self.reserve = self.path.with_name(f"{self.path.name}.{run_id}.reserve")
+        self.closed = True
+        self.failed_write: OSError | None = None
+        try:
+            self._reserve(reserve_bytes)
+            # HDF5 1.8 file format: it has dense attribute storage (a district's
+            # 8,767 entity labels exceed the 64 KiB limit of compact attributes) and
+            # is read by any HDF5 >= 1.8. No HDF5 file lock, so notebooks (and the
+            # tests) can read a running result; each run writes a name of its own.
+            self.f = h5py.File(self.running, "w", libver=("v108", "v108"), locking=False)
+        except OSError as exc:
+            self._drop_reserve()
+            self.lock.release()
+            raise RecorderWriteError(f"cannot create {self.running} ({exc.strerror or exc})") from None
+        self.closed = False
         self.chunk = int(chunk_steps)
         self.compression = compression
         self.level = compression_level
@@ -173,8 +312,25 @@ class HDF5Sink:
         self._events: dict[str, h5py.Dataset] = {}
         self._ev_buf: dict[str, list[np.ndarray]] = {}
         self._row: dict[tuple[str, str], np.ndarray] = {}
-        self.closed = False
         self.rows_written = 0
+
+    def _reserve(self, n_bytes: int) -> None:
+        """Write (not just allocate) ``n_bytes`` beside the result, freed on a write error."""
+        if n_bytes <= 0:
+            return
+        with open(self.reserve, "wb") as fh:
+            block = b"\0" * min(n_bytes, 2**20)
+            left = n_bytes
+            while left > 0:
+                left -= fh.write(block[:left])
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def _drop_reserve(self) -> None:
+        try:
+            self.reserve.unlink()
+        except FileNotFoundError:
+            pass
 
     # -------------------------------------------------------------- set-up
     def declare(self, sim: str, attr: str, meta: dict) -> None:
@@ -245,7 +401,41 @@ class HDF5Sink:
             parts.clear()
 
     def flush(self) -> None:
-        """Write buffered rows and events; afterwards all committed rows are on disk."""
+        """Write buffered rows and events; afterwards all committed rows are on disk.
+
+        Raises
+        ------
+        RecorderWriteError
+            The file system refused a write (disk full, I/O error). The
+            buffered rows are dropped, the disk reserve is freed so that
+            :meth:`close` can still record the status.
+        """
+        if self.failed_write is not None:
+            raise RecorderWriteError(self._write_problem(self.failed_write))
+        try:
+            self._flush()
+        except (OSError, RuntimeError, ValueError) as exc:  # h5py reports a failed write as any of these
+            self.failed_write = exc if isinstance(exc, OSError) else OSError(errno.EIO, str(exc))
+            self._discard_buffers()
+            self._drop_reserve()
+            raise RecorderWriteError(self._write_problem(self.failed_write)) from None
+
+    def _write_problem(self, exc: OSError) -> str:
+        text = str(exc)
+        # h5py's OSError carries errno only in its text ("errno = 28")
+        full = exc.errno == errno.ENOSPC or "errno = 28" in text or os.strerror(errno.ENOSPC) in text
+        why = "the disk is full" if full else (exc.strerror or " ".join(text.split())[:200])
+        return f"cannot write {self.running.name}: {why}; {self.rows_written} steps were written"
+
+    def _discard_buffers(self) -> None:
+        self._time_buf.clear()
+        for s in self._series.values():
+            s.n = 0
+        for parts in self._ev_buf.values():
+            parts.clear()
+        self._row.clear()
+
+    def _flush(self) -> None:
         n = len(self._time_buf)
         if n:
             start = self.rows_written
@@ -262,31 +452,74 @@ class HDF5Sink:
         self.f.flush()
 
     def discard(self) -> None:
-        """Close and delete the partial file (the run never started)."""
+        """Close and delete the run's file (the run never started) and release the lock."""
         if not self.closed:
-            self.f.close()
+            try:
+                self.f.close()
+            except (OSError, RuntimeError):
+                log.debug("closing a discarded file failed", exc_info=True)
             self.closed = True
-        self.partial.unlink(missing_ok=True)
+        self.running.unlink(missing_ok=True)
+        self._drop_reserve()
+        self.lock.release()
 
-    def close(self, status: str, error: str = "", extra_attrs: dict | None = None) -> Path:
-        """Flush, set ``status`` and close. Rename to the final path if complete.
+    def release(self) -> None:
+        """Release the lock on the result path (after :meth:`close`)."""
+        self._drop_reserve()
+        self.lock.release()
+
+    def close(self, status: str, error: str = "", extra_attrs: dict | None = None,
+              release_lock: bool = True) -> Path:
+        """Flush, set ``status`` and close; rename to the final path if complete.
+
+        A failed or interrupted file goes to ``OUT.h5.partial``. If the
+        last rows cannot be written (disk full) the file is still closed,
+        with ``status = failed`` and the write error in ``error``, and
+        :class:`RecorderWriteError` is raised after that.
 
         Returns the path of the closed file.
         """
         if self.closed:
             return self.path if status == "complete" else self.partial
         self._row.clear()  # a half-staged row is not a completed step
-        self.flush()
-        self.f.attrs["status"] = status
-        self.f.attrs["error"] = error
-        for k, v in (extra_attrs or {}).items():
-            self.f.attrs[k] = v
-        self.f.close()
+        problem = None
+        try:
+            self.flush()
+        except RecorderWriteError as exc:
+            problem = exc
+            if status == "complete":
+                status = "failed"
+            if str(exc) not in error:
+                error = f"{error}; {exc}" if error else str(exc)
+        self._drop_reserve()  # the space it held is for these last metadata writes
+        try:
+            self.f.attrs["status"] = status
+            self.f.attrs["error"] = error
+            for k, v in (extra_attrs or {}).items():
+                self.f.attrs[k] = v
+            self.f.close()
+        except (OSError, RuntimeError, ValueError) as exc:
+            try:
+                self.f.close()
+            except (OSError, RuntimeError, ValueError):
+                log.debug("second close of %s failed", self.running, exc_info=True)
+            problem = problem or RecorderWriteError(self._write_problem(
+                exc if isinstance(exc, OSError) else OSError(errno.EIO, str(exc))))
         self.closed = True
-        if status == "complete":
-            os.replace(self.partial, self.path)
-            return self.path
-        return self.partial
+        # a file whose status could not be recorded is never published as complete
+        final = self.path if status == "complete" and problem is None else self.partial
+        try:
+            os.replace(self.running, final)
+        except OSError as exc:
+            final = self.running
+            problem = problem or RecorderWriteError(
+                f"cannot rename {self.running.name} to {self.path.name if status == 'complete' else self.partial.name}"
+                f" ({exc.strerror or exc})")
+        if release_lock or problem is not None:
+            self.lock.release()
+        if problem is not None:
+            raise RecorderWriteError(str(problem), str(final))
+        return final
 
 
 # ------------------------------------------------------------------ mosaik

@@ -7,8 +7,10 @@ named by import string only.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import signal
 import time as _time
 import traceback
 from dataclasses import dataclass, field
@@ -18,7 +20,7 @@ from typing import Callable
 import numpy as np
 
 from .config import Scenario, scenario_sha256
-from .errors import RunFailed, RunInterrupted, ScenarioError
+from .errors import RecorderWriteError, RunFailed, RunInterrupted, ScenarioError
 from .recorder import HDF5Sink, package_versions
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,19 @@ class RunSummary:
     wall_time_s: float
     headline: dict = field(default_factory=dict)
     setup_s: float = 0.0
+
+
+def master_secret(scenario: Scenario) -> bytes:
+    """Secret of the order authentication: the scenario's key file, else OS randomness.
+
+    Tags are not recorded, so the same seed still gives the same ``/series``
+    and ``/events`` whatever the secret.
+    """
+    from simulators.common.auth import new_master_secret, read_key_file
+
+    if scenario.auth_key_file is not None:
+        return read_key_file(scenario.auth_key_file)
+    return new_master_secret()
 
 
 def split_seeds(seed: int) -> dict[str, int]:
@@ -103,6 +118,9 @@ class _Builder:
         self.sink = sink
         self.control = control
         self.seeds = split_seeds(scenario.seed)
+        # the order-authentication secret is never derived from the seed (which
+        # every result stores); the adapters' ``auth_seed`` takes these bytes
+        self.auth_secret = master_secret(scenario)
         self.world = mosaik.World(SIM_CONFIG, time_resolution=TIME_RESOLUTION, debug=False,
                                   skip_greetings=True)
         self.common = dict(grid=scenario.grid.spec(), start=scenario.start.isoformat(),
@@ -147,7 +165,7 @@ class _Builder:
         hh = ict = market = coord = None
         receivers: dict[str, object] = {}  # ICT output -> receiving simulator
         if sc.households is not None:
-            hh_sim = self._start("household", "Households", sc.households, auth_seed=self.seeds["auth"])
+            hh_sim = self._start("household", "Households", sc.households, auth_seed=self.auth_secret)
             hh = hh_sim.Households()
             self._register("household", hh_sim, hh)
             receivers["to_households"] = hh_sim
@@ -159,7 +177,7 @@ class _Builder:
             self.hh_buses = hh_sim.static_tables()["households"]["bus"].to_numpy()
         if sc.market is not None:
             agents = {} if hh is None else {"n_agents": len(self.hh_buses)}
-            m_sim = self._start("market", "Market", sc.market, auth_seed=self.seeds["auth"], **agents)
+            m_sim = self._start("market", "Market", sc.market, auth_seed=self.auth_secret, **agents)
             market = m_sim.Market()
             self._register("market", m_sim, market)
             receivers["to_market"] = receivers["to_aggregators"] = m_sim
@@ -255,10 +273,15 @@ def run_scenario(scenario: Scenario, yaml_text: str, out: str | Path,
                  control: RunControl | None = None) -> RunSummary:
     """Run one scenario to ``out`` (HDF5).
 
-    The file is written as ``out.partial`` and renamed when complete; on
-    interruption or failure the partial file is closed with ``status`` set and
-    the completed steps readable, and the exception is re-raised
-    (:class:`RunInterrupted` or :class:`RunFailed`).
+    The result path is locked first (a second run into it raises
+    :class:`OutputBusy` before any set-up); the file is written under a name
+    of its own and renamed to ``out`` when complete. On interruption or
+    failure (also at set-up, and when the disk is full) the file is closed as
+    ``out.partial`` with ``status`` set and the completed steps readable, and
+    :class:`RunInterrupted` or :class:`RunFailed` is raised. A stop request
+    that arrives before the final rename wins; the rename itself runs with
+    SIGINT and SIGTERM held back, so a run is either published complete or
+    left as interrupted.
     """
     control = control or RunControl()
     out = Path(out)
@@ -276,35 +299,92 @@ def run_scenario(scenario: Scenario, yaml_text: str, out: str | Path,
     sink = HDF5Sink(out, attrs, chunk_steps=scenario.output.chunk_steps,
                     compression=scenario.output.compression,
                     compression_level=scenario.output.compression_level)
-    t0 = _time.perf_counter()
-    world = None
     try:
-        world = _Builder(scenario, sink, control).build()
+        return _run_locked(scenario, sink, control)
+    finally:
+        sink.release()
+
+
+def _fail(sink: HDF5Sink, world, control: RunControl, exc: BaseException, t0: float,
+          stage: str = "") -> None:
+    """Close the file as failed or interrupted and raise the matching error."""
+    wall = _time.perf_counter() - t0
+    interrupted = control.stop_requested or isinstance(exc, (RunInterrupted, KeyboardInterrupt))
+    if isinstance(exc, RecorderWriteError):
+        interrupted = False
+    status = "interrupted" if interrupted else "failed"
+    who = "recorder" if isinstance(exc, RecorderWriteError) else _failing_simulator(exc)
+    text = " ".join(str(exc).split()) if isinstance(exc, RecorderWriteError) else f"{type(exc).__name__}: {exc}"
+    message = control.stop_reason if interrupted else f"{who}{stage}: {text}"
+    try:
+        path = sink.close(status, error=message, extra_attrs={
+            "wall_time_s": wall, "failed_simulator": "" if interrupted else who})
+    except RecorderWriteError as write_exc:
+        _shutdown(world)
+        both = message if str(write_exc) in message else f"{message}; {write_exc}"
+        raise RunFailed(both, write_exc.partial_path) from None
+    _shutdown(world)
+    if interrupted:
+        raise RunInterrupted(f"{message}; partial result in {path}") from None
+    raise RunFailed(message, str(path)) from exc
+
+
+def _run_locked(scenario: Scenario, sink: HDF5Sink, control: RunControl) -> RunSummary:
+    t0 = _time.perf_counter()
+    world = builder = None
+    try:
+        builder = _Builder(scenario, sink, control)
+        world = builder.build()
     except ValueError as exc:
+        world = getattr(builder, "world", None)
         # Typed configuration errors found with the real net (e.g. more PV homes
         # than households): bad input, so no result file is left behind.
         sink.discard()
         _shutdown(world)
         raise ScenarioError([_config_problem(exc)]) from None
+    except BaseException as exc:  # noqa: BLE001 - overflow, OSError, HDF5 errors at set-up
+        _fail(sink, getattr(builder, "world", None), control, exc, t0, " at set-up")
     t_build = _time.perf_counter() - t0
     try:
         world.run(until=scenario.n_steps * int(round(scenario.step_s / TIME_RESOLUTION)),
                   print_progress=False)
     except BaseException as exc:  # noqa: BLE001 - every outcome must close the file
-        wall = _time.perf_counter() - t0
-        interrupted = control.stop_requested or isinstance(exc, (RunInterrupted, KeyboardInterrupt))
-        status = "interrupted" if interrupted else "failed"
-        who = _failing_simulator(exc)
-        message = control.stop_reason if interrupted else f"{who}: {type(exc).__name__}: {exc}"
-        path = sink.close(status, error=message, extra_attrs={"wall_time_s": wall, "failed_simulator": "" if interrupted else who})
-        _shutdown(world)
-        if interrupted:
-            raise RunInterrupted(f"{message}; partial result in {path}") from None
-        raise RunFailed(message, str(path)) from exc
+        _fail(sink, world, control, exc, t0)
     wall = _time.perf_counter() - t0
-    path = sink.close("complete", extra_attrs={"wall_time_s": wall, "setup_time_s": t_build})
+    with _signals_held():
+        # decided with SIGINT/SIGTERM held back: a stop request either came
+        # before (the run is left interrupted) or comes after the rename
+        if control.stop_requested:
+            _fail(sink, world, control, RunInterrupted(control.stop_reason), t0)
+        try:
+            path = sink.close("complete", extra_attrs={"wall_time_s": wall, "setup_time_s": t_build},
+                              release_lock=False)
+        except RecorderWriteError as exc:
+            _shutdown(world)
+            raise RunFailed(str(exc), exc.partial_path) from None
     _shutdown(world)
-    return RunSummary(path, "complete", scenario.n_steps, wall, _headline(path), setup_s=t_build)
+    # read while the lock is held: the file is this run's, not a later one's
+    try:
+        headline = _headline(path)
+    except (OSError, KeyError, ValueError):  # the summary is a courtesy; the file is complete
+        log.warning("could not read the headline KPIs back from %s", path, exc_info=True)
+        headline = {}
+    return RunSummary(path, "complete", scenario.n_steps, wall, headline, setup_s=t_build)
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """Hold SIGINT and SIGTERM back (delivered when the block ends)."""
+    sigs = {signal.SIGINT, signal.SIGTERM}
+    try:
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+    except (AttributeError, OSError, ValueError):  # pragma: no cover - platforms without it
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _config_problem(exc: ValueError) -> str:

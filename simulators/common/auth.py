@@ -1,10 +1,16 @@
 """Order authenticity: per-agent keys, HMAC tags, replay protection.
 
-Set-up: a 32-byte master secret is drawn from ``numpy.random.default_rng(auth_seed)``;
-agent ``a`` gets the key ``HMAC-SHA256(master, b"agent" || int64(a))``. The
-market operator and every honest agent are built from the same ``auth_seed``
-(the key distribution of a real deployment, e.g. smart-meter gateway
-certificates, is outside the model).
+Set-up: a master secret of at least 32 bytes; agent ``a`` gets the key
+``HMAC-SHA256(master, b"agent" || int64(a))``. The market operator and every
+honest agent are built from the same secret (the key distribution of a real
+deployment, e.g. smart-meter gateway certificates, is outside the model).
+
+In a run the orchestrator draws the secret from the operating system's random
+source (:func:`new_master_secret`) or reads it from the key file the scenario
+names (:func:`read_key_file`); it is never derived from the scenario seed,
+which every result file stores. Tags are not recorded, so the secret does not
+change ``/series`` or ``/events``. An ``int`` is still accepted as a *seed*
+of the secret, for unit tests of the model only.
 
 Tag: keyed BLAKE2b (the MAC mode of RFC 7693, §2.9) with the sender's key
 over the packed fields ``msg_id, kind, sender, bus, interval_s, side,
@@ -23,24 +29,72 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
+import secrets
+from pathlib import Path
 
 import numpy as np
+
+#: Bytes of a master secret (256 bit).
+SECRET_BYTES = 32
+
+
+class AuthKeyError(ValueError):
+    """A key file is missing, unreadable or holds fewer than 32 bytes of hex."""
+
+
+def new_master_secret() -> bytes:
+    """32 bytes from the operating system's random source."""
+    return secrets.token_bytes(SECRET_BYTES)
+
+
+def read_key_file(path: str | os.PathLike) -> bytes:
+    """The master secret in a key file: hexadecimal text, at least 64 digits.
+
+    Create one with ``python -c "import secrets; print(secrets.token_hex(32))" > run.key``.
+
+    Raises
+    ------
+    AuthKeyError
+        The file cannot be read or does not hold at least 32 bytes of hex.
+    """
+    p = Path(path)
+    try:
+        raw = p.read_bytes()[:4096]
+    except OSError as exc:
+        raise AuthKeyError(f"cannot read key file {str(p)!r} ({exc.strerror or exc})") from None
+    try:
+        text = raw.decode("ascii")
+        key = bytes.fromhex("".join(text.split()))
+    except (UnicodeDecodeError, ValueError):
+        raise AuthKeyError(f"key file {str(p)!r} must hold hexadecimal text (e.g. 64 hex digits "
+                           "from secrets.token_hex(32))") from None
+    if len(key) < SECRET_BYTES:
+        raise AuthKeyError(f"key file {str(p)!r} holds {len(key)} bytes; at least {SECRET_BYTES} are needed")
+    return key
 
 _FIELDS = ("msg_id", "kind", "sender", "bus", "interval_s", "side",
            "quantity_mwh", "price_eur_per_mwh", "send_ms")
 
 
 class KeyRing:
-    """Per-agent HMAC keys derived from one seed.
+    """Per-agent HMAC keys derived from one master secret.
 
     Parameters
     ----------
-    auth_seed : int
-        Seed of the key set-up (shared by market and honest agents).
+    secret : bytes or int
+        The master secret (at least 32 bytes), shared by market and honest
+        agents; an ``int`` seeds a secret (model unit tests only: a seed is
+        not secret).
     """
 
-    def __init__(self, auth_seed: int) -> None:
-        self._master = np.random.default_rng(auth_seed).bytes(32)
+    def __init__(self, secret: bytes | int) -> None:
+        if isinstance(secret, (bytes, bytearray)):
+            if len(secret) < SECRET_BYTES:
+                raise AuthKeyError(f"master secret has {len(secret)} bytes; at least {SECRET_BYTES} are needed")
+            self._master = bytes(secret)
+        else:
+            self._master = np.random.default_rng(int(secret)).bytes(SECRET_BYTES)
         self._keys: dict[int, bytes] = {}
 
     def key(self, agent: int) -> bytes:

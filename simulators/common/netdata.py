@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .safe_json import UnsafeGridFile, check_pandapower_json
+
 log = logging.getLogger(__name__)
 
 #: SimBench profiles: 15-min resolution over the leap year 2016 (366 days).
@@ -77,10 +79,20 @@ def _load_cached(kind: str, value: str):
         if not path.is_file():
             raise GridSpecError(f"grid.pandapower_json: file {value!r} does not exist")
         try:
-            return pp.from_json(str(path))
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise GridSpecError(f"grid.pandapower_json: cannot read {value!r} as UTF-8 text ({exc})") from None
+        # pandapower imports any module a JSON object names: check every type tag first
+        try:
+            check_pandapower_json(text, source=f"grid.pandapower_json: {value!r}")
+        except UnsafeGridFile as exc:
+            raise GridSpecError(str(exc)) from None
+        try:
+            return pp.from_json_string(text, convert=True)
         except Exception as exc:  # pandapower raises many types on bad files
+            detail = " ".join(str(exc).split())[:200]
             raise GridSpecError(
-                f"grid.pandapower_json: {value!r} is not a pandapower JSON net ({exc})"
+                f"grid.pandapower_json: {value!r} is not a pandapower JSON net ({type(exc).__name__}: {detail})"
             ) from exc
 
 

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from simulators.common.schema import STRICT
 
 SCHEMES = ("centralized", "local", "shared_balancing", "common", "integrated")
 
@@ -29,7 +31,7 @@ TRAFFIC_LIGHT_DEFAULT = {"centralized": False, "local": True, "shared_balancing"
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = STRICT
 
 
 class TsoConfig(_Frozen):

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from simulators.common.schema import STRICT
 
 POLICIES = ("none", "self_consumption", "tariff", "market", "flex")
-_CFG = ConfigDict(frozen=True, extra="forbid")
+_CFG = STRICT
 
 
 class SizeDist(BaseModel):

@@ -69,6 +69,18 @@ FORGED_COUNTER_BASE = 1 << 31
 # ---------------------------------------------------------------------------
 
 
+def target_interval_s(at_s: float, period_s: int, offsets_s: list[int]) -> int:
+    """Start [s] of the first interval whose gate closure is at or after ``at_s``.
+
+    Gate closure of interval ``k`` (starting at ``k * period_s``) is at
+    ``(k - 1) * period_s + offset`` for the first offset of the schedule.
+    """
+    offset = int(offsets_s[0]) if offsets_s else 0
+    k = int(np.ceil((at_s - offset) / period_s)) + 1
+    return max(k, 0) * int(period_s)
+
+
+
 def assign_technologies(shares: dict[str, float], n: int, rng: np.random.Generator) -> np.ndarray:
     """Technology index per household [int8], exact counts by largest remainder, then shuffled.
 
@@ -251,13 +263,20 @@ class IctNetwork:
 
     # -- attacks -----------------------------------------------------------
 
-    def forged_due(self, now_ms: int) -> np.ndarray:
+    def forged_due(self, now_ms: int, gate: tuple[int, list[int]] | None = None) -> np.ndarray:
         """Forged orders whose injection time is <= ``now_ms``, with send_ms = injection time.
 
         Sender: a uniformly drawn existing household; ``tag``: random non-zero
         uint64 (not a valid HMAC tag); ``msg_id`` from :func:`make_ids` with a
         counter offset of 2**31. They cross only the backhaul (the attacker
         injects at the aggregation network), see :meth:`transmit`.
+
+        ``gate`` is the market's decision schedule ``(period_s, offsets_s)``
+        (the ``to_market`` hand-over, gate closure of interval ``k`` at
+        ``(k - 1) * period_s + offset``). Forged orders are for the first
+        interval whose gate closure is at or after the injection, as an
+        attacker who wants them cleared would choose; without ``gate`` (no
+        market) ``interval_s`` stays 0.
         """
         parts = []
         while self._forged_todo and self._forged_todo[0].at_s * 1e3 <= now_ms:
@@ -274,6 +293,8 @@ class IctNetwork:
             m["quantity_mwh"] = f.quantity_mwh
             m["price_eur_per_mwh"] = f.price_eur_per_mwh
             m["send_ms"] = int(np.ceil(f.at_s * 1e3))
+            if gate is not None:
+                m["interval_s"] = target_interval_s(f.at_s, *gate)
             m["tag"] = rng.integers(1, np.iinfo(np.uint64).max, f.count, dtype=np.uint64, endpoint=True)
             parts.append(m)
         return np.concatenate(parts) if parts else empty(0)

@@ -103,7 +103,7 @@ class IctSim(Adapter):
         now_ms = int(round(time * self.tick_ms))
         new = msgs.concat(list(inputs.get("messages_in", {}).values()))
         sent = self.net.transmit(new)
-        forged = self.net.forged_due(now_ms)
+        forged = self.net.forged_due(now_ms, self._schedules.get(0))  # for the interval the market gates next
         fsent = self.net.transmit(forged, via_access=np.zeros(len(forged), dtype=bool))
         allsent = msgs.concat([sent, fsent])
         is_forged = np.r_[np.zeros(len(sent), bool), np.ones(len(fsent), bool)]

@@ -23,7 +23,9 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+
+from simulators.common.schema import STRICT
 
 from .errors import IctConfigError
 
@@ -33,7 +35,7 @@ TECHNOLOGY_NAMES = ("fiber", "dsl", "lte", "5g", "nb_plc", "rf_mesh", "ideal")
 #: Endpoint names accepted by ``dos[].endpoint`` and ``forged[].receiver``.
 ENDPOINT_NAMES = ("market", "dso", "tso", "coordinator", "retailer")
 
-_FROZEN = ConfigDict(frozen=True, extra="forbid")
+_FROZEN = STRICT
 
 
 class _LatencyLoss(BaseModel):

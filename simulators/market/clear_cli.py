@@ -14,8 +14,12 @@ send_ms        no       send/arrival time [ms] (default: row order);
                         the continuous double auction matches in this order
 ============== ======== ===========================================
 
+The file is UTF-8 (a byte-order mark is allowed); ``agent`` and ``bus``
+must fit a 32-bit integer and ``send_ms`` a 64-bit one.
+
 Prices for unmatched volume: ``--retail`` (default 400 EUR/MWh) and
-``--feed-in`` (default 82 EUR/MWh), the defaults of ``market.tariff``.
+``--feed-in`` (default 82 EUR/MWh), the defaults of ``market.tariff``; both
+must be finite.
 Bad input prints one line naming the row (1-based data row) and field to
 stderr and exits with code 2; nothing is cleared.
 """
@@ -35,13 +39,22 @@ from simulators.market.mechanisms import MECHANISMS, clear
 from simulators.market.orders import ClearingContext, make_orders
 
 REQUIRED = ("agent", "bus", "side", "quantity_mwh", "price_eur_per_mwh")
+#: Integer range per column: the order book's dtype (simulators.common.messages.MESSAGE_DTYPE).
+INT_RANGE = {"agent": (-2**31, 2**31 - 1), "bus": (-2**31, 2**31 - 1), "send_ms": (-2**63, 2**63 - 1)}
 
 
 def _int(row: dict, key: str, n: int) -> int:
+    text = str(row[key]).strip()
     try:
-        return int(str(row[key]).strip())
+        v = int(text) if len(text) <= 40 else None
     except (TypeError, ValueError):
-        raise OrderCsvError(f"row {n}: field {key}={row[key]!r} is not an integer") from None
+        v = None
+    if v is None:
+        raise OrderCsvError(f"row {n}: field {key}={text[:40]!r} is not an integer")
+    lo, hi = INT_RANGE[key]
+    if not lo <= v <= hi:
+        raise OrderCsvError(f"row {n}: field {key}={text[:40]} is out of range [{lo}, {hi}]")
+    return v
 
 
 def _float(row: dict, key: str, n: int, nonneg: bool = False) -> float:
@@ -65,28 +78,38 @@ def read_orders_csv(path: str) -> np.ndarray:
         Naming the first bad row (1-based, header excluded) and field.
     """
     try:
-        fh = open(path, newline="", encoding="utf-8")
+        fh = open(path, newline="", encoding="utf-8-sig")  # -sig: drop a byte-order mark
     except OSError as exc:
         raise OrderCsvError(f"cannot read {path}: {exc.strerror}") from None
-    with fh:
-        reader = csv.DictReader(fh)
-        cols = reader.fieldnames or []
-        missing = [c for c in REQUIRED if c not in cols]
-        if missing:
-            raise OrderCsvError(f"header: missing column(s) {', '.join(missing)}; required: {', '.join(REQUIRED)}")
-        has_send = "send_ms" in cols
-        rows = []
-        for n, row in enumerate(reader, start=1):
-            if None in row or any(row[c] is None for c in REQUIRED):
-                raise OrderCsvError(f"row {n}: wrong number of fields")
-            side = str(row["side"]).strip().lower()
-            if side not in ("buy", "sell"):
-                raise OrderCsvError(f"row {n}: field side={row['side']!r} must be 'buy' or 'sell'")
-            rows.append((
-                _int(row, "agent", n), _int(row, "bus", n), 1 if side == "buy" else -1,
-                _float(row, "quantity_mwh", n, nonneg=True), _float(row, "price_eur_per_mwh", n),
-                _int(row, "send_ms", n) if has_send and str(row.get("send_ms", "")).strip() else n - 1,
-            ))
+    try:
+        with fh:
+            return _parse(fh)
+    except UnicodeDecodeError as exc:
+        raise OrderCsvError(f"not UTF-8 text (byte {exc.start}); save the file as UTF-8") from None
+    except csv.Error as exc:
+        raise OrderCsvError(f"not a valid CSV file ({exc})") from None
+
+
+def _parse(fh) -> np.ndarray:
+    """Rows of an open order CSV (see :func:`read_orders_csv`)."""
+    reader = csv.DictReader(fh)
+    cols = reader.fieldnames or []
+    missing = [c for c in REQUIRED if c not in cols]
+    if missing:
+        raise OrderCsvError(f"header: missing column(s) {', '.join(missing)}; required: {', '.join(REQUIRED)}")
+    has_send = "send_ms" in cols
+    rows = []
+    for n, row in enumerate(reader, start=1):
+        if None in row or any(row[c] is None for c in REQUIRED):
+            raise OrderCsvError(f"row {n}: wrong number of fields")
+        side = str(row["side"]).strip().lower()
+        if side not in ("buy", "sell"):
+            raise OrderCsvError(f"row {n}: field side={row['side']!r} must be 'buy' or 'sell'")
+        rows.append((
+            _int(row, "agent", n), _int(row, "bus", n), 1 if side == "buy" else -1,
+            _float(row, "quantity_mwh", n, nonneg=True), _float(row, "price_eur_per_mwh", n),
+            _int(row, "send_ms", n) if has_send and str(row.get("send_ms", "")).strip() else n - 1,
+        ))
     if not rows:
         return make_orders(np.zeros(0, int), np.zeros(0, int), np.zeros(0), np.zeros(0))
     a = np.array(rows, dtype=object)
@@ -146,6 +169,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.mechanism not in MECHANISMS:
         print(f"error: --mechanism {args.mechanism!r} unknown; allowed: {', '.join(MECHANISMS)}", file=sys.stderr)
         return 2
+    for flag, value in (("--retail", args.retail), ("--feed-in", args.feed_in)):
+        if not math.isfinite(value):
+            print(f"error: {flag}: must be a finite price [EUR/MWh]; got {value!r}", file=sys.stderr)
+            return 2
     try:
         orders = read_orders_csv(args.orders)
         ctx = ClearingContext(args.retail, args.feed_in, 0, args.community_price_rule)

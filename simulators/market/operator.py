@@ -61,8 +61,9 @@ class MarketOperator:
         Seed of this simulator's Generator (attack injection).
     n_agents : int
         Agents ``0 .. n_agents-1`` settled by the ledger.
-    auth_seed : int
-        Seed of the key set-up shared with the honest agents (see :mod:`.auth`).
+    auth_seed : bytes or int
+        Master secret of the key set-up shared with the honest agents (an int
+        seeds one, for tests), see :mod:`simulators.common.auth`.
     """
 
     def __init__(self, cfg, net, start: str, step_s: int, n_steps: int, seed: int,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
-_FROZEN = ConfigDict(frozen=True, extra="forbid")
+from simulators.common.schema import STRICT
+
+_FROZEN = STRICT
 
 
 class TariffConfig(BaseModel):

@@ -80,6 +80,19 @@ TEXT: dict[str, str] = {
     "s_extends_missing.yaml": "extends: does_not_exist.yaml\n" + OK,
     "s_extends_not_string.yaml": "extends: [a.yaml, b.yaml]\n" + OK,
     "s_extends_directory.yaml": "extends: .\n" + OK,
+    # --- NaN / infinity in numeric fields of every section (one schema-wide setting)
+    "s_pv_kwp_nan.yaml": OK + "households: {pv: {share: 0.5, kwp: {dist: fixed, value: .nan}}}\n",
+    "s_pv_kwp_inf.yaml": OK + "households: {pv: {share: 0.5, kwp: {dist: fixed, value: .inf}}}\n",
+    "s_tariff_retail_inf.yaml": OK + "market: {tariff: {retail_eur_per_mwh: .inf}}\n",
+    "s_dlmp_import_price_nan.yaml": OK + "market: {mechanism: dlmp, dlmp_import_price_eur_per_mwh: .nan}\n",
+    "s_ict_share_nan.yaml": OK + "ict: {technologies: {lte: .nan}}\n",
+    "s_ict_forged_price_inf.yaml": OK + "ict: {forged: [{at_s: 60, count: 1, price_eur_per_mwh: -.inf}]}\n",
+    "s_coordinator_band_nan.yaml": OK + "coordinator: {shared_balancing: {pcc_band_mw: .nan}}\n",
+    # --- keys written twice (plain YAML silently keeps the last)
+    "s_duplicate_top_key.yaml": OK + "seed: 1\nseed: 2\n",
+    "s_duplicate_nested_key.yaml": OK + "households: {pv: {share: 0.2, share: 0.9}}\n",
+    # --- authentication key file
+    "s_auth_key_file_missing.yaml": OK + "auth_key_file: does_not_exist.key\n",
     # --- structure bombs
     "s_deep_nesting_flow.yaml": OK + "description: " + "[" * 20000 + "]" * 20000 + "\n",
     "s_deep_nesting_mapping.yaml": OK + "description: " + "{a: " * 300 + "1" + "}" * 300 + "\n",

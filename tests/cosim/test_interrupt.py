@@ -20,13 +20,16 @@ def test_signal_leaves_readable_partial_file(tmp_path, sig):
          "--set", "output.chunk_steps=50", "-o", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
-    partial = out.with_name(out.name + ".partial")
+    partial = out.with_name(out.name + ".partial")  # where an interrupted run leaves its file
     deadline = time.time() + 120
     # wait until at least two blocks are on disk, then interrupt
     while time.time() < deadline:
         time.sleep(0.5)
+        running = sorted(tmp_path.glob("year.h5.*.partial"))  # the run's own name while it writes
+        if not running:
+            continue
         try:
-            with h5py.File(partial, "r", locking=False) as f:
+            with h5py.File(running[0], "r", locking=False) as f:
                 if f.attrs.get("n_steps_done", 0) >= 100:
                     break
         except (OSError, KeyError):
@@ -36,6 +39,7 @@ def test_signal_leaves_readable_partial_file(tmp_path, sig):
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "interrupted" in err
     assert not out.exists()  # never renamed to the final name
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["year.h5.partial"]  # no lock, reserve or run file left
     with h5py.File(partial) as f:
         assert f.attrs["status"] == "interrupted"
         n = f["time"].shape[0]

@@ -94,14 +94,14 @@ def test_sigkill_never_corrupts_an_earlier_complete_result(tmp_path):
     first = cosim("run", str(DEFAULT), "--set", "duration=2h", "-o", str(out), "-q")
     assert first.returncode == 0, first.stderr
     digest, mtime = dataset_digest(out), out.stat().st_mtime_ns
-    partial = out.with_name(out.name + ".partial")
     # a 60-day rerun (about a minute) to the same path, killed 2 s after its partial file appears
     proc = subprocess.Popen([sys.executable, "-m", "cosim.cli", "run", str(DEFAULT), "--set", "duration=60d",
                              "--set", "output.chunk_steps=8", "-o", str(out), "-q"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 120
-        while time.time() < deadline and proc.poll() is None and not partial.exists():
+        # while it writes, a run's file has a name of its own (keep.h5.<pid>-<random>.partial)
+        while time.time() < deadline and proc.poll() is None and not list(tmp_path.glob("keep.h5.*.partial")):
             time.sleep(0.1)
         time.sleep(2.0)
         assert proc.poll() is None, "the rerun ended before it could be killed"
