@@ -25,6 +25,7 @@ started with ``python`` in the mosaik sim config, never as a separate process.
 
 from __future__ import annotations
 
+import abc
 from typing import Any, ClassVar
 
 import mosaik_api_v3
@@ -35,7 +36,7 @@ from .contract import HOP_TICKS, ROLES, AdapterError, Attr, Role, attribute_tabl
 __all__ = ["HOP_TICKS", "ROLES", "Adapter", "AdapterError", "Attr", "Role", "attribute_table", "build_meta"]
 
 
-class Adapter(mosaik_api_v3.Simulator):
+class Adapter(mosaik_api_v3.Simulator, metaclass=abc.ABCMeta):
     """Base of every simulator adapter (one model, one entity)."""
 
     MODEL: ClassVar[str]
@@ -128,13 +129,13 @@ class Adapter(mosaik_api_v3.Simulator):
         return None
 
     # ------------------------------------------------------ subclass hooks
+    @abc.abstractmethod
     def setup(self, **params) -> None:
         """``init`` without the mosaik bookkeeping (``self.tick_s`` is set)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def advance(self, time: int, inputs: dict) -> int | None:
         """``step`` with this entity's inputs ``{attr: {source: value}}``; next tick or None."""
-        raise NotImplementedError
 
     def value(self, attr: str) -> Any:
         """Current value of a non-buffered output (None: nothing to send)."""
