@@ -161,6 +161,8 @@ class _Builder:
             agents = {} if hh is None else {"n_agents": len(self.hh_buses)}
             m_sim = self._start("market", "Market", sc.market, auth_seed=self.seeds["auth"], **agents)
             market = m_sim.Market()
+            if hh is not None:  # the DSO's state takes the modelled elements from the orders
+                m_sim.replace_elements(**hh_sim.modelled_elements())
             self._register("market", m_sim, market)
             receivers["to_market"] = receivers["to_aggregators"] = m_sim
         if sc.coordinator is not None:

@@ -90,7 +90,6 @@ class MarketConfig(BaseModel):
     max_loading_percent: float = Field(100.0, gt=0)
     caps: CapsConfig = CapsConfig()
     zones: Literal["feeder", "trafo"] = "feeder"
-    dso_base: Literal["profiles", "none"] = "profiles"
     require_auth: bool = True
     attack: AttackConfig = AttackConfig()
     # --- network-aware clearing (mechanism "dlmp", see simulators.market.flexmarket) ---
@@ -132,6 +131,16 @@ class MarketConfig(BaseModel):
     #: Households whose FLEX_OFFERs go to the market (not to an aggregator id) are
     #: assigned to aggregator ``row % n_aggregators``.
     n_aggregators: int = Field(1, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _removed(cls, data):
+        if isinstance(data, dict) and "dso_base" in data:
+            raise ValueError(
+                f"market.dso_base={data['dso_base']!r} was removed: the DSO now always checks the whole "
+                "grid state (elements no participant models from their profiles, participants from their "
+                "executed orders); delete the key")
+        return data
 
     @field_validator("voltage_band_pu")
     @classmethod
