@@ -25,6 +25,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from simulators.common.netdata import PROFILE_ROWS, PROFILE_START, PROFILE_STEP_S
+from simulators.common.tariffs import TariffConfig
 from simulators.coordinator.schema import CoordinatorConfig
 from simulators.household.schema import HouseholdsConfig
 from simulators.ict.schema import IctConfig
@@ -133,6 +134,8 @@ class Scenario(_Frozen):
     duration: Duration = Field("1d", description="e.g. 1d, 7d, 365d or seconds")
     step: Duration = Field("15min", description="interval length, e.g. 15min or 900")
     grid: GridConfig
+    #: The retail tariff, defined once and passed to households and market.
+    tariff: TariffConfig = TariffConfig()
     households: HouseholdsConfig | None = None
     ict: IctConfig | None = None
     market: MarketConfig | None = None

@@ -14,8 +14,9 @@ send_ms        no       send/arrival time [ms] (default: row order);
                         the continuous double auction matches in this order
 ============== ======== ===========================================
 
-Prices for unmatched volume: ``--retail`` (default 400 EUR/MWh) and
-``--feed-in`` (default 82 EUR/MWh), the defaults of ``market.tariff``.
+Prices for unmatched volume: ``--retail`` and ``--feed-in`` [EUR/MWh], by
+default those of the scenario section ``tariff``
+(:class:`simulators.common.tariffs.TariffConfig`).
 Bad input prints one line naming the row (1-based data row) and field to
 stderr and exits with code 2; nothing is cleared.
 """
@@ -30,10 +31,13 @@ import sys
 
 import numpy as np
 
+from simulators.common.tariffs import TariffConfig
 from simulators.market.errors import MarketError, OrderCsvError
 from simulators.market.mechanisms import MECHANISMS, clear
 from simulators.market.orders import ClearingContext, make_orders
 
+#: The default tariff (prices of unmatched volume).
+_TARIFF = TariffConfig()
 REQUIRED = ("agent", "bus", "side", "quantity_mwh", "price_eur_per_mwh")
 
 
@@ -135,8 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="cosim clear", description="Clear one order book from a CSV file.")
     ap.add_argument("orders", help="CSV with columns agent,bus,side,quantity_mwh,price_eur_per_mwh[,send_ms]")
     ap.add_argument("--mechanism", required=True, help=f"one of {', '.join(MECHANISMS)}")
-    ap.add_argument("--retail", type=float, default=400.0, help="retail import price [EUR/MWh]")
-    ap.add_argument("--feed-in", type=float, default=82.0, help="feed-in price [EUR/MWh]")
+    ap.add_argument("--retail", type=float, default=_TARIFF.retail_eur_per_mwh, help="retail import price [EUR/MWh]")
+    ap.add_argument("--feed-in", type=float, default=_TARIFF.feed_in_eur_per_mwh, help="feed-in price [EUR/MWh]")
     ap.add_argument("--community-price-rule", default="sdr", choices=("sdr", "mid_market"))
     ap.add_argument("--json", action="store_true", help="print the result as JSON")
     try:

@@ -23,6 +23,7 @@ import pandas as pd
 
 from simulators.common.adapter import Adapter, Attr
 from simulators.common.netdata import load_net
+from simulators.common.tariffs import TariffConfig
 from simulators.market.operator import EVENT_TABLES, MarketOperator
 from simulators.market.schema import MarketConfig
 
@@ -107,15 +108,17 @@ class MarketSim(Adapter):
         self._next_k = 0
 
     def setup(self, config=None, grid=None, start="2016-06-01T00:00:00", step_s=900, n_steps=96, seed=0,
-              n_agents=None, auth_seed=None, **_) -> None:
+              n_agents=None, auth_seed=None, tariff=None, **_) -> None:
         """``n_agents`` defaults to the number of loads of ``grid``; ``auth_seed``
-        (shared with the honest agents) defaults to ``seed``."""
+        (shared with the honest agents) defaults to ``seed``; ``tariff`` is the
+        scenario's ``tariff`` section (default: its defaults)."""
         cfg = MarketConfig.model_validate(config or {})
+        tariff = TariffConfig.model_validate(tariff or {})
         net = None if grid is None else load_net(grid)
         if n_agents is None:
             n_agents = len(net.load) if net is not None else 0
         self.op = MarketOperator(cfg, net, start, step_s, n_steps, seed, n_agents,
-                                 seed if auth_seed is None else auth_seed)
+                                 seed if auth_seed is None else auth_seed, tariff)
 
     def advance(self, time, inputs):
         now_ms = self.ms(time)

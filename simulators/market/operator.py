@@ -23,7 +23,7 @@ from simulators.market.execution import Execution
 from simulators.market.mechanisms import MECHANISMS
 from simulators.market.orders import STATUS_CODES, TRADE_DTYPE, ClearingContext, ClearingResult
 from simulators.market.settlement import Ledger
-from simulators.market.tariffs import feed_in_price_eur_per_mwh, import_price_eur_per_mwh
+from simulators.common.tariffs import TariffConfig, feed_in_price_eur_per_mwh, import_price_eur_per_mwh
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +73,13 @@ class MarketOperator:
         Agents ``0 .. n_agents-1`` settled by the ledger.
     auth_seed : int
         Seed of the key set-up shared with the honest agents (see :mod:`.auth`).
+    tariff : TariffConfig, optional
+        The scenario's retail tariff (:mod:`simulators.common.tariffs`); default
+        its defaults.
     """
 
     def __init__(self, cfg, net, start: str, step_s: int, n_steps: int, seed: int,
-                 n_agents: int, auth_seed: int) -> None:
+                 n_agents: int, auth_seed: int, tariff: TariffConfig | None = None) -> None:
         if cfg.gate_closure_s >= step_s:
             raise MarketConfigError(
                 f"market.gate_closure_s={cfg.gate_closure_s} must be < step_s={step_s} "
@@ -88,7 +91,7 @@ class MarketOperator:
         self.n_agents = int(n_agents)
         self.ledger = Ledger(n_agents, cfg.imbalance_price, cfg.imbalance_penalty_eur_per_mwh)
         self.values: dict = {}
-        self.tariff = cfg.tariff.model_dump()
+        self.tariff = (tariff or TariffConfig()).model_dump()
         self.validator = None
         if cfg.dso_check != "none":
             if net is None:
