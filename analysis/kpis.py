@@ -382,16 +382,21 @@ def dso_forecast_error_mean_mw(result: Result) -> float:
 
     Row ``k`` of ``dso_forecast_p_mw`` is the state checked at the gate of
     interval ``k`` (the last gate before the step is recorded); ``grid/bus_p_mw``
-    row ``k`` is what the power flow solved for it.
+    row ``k`` is what the power flow solved for it. Row 0 is left out: orders
+    for interval ``k`` are sent at the start of interval ``k-1``, none reach interval 0.
     """
-    err = np.abs(result.array("market", "dso_forecast_p_mw") - result.array("grid", "bus_p_mw"))
+    err = _forecast_error(result)
     return float(np.nanmean(err)) if np.isfinite(err).any() else math.nan
+
+
+def _forecast_error(result: Result) -> np.ndarray:
+    return np.abs(result.array("market", "dso_forecast_p_mw") - result.array("grid", "bus_p_mw"))[1:]
 
 
 @_kpi("MW", "market", ("market/dso_forecast_p_mw", "grid/bus_p_mw"), LOWER, abs_tol=1e-4, rel_tol=0.05)
 def dso_forecast_error_max_mw(result: Result) -> float:
-    """Largest |DSO's checked per-bus state - recorded bus power| over buses and steps [MW]."""
-    err = np.abs(result.array("market", "dso_forecast_p_mw") - result.array("grid", "bus_p_mw"))
+    """Largest |DSO's checked per-bus state - recorded bus power| over buses and steps from 1 [MW]."""
+    err = _forecast_error(result)
     return float(np.nanmax(err)) if np.isfinite(err).any() else math.nan
 
 

@@ -50,7 +50,7 @@ EXPECTED = {
     "market_operator_surplus_share_of_bills": 0.15,  # 0.9 / total bill 6
     "market_money_residual_eur": 0.1,  # step 3: 6 - 5 - 0.9
     "market_not_executed_mwh": 0.3,
-    "dso_forecast_error_mean_mw": 0.0025,  # 0.03 MW once over 4 steps x 3 buses
+    "dso_forecast_error_mean_mw": 0.03 / 9,  # 0.03 MW once over steps 1-3 x 3 buses (step 0 left out)
     "dso_forecast_error_max_mw": 0.03,
     "market_curtailed_mwh": 0.15,  # 0.05 + 0.1
     "market_orders_rejected_auth": 1.0,
