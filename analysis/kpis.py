@@ -248,6 +248,13 @@ def grid_energy_exported_mwh(result: Result) -> float:
     return _energy_mwh(result, np.clip(-_pcc_mw(result), 0.0, None))
 
 
+@_kpi("MW", "grid", ("grid/ext_grid_p_mw", "grid/bus_p_mw", "grid/pl_mw"), LOWER, abs_tol=1e-9)
+def grid_energy_balance_residual_mw(result: Result) -> float:
+    """Largest |PCC import - sum of bus powers - losses| over the run (the power flow's tolerance) [MW]."""
+    res = _total(result, "grid", "ext_grid_p_mw") - _total(result, "grid", "bus_p_mw") - result.array("grid", "pl_mw")
+    return float(np.nanmax(np.abs(res))) if len(res) else math.nan
+
+
 @_kpi("steps", "grid", ("grid/pf_converged",), LOWER)
 def grid_pf_not_converged_steps(result: Result) -> float:
     """Steps whose power flow did not converge [steps]."""
@@ -341,6 +348,62 @@ def market_share_demand_met_locally(result: Result) -> float:
     traded = float(np.nansum(result.array("market", "traded_mwh")))
     retail = float(np.nansum(result.array("market", "retail_import_mwh")))
     return _ratio(traded, traded + retail)
+
+
+@_kpi("EUR", "market", ("market/operator_eur",), LOWER, abs_tol=0.01, rel_tol=0.02)
+def market_operator_surplus_eur(result: Result) -> float:
+    """Money kept by the market operator: local payments minus receipts (pay-as-bid spread) [EUR]."""
+    v = result.array("market", "operator_eur")
+    return float(v[np.isfinite(v)][-1]) if np.isfinite(v).any() else math.nan
+
+
+@_kpi("1", "market", ("market/operator_eur", "market/bill_eur"), LOWER, abs_tol=0.005)
+def market_operator_surplus_share_of_bills(result: Result) -> float:
+    """Operator surplus as a share of the households' total bill (nan if that is not positive) [1]."""
+    total = float(np.sum(_final(result.array("market", "bill_eur"))))
+    return _ratio(market_operator_surplus_eur(result), total) if total > 0 else math.nan
+
+
+@_kpi("EUR", "market", ("market/bill_eur", "market/retailer_eur", "market/operator_eur"), LOWER, abs_tol=1e-6)
+def market_money_residual_eur(result: Result) -> float:
+    """Largest |sum of bills - retailer receipts - operator surplus| over the recorded steps [EUR].
+
+    Zero up to round-off: every EUR paid goes to the retailer or the operator
+    (DSO payments of the lfm are settled with aggregators outside the bills).
+    """
+    bills = result.array("market", "bill_eur").sum(axis=1)
+    res = bills - result.array("market", "retailer_eur") - result.array("market", "operator_eur")
+    return float(np.nanmax(np.abs(res))) if len(res) else math.nan
+
+
+@_kpi("MWh", "market", ("market/not_executed_mwh",), EQUAL, abs_tol=1e-6, rel_tol=0.05)
+def market_not_executed_mwh(result: Result) -> float:
+    """Order volume executed neither locally nor with the retailer (retail backstop rule) [MWh]."""
+    return float(np.nansum(result.array("market", "not_executed_mwh")))
+
+
+@_kpi("MW", "market", ("market/dso_forecast_p_mw", "grid/bus_p_mw"), LOWER, abs_tol=1e-4, rel_tol=0.05)
+def dso_forecast_error_mean_mw(result: Result) -> float:
+    """Mean |DSO's checked per-bus state - recorded bus power| over buses and steps [MW].
+
+    Row ``k`` of ``dso_forecast_p_mw`` is the state checked at the gate of
+    interval ``k`` (the last gate before the step is recorded); ``grid/bus_p_mw``
+    row ``k`` is what the power flow solved for it. Row 0 is left out: orders
+    for interval ``k`` are sent at the start of interval ``k-1``, none reach interval 0.
+    """
+    err = _forecast_error(result)
+    return float(np.nanmean(err)) if np.isfinite(err).any() else math.nan
+
+
+def _forecast_error(result: Result) -> np.ndarray:
+    return np.abs(result.array("market", "dso_forecast_p_mw") - result.array("grid", "bus_p_mw"))[1:]
+
+
+@_kpi("MW", "market", ("market/dso_forecast_p_mw", "grid/bus_p_mw"), LOWER, abs_tol=1e-4, rel_tol=0.05)
+def dso_forecast_error_max_mw(result: Result) -> float:
+    """Largest |DSO's checked per-bus state - recorded bus power| over buses and steps from 1 [MW]."""
+    err = _forecast_error(result)
+    return float(np.nanmax(err)) if np.isfinite(err).any() else math.nan
 
 
 @_kpi("trades", "market", ("market/trades_curtailed",), LOWER)
@@ -520,9 +583,57 @@ def coord_tso_need_met_share(result: Result) -> float:
     return _ratio(float(np.nansum(np.minimum(act, need))), float(np.nansum(need)))
 
 
-@_kpi("violations", "coordination", ("coordinator/dso_violations",), LOWER)
+#: DSO limits the coordinator applies when the scenario sets none
+#: (``simulators/coordinator/schema.py``: 100 %, EN 50160 band 0.9-1.1 pu).
+_COORD_DSO_DEFAULTS = {"max_loading_percent": 100.0, "vm_min_pu": 0.9, "vm_max_pu": 1.1}
+
+
+def _coordinator_dso_limits(result: Result) -> dict[str, float]:
+    import yaml
+
+    sc = yaml.safe_load(result.attrs.get("scenario_yaml") or "{}") or {}
+    dso = ((sc.get("coordinator") or {}).get("dso") or {})
+    return {k: float(dso.get(k, v)) for k, v in _COORD_DSO_DEFAULTS.items()}
+
+
+def _recorded_violation_steps(result: Result) -> np.ndarray:
+    """Per recorded step: the power flow breaks the coordinator's DSO limits."""
+    lim = _coordinator_dso_limits(result)
+    bad = np.zeros(result.n_steps, dtype=bool)
+    for attr in ("line_loading_percent", "trafo_loading_percent"):
+        if result.has("grid", attr):
+            a = result.array("grid", attr)
+            bad |= np.nanmax(np.where(np.isfinite(a), a, -np.inf), axis=1, initial=-np.inf) \
+                > lim["max_loading_percent"] + 1e-9
+    if result.has("grid", "vm_pu"):
+        vm = result.array("grid", "vm_pu")
+        bad |= np.any((vm < lim["vm_min_pu"] - 1e-9) | (vm > lim["vm_max_pu"] + 1e-9), axis=1)
+    return bad
+
+
+@_kpi("steps", "coordination", ("coordinator/tso_activated_mw", "grid/trafo_loading_percent|grid/line_loading_percent"),
+      LOWER)
 def coord_dso_violations_by_tso(result: Result) -> float:
-    """DSO constraint violations caused by TSO activations [violations]."""
+    """Steps with a TSO activation in which the recorded AC power flow breaks the DSO limits [steps].
+
+    Judged on ``/series/grid`` (line/trafo loading against the coordinator's
+    ``dso.max_loading_percent``, voltages against its band), not on the
+    coordinator's own forecast; a step counts when TSO flexibility is active in it.
+    """
+    tso = np.nansum(np.abs(result.array("coordinator", "tso_activated_mw").reshape(result.n_steps, -1)), axis=1)
+    return float(np.sum(_recorded_violation_steps(result) & (tso > 1e-12)))
+
+
+@_kpi("steps", "coordination", ("coordinator/tso_activated_mw", "grid/trafo_loading_percent|grid/line_loading_percent"),
+      LOWER)
+def coord_dso_violation_steps(result: Result) -> float:
+    """Steps in which the recorded AC power flow breaks the coordinator's DSO limits [steps]."""
+    return float(np.sum(_recorded_violation_steps(result)))
+
+
+@_kpi("violations", "coordination", ("coordinator/dso_violations",), LOWER)
+def coord_dso_violations_forecast(result: Result) -> float:
+    """DSO violations the coordinator's own forecast attributes to TSO activations (not the grid's) [violations]."""
     return float(np.nansum(_total(result, "coordinator", "dso_violations")))
 
 

@@ -40,6 +40,7 @@ def bench_ac_check(code: str = "1-LV-rural1--0-sw") -> dict[str, float]:
 
     from simulators.market import make_orders
     from simulators.market.dso import DsoValidator
+    from simulators.market.execution import Execution
     from simulators.market.mechanisms import clear
 
     net = simbench.get_simbench_net(code)
@@ -53,15 +54,19 @@ def bench_ac_check(code: str = "1-LV-rural1--0-sw") -> dict[str, float]:
                     np.r_[rng.uniform(50, 100, n), rng.uniform(150, 300, n)], bus=np.r_[buses, rng.permutation(buses)])
     trades = clear(o, "pay_as_clear").trades
     base = np.zeros(len(net.bus))
-    res = v.ac_check(trades, base, 0.25)
+
+    def fresh():
+        return Execution.from_clearing(o, trades, 400.0, 82.0)
+
+    res = v.ac_check(fresh(), base, 0.25)
     out = {
-        "ac_check_ms": _median_ms(lambda: v.ac_check(trades, base, 0.25)),
+        "ac_check_ms": _median_ms(lambda: v.ac_check(fresh(), base, 0.25)),
         "ac_check_iterations": float(res.iterations),
         "ac_check_curtailed_trades": float((res.trades["curtailed_mwh"] > 0).sum()),
-        "ac_solve_ms": _median_ms(lambda: v.model.solve_bus(v.schedule_p_mw(trades, base, 0.25))),
+        "ac_solve_ms": _median_ms(lambda: v.model.solve_bus(v.state_p_mw(fresh(), base, 0.25))),
     }
     ref = copy.deepcopy(v.model.net)
-    pp.create_loads(ref, ref.bus.index.values, p_mw=v.schedule_p_mw(trades, base, 0.25))
+    pp.create_loads(ref, ref.bus.index.values, p_mw=v.state_p_mw(fresh(), base, 0.25))
     out["pandapower_runpp_ms"] = _median_ms(lambda: pp.runpp(ref), repeat=7)
     return out
 

@@ -26,6 +26,7 @@ from pydantic import BaseModel, BeforeValidator, Field, ValidationError, field_v
 
 from simulators.common.netdata import PROFILE_ROWS, PROFILE_START, PROFILE_STEP_S
 from simulators.common.schema import StrictModel
+from simulators.common.tariffs import TariffConfig
 from simulators.coordinator.schema import CoordinatorConfig
 from simulators.household.schema import HouseholdsConfig
 from simulators.ict.schema import IctConfig
@@ -134,6 +135,8 @@ class Scenario(_Frozen):
     duration: Duration = Field("1d", description="e.g. 1d, 7d, 365d or seconds")
     step: Duration = Field("15min", description="interval length, e.g. 15min or 900")
     grid: GridConfig
+    #: The retail tariff, defined once and passed to households and market.
+    tariff: TariffConfig = TariffConfig()
     households: HouseholdsConfig | None = None
     ict: IctConfig | None = None
     market: MarketConfig | None = None

@@ -165,7 +165,8 @@ class _Builder:
         hh = ict = market = coord = None
         receivers: dict[str, object] = {}  # ICT output -> receiving simulator
         if sc.households is not None:
-            hh_sim = self._start("household", "Households", sc.households, auth_seed=self.auth_secret)
+            hh_sim = self._start("household", "Households", sc.households, auth_seed=self.auth_secret,
+                                 tariff=sc.tariff.model_dump(mode="json"))
             hh = hh_sim.Households()
             self._register("household", hh_sim, hh)
             receivers["to_households"] = hh_sim
@@ -177,8 +178,11 @@ class _Builder:
             self.hh_buses = hh_sim.static_tables()["households"]["bus"].to_numpy()
         if sc.market is not None:
             agents = {} if hh is None else {"n_agents": len(self.hh_buses)}
-            m_sim = self._start("market", "Market", sc.market, auth_seed=self.auth_secret, **agents)
+            m_sim = self._start("market", "Market", sc.market, auth_seed=self.auth_secret,
+                                tariff=sc.tariff.model_dump(mode="json"), **agents)
             market = m_sim.Market()
+            if hh is not None:  # the DSO's state takes the modelled elements from the orders
+                m_sim.replace_elements(**hh_sim.modelled_elements())
             self._register("market", m_sim, market)
             receivers["to_market"] = receivers["to_aggregators"] = m_sim
         if sc.coordinator is not None:

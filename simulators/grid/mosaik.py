@@ -30,6 +30,8 @@ ATTRS = (
     Attr("ext_grid_p_mw", "MW", "ext_grid", "exchange with the upstream grid (PCC), positive = import"),
     Attr("ext_grid_q_mvar", "Mvar", "ext_grid", "reactive exchange with the upstream grid"),
     Attr("pl_mw", "MW", "", "active power losses of the net"),
+    Attr("bus_p_mw", "MW", "bus", "net active power per bus of every element and input solved, consumer "
+         "reference (ext_grid_p_mw = sum + pl_mw)"),
     Attr("pf_converged", "bool", "", "the power flow converged"),
 )
 
@@ -61,6 +63,18 @@ class GridSim(Adapter):
         }
         self.active = {el: np.ones(len(net[el]), dtype=bool) for el in ("load", "sgen", "storage")}
         self.n_bus = len(self.model.bus_index)
+        pos = {int(b): i for i, b in enumerate(self.model.bus_index)}
+        self._el_pos = {el: np.array([pos[int(b)] for b in net[el].bus], dtype=np.int64)
+                        for el in ("load", "sgen", "storage")}
+        # consumer-reference weight per element as the power flow applies it: sign, scaling, in service
+        self._el_w = {}
+        for el in ("load", "sgen", "storage"):
+            t = net[el]
+            on = t.in_service.to_numpy(bool) & net.bus.loc[t.bus, "in_service"].to_numpy(bool) if len(t) \
+                else np.zeros(0, bool)
+            scale = t["scaling"].to_numpy(float) if "scaling" in t else np.ones(len(t))
+            self._el_w[el] = np.where(on, scale, 0.0) * (-1.0 if el == "sgen" else 1.0)
+        self.bus_p_mw = np.zeros(self.n_bus)
 
     def replace_elements(self, load=(), sgen=(), storage=()):
         """Take elements out of the profile injection (another simulator models them)."""
@@ -83,12 +97,19 @@ class GridSim(Adapter):
         for (el, col), prof in self.profiles.items():
             vals = prof.values(row)[0] * self.active[el]
             (p if col == "p_mw" else q)[el] = vals
-        self.result = self.model.solve(p, q, self._ext(inputs, "p_mw"), self._ext(inputs, "q_mvar"))
+        ext_p = self._ext(inputs, "p_mw")
+        self.result = self.model.solve(p, q, ext_p, self._ext(inputs, "q_mvar"))
+        bus_p = np.zeros(self.n_bus) if ext_p is None else np.asarray(ext_p, dtype=float).copy()
+        for el, vals in p.items():  # profile elements (sgens: generator reference)
+            np.add.at(bus_p, self._el_pos[el], self._el_w[el] * vals)
+        self.bus_p_mw = bus_p
         return time + self.step_ticks
 
     def value(self, attr):
         if attr in ("p_mw", "q_mvar"):
             return super().value(attr)
+        if attr == "bus_p_mw":
+            return self.bus_p_mw.copy()
         return self.result.converged if attr == "pf_converged" else getattr(self.result, attr)
 
     def entity_labels(self):

@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from simulators.common import messages as msgs
-from simulators.common.netdata import PROFILE_STEP_S, profile_row
+from simulators.common.netdata import profile_row
+from simulators.common.tariffs import TariffConfig, feed_in_price_eur_per_mwh, import_price_eur_per_mwh
 
 from . import hems, weather
 from .battery import battery_limits, battery_step
@@ -40,10 +41,15 @@ class HouseholdModel:
         Number of intervals of the run.
     seed : int
         Seed of this simulator's ``numpy.random.Generator``.
+    tariff : TariffConfig, optional
+        The scenario's retail tariff (:mod:`simulators.common.tariffs`), the
+        same the market uses; default its defaults.
     """
 
-    def __init__(self, net, cfg: HouseholdsConfig, start: str, step_s: int, n_steps: int, seed: int):
+    def __init__(self, net, cfg: HouseholdsConfig, start: str, step_s: int, n_steps: int, seed: int,
+                 tariff: TariffConfig | None = None):
         self.cfg, self.step_s, self.n_steps = cfg, int(step_s), int(n_steps)
+        self.tariff = tariff if tariff is not None else TariffConfig()
         self.dt_h = self.step_s / 3600.0
         rng = np.random.default_rng(seed)
         self.pop = p = build_population(net, cfg, rng)
@@ -71,7 +77,9 @@ class HouseholdModel:
         self.t_out = weather.outdoor_temp_c(cfg.weather_file, rows) if p.has_hp.any() else np.full(len(rows), 10.0)
         self.s_inv = p.pv_mw * cfg.pv.inverter_kva_per_kwp
         self.pv_cap = np.full(n, np.inf)
-        self.price = self._price_series(n_steps + 2)
+        t_s = np.arange(n_steps + 2) * self.step_s
+        self.price = import_price_eur_per_mwh(self.tariff, start, t_s)
+        self.feed_in = feed_in_price_eur_per_mwh(self.tariff, start, t_s)
         self.price_mean = float(self.price[:n_steps].mean()) if n_steps else 0.0
         self.vm_pu = np.ones(len(p.bus_index))
         self.sender = np.arange(n, dtype=np.int32)
@@ -87,18 +95,6 @@ class HouseholdModel:
         self._setpoints: list[np.ndarray] = []
 
     # ------------------------------------------------------------------ inputs
-    def _price_series(self, n: int) -> np.ndarray:
-        t = self.cfg.tariff
-        t_s = np.arange(n) * self.step_s
-        if t.kind == "flat":
-            return np.full(n, t.flat_eur_per_mwh)
-        if t.kind == "tou":
-            hour = ((self.row0 * PROFILE_STEP_S + t_s) % 86400) / 3600.0
-            a, b = t.tou_peak_hours
-            return np.where((hour >= a) & (hour < b), t.tou_peak_eur_per_mwh, t.tou_offpeak_eur_per_mwh)
-        series = np.asarray(t.rtp_eur_per_mwh, float)
-        return series[(t_s // t.rtp_step_s) % len(series)]
-
     def receive(self, batch: np.ndarray) -> None:
         """Store results, activations and setpoints addressed to households."""
         n = self.pop.n
@@ -176,7 +172,7 @@ class HouseholdModel:
         imp, exp_ = np.maximum(net_p, 0.0) * dt, np.maximum(-net_p, 0.0) * dt
         tot["energy_import_mwh"] += imp
         tot["energy_export_mwh"] += exp_
-        tot["bill_eur"] += imp * self.price[k] - exp_ * cfg.tariff.feed_in_eur_per_mwh
+        tot["bill_eur"] += imp * self.price[k] - exp_ * self.feed_in[k]
         self.last_partial = {"base": base_p, "pv": pv_p, "ev": ev_p, "hp": hp_p}
         out_msgs = self._messages(k, t_s)
         self.last_import, self.last_export = imp, exp_
@@ -239,7 +235,7 @@ class HouseholdModel:
         recv = msgs.MARKET if cfg.aggregator is None else msgs.AGGREGATOR_BASE - cfg.aggregator
         parts.append(offers(hems.OfferInput(
             net_f, bat_f, ch, dis, self.dt_h, self.sender, self.bus32, t_s + self.step_s, send_ms,
-            self.price[k + 1], cfg.tariff.feed_in_eur_per_mwh, cfg.flex_price_eur_per_mwh, recv, self.counter)))
+            self.price[k + 1], self.feed_in[k + 1], cfg.flex_price_eur_per_mwh, recv, self.counter)))
         return msgs.concat(parts)
 
     def _forecast(self, k: int):

@@ -18,6 +18,7 @@ from simulators.common import messages as msgs
 from simulators.common.adapter import Adapter, Attr
 from simulators.common.auth import KeyRing
 from simulators.common.netdata import load_net
+from simulators.common.tariffs import TariffConfig
 
 from .model import HouseholdModel
 from .schema import HouseholdsConfig
@@ -62,12 +63,14 @@ class HouseholdSim(Adapter):
         self.out: dict[str, np.ndarray] = {}
 
     def setup(self, config=None, grid=None, start="2016-01-01T00:00:00", step_s=900, n_steps=96, seed=0,
-              auth_seed=None, **_ignored) -> None:
+              auth_seed=None, tariff=None, **_ignored) -> None:
         # honest agents sign their orders with the key set-up shared with the market
         self.ring = KeyRing(auth_seed) if auth_seed is not None else None
         cfg = HouseholdsConfig.model_validate(config or {})
         self.net = load_net(grid)
-        self.model = HouseholdModel(self.net, cfg, start, step_s, n_steps, seed)
+        # the scenario's one retail tariff, shared with the market
+        self.model = HouseholdModel(self.net, cfg, start, step_s, n_steps, seed,
+                                    TariffConfig.model_validate(tariff or {}))
         self.step_s = int(step_s)
         self.step_ticks = self.ticks(step_s)
         self.n_steps = int(n_steps)

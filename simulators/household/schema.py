@@ -1,8 +1,9 @@
 """Scenario section ``households:`` as a frozen pydantic v2 model.
 
 Every default that stands for a physical quantity cites where it comes from.
-Scenario-design choices (prices of an illustrative time-of-use tariff, the
-bid price of a flexibility offer) are marked as such.
+Scenario-design choices (the bid price of a flexibility offer) are marked as
+such. The retail tariff is not here: it is the scenario's top-level ``tariff``
+section (:mod:`simulators.common.tariffs`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,10 @@ from simulators.common.schema import STRICT
 
 POLICIES = ("none", "self_consumption", "tariff", "market", "flex")
 _CFG = STRICT
+#: Error for the retired per-section tariff keys (one tariff per scenario).
+_MOVED_TARIFF = ("{section}.tariff is no longer accepted: the retail tariff is defined once per scenario "
+                 "in the top-level 'tariff:' section (kind, retail_eur_per_mwh, feed_in_eur_per_mwh, ...) "
+                 "and shared by households and market; move it there")
 
 
 class SizeDist(BaseModel):
@@ -202,36 +207,6 @@ class HeatPumpConfig(_Device):
         return self
 
 
-class TariffConfig(BaseModel):
-    """Retail price seen by the ``tariff`` policy and used for bills.
-
-    flat default 287 EUR/MWh: average German household price 2016, 28.7 ct/kWh
-    (BDEW Strompreisanalyse 2016). Feed-in 123.1 EUR/MWh: EEG 2016 rate for PV
-    <= 10 kWp (BNetzA, 2016). ``tou`` prices and hours are illustrative
-    scenario choices. ``rtp`` repeats ``rtp_eur_per_mwh`` cyclically with
-    one value per ``rtp_step_s`` seconds from the run start.
-    """
-
-    model_config = _CFG
-    kind: Literal["flat", "tou", "rtp"] = "flat"
-    flat_eur_per_mwh: float = 287.0
-    feed_in_eur_per_mwh: float = 123.1
-    tou_peak_eur_per_mwh: float = 350.0
-    tou_offpeak_eur_per_mwh: float = 220.0
-    tou_peak_hours: tuple[int, int] = (17, 21)
-    rtp_eur_per_mwh: list[float] = Field(default_factory=list)
-    rtp_step_s: int = Field(default=3600, gt=0)
-
-    @model_validator(mode="after")
-    def _rtp(self) -> "TariffConfig":
-        if self.kind == "rtp" and not self.rtp_eur_per_mwh:
-            raise ValueError("rtp_eur_per_mwh is empty; kind='rtp' needs at least one price")
-        a, b = self.tou_peak_hours
-        if not (0 <= a <= 24 and 0 <= b <= 24):
-            raise ValueError(f"tou_peak_hours={self.tou_peak_hours}: hours must lie in [0, 24]")
-        return self
-
-
 class HouseholdsConfig(BaseModel):
     """The scenario's ``households:`` section."""
 
@@ -242,7 +217,6 @@ class HouseholdsConfig(BaseModel):
     battery: BatteryConfig = BatteryConfig()
     ev: EvConfig = EvConfig()
     heat_pump: HeatPumpConfig = HeatPumpConfig()
-    tariff: TariffConfig = TariffConfig()
     #: TMY file shipped in pvlib's data folder (see :mod:`.weather`).
     weather_file: Literal["723170TYA.CSV", "703165TY.csv"] = "723170TYA.CSV"
     #: ``flex`` policy: aggregator k receives offers (id AGGREGATOR_BASE - k); None = MARKET.
@@ -250,6 +224,13 @@ class HouseholdsConfig(BaseModel):
     #: Price of flexibility offers [EUR/MWh]; a scenario choice, no published default.
     flex_price_eur_per_mwh: float = 100.0
     send_meter_readings: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_tariff(cls, data):
+        if isinstance(data, dict) and "tariff" in data:
+            raise ValueError(_MOVED_TARIFF.format(section="households"))
+        return data
 
     @field_validator("policy")
     @classmethod

@@ -17,9 +17,9 @@ send_ms        no       send/arrival time [ms] (default: row order);
 The file is UTF-8 (a byte-order mark is allowed); ``agent`` and ``bus``
 must fit a 32-bit integer and ``send_ms`` a 64-bit one.
 
-Prices for unmatched volume: ``--retail`` (default 400 EUR/MWh) and
-``--feed-in`` (default 82 EUR/MWh), the defaults of ``market.tariff``; both
-must be finite.
+Prices for unmatched volume: ``--retail`` and ``--feed-in`` [EUR/MWh], by
+default those of the scenario section ``tariff``
+(:class:`simulators.common.tariffs.TariffConfig`); both must be finite.
 Bad input prints one line naming the row (1-based data row) and field to
 stderr and exits with code 2; nothing is cleared.
 """
@@ -34,10 +34,13 @@ import sys
 
 import numpy as np
 
+from simulators.common.tariffs import TariffConfig
 from simulators.market.errors import MarketError, OrderCsvError
 from simulators.market.mechanisms import MECHANISMS, clear
 from simulators.market.orders import ClearingContext, make_orders
 
+#: The default tariff (prices of unmatched volume).
+_TARIFF = TariffConfig()
 REQUIRED = ("agent", "bus", "side", "quantity_mwh", "price_eur_per_mwh")
 #: Integer range per column: the order book's dtype (simulators.common.messages.MESSAGE_DTYPE).
 INT_RANGE = {"agent": (-2**31, 2**31 - 1), "bus": (-2**31, 2**31 - 1), "send_ms": (-2**63, 2**63 - 1)}
@@ -158,8 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="cosim clear", description="Clear one order book from a CSV file.")
     ap.add_argument("orders", help="CSV with columns agent,bus,side,quantity_mwh,price_eur_per_mwh[,send_ms]")
     ap.add_argument("--mechanism", required=True, help=f"one of {', '.join(MECHANISMS)}")
-    ap.add_argument("--retail", type=float, default=400.0, help="retail import price [EUR/MWh]")
-    ap.add_argument("--feed-in", type=float, default=82.0, help="feed-in price [EUR/MWh]")
+    ap.add_argument("--retail", type=float, default=_TARIFF.retail_eur_per_mwh, help="retail import price [EUR/MWh]")
+    ap.add_argument("--feed-in", type=float, default=_TARIFF.feed_in_eur_per_mwh, help="feed-in price [EUR/MWh]")
     ap.add_argument("--community-price-rule", default="sdr", choices=("sdr", "mid_market"))
     ap.add_argument("--json", action="store_true", help="print the result as JSON")
     try:

@@ -1,32 +1,38 @@
-"""DSO validation of cleared trades: ``none``, ``caps``, ``ac_check``, ``zonal``.
+"""DSO validation of a cleared interval: ``none``, ``caps``, ``ac_check``, ``zonal``.
 
-Physical model of a schedule (Guerrero et al. 2018, "Decentralized P2P energy
-trading under network constraints in a low-voltage network", IEEE Trans.
-Smart Grid 10(5), where the operator checks the network impact of each trade):
-on top of the interval's *base* consumption per bus (the DSO's forecast of
-everything else, consumer reference [MW]), a trade of ``q`` [MWh] over an
-interval of ``dt`` [h] injects ``q/dt`` [MW] at the seller's bus and draws it at
-the buyer's bus. Curtailing a trade removes that transfer (the seller does not
-inject, the buyer does not draw it); a trade curtailed to zero is *rejected*.
-Trades whose buyer or seller bus is -1 have no location and are not touched.
+The DSO checks the forecast of the *whole* grid in the delivery interval
+(Guerrero et al. 2018, IEEE Trans. Smart Grid 10(5): the operator checks the
+network impact of the trades on the network state):
+
+* elements no market participant replaces (every SimBench load/sgen/storage
+  the household simulator does not model) at their profile values -- the
+  ``base`` per bus, consumer reference [MW];
+* plus each participant's executed net position per bus from its orders
+  after the retail backstop rule (:mod:`.execution`): BIDs draw, OFFERs
+  inject ``executed / dt`` [MW].
+
+Nothing is counted twice (a replaced element is only in the orders) and
+nothing is missing (an element is either replaced or in the base). The state
+is solved with the network core's :meth:`AcModel.solve_bus`.
 
 Curtailment rule of ``ac_check`` (documented, deterministic):
 
-1. solve the AC power flow of base + all trades (the network core's
-   :class:`~simulators.common.network.AcModel`, per-bus whole-state API);
-2. find the worst violation, normalised to its limit: ``vm - vmax``,
-   ``vmin - vm`` [pu] or ``(loading - max_loading) / 100`` for lines and trafos;
-3. compute every trade's sensitivity ``s_t`` of the violated quantity to
-   its transfer (seller-bus minus buyer-bus injection sensitivity, from the
-   Jacobian at the current point:
-   :func:`~simulators.common.network.injection_sensitivity`); the trade with the largest ``s_t > 0``
-   (ties: the later-listed trade) is curtailed by
-   ``min(P_t, 1.05 * excess / s_t + 1e-6)`` [MW];
-4. repeat until feasible, or no trade with ``s_t > 0`` is left (the base
-   schedule itself is infeasible: ``feasible = False``, nothing more is cut).
+1. solve the AC power flow of the state;
+2. find the violations, normalised to their limits: ``vm - vmax``,
+   ``vmin - vm`` [pu] or ``(loading - max_loading) / 100`` for lines and
+   trafos; take the worst one that some curtailable order relieves;
+3. compute every curtailable order's sensitivity ``s_o`` of the violated
+   quantity to its executed power (the bus injection sensitivity of
+   :func:`~simulators.common.network.injection_sensitivity` at the current
+   point, times ``-side``: lowering it removes ``s_o`` per MW); the order with the largest ``s_o > 0``
+   (ties: the later-listed order) loses ``min(P_o, 1.05 * excess / s_o + 1e-6)``
+   [MW] of executed volume, its retail part first, then its local trades
+   (:func:`.execution.cut_order`; the counterparty of a cut trade keeps the
+   volume through the retailer if the backstop rule applies to it);
+4. repeat until feasible, or no curtailable order with ``s_o > 0`` is left
+   (``feasible = False``, nothing more is cut: inflexible demand is never shed).
 
-Each cut sets the trade's ``reason`` (:data:`REASONS`) and adds to its
-``curtailed_mwh``.
+Each cut sets the order's and the trade's ``reason`` (:data:`REASONS`).
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ import numpy as np
 from simulators.common.network import AcModel, injection_sensitivity
 from simulators.common.network.topology import ZONE_KINDS, zones
 from simulators.market.errors import DsoCheckError
+from simulators.market.execution import Execution, cut_order, cut_trade
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +59,7 @@ REASONS: dict[int, str] = {
     5: "zone_import_cap",
     6: "zone_export_cap",
     7: "zone_own_needs_first",
+    8: "counterparty_curtailed",
 }
 
 
@@ -61,27 +69,36 @@ NO_ZONE = np.iinfo(np.int64).min
 
 @dataclass
 class DsoResult:
-    """Validated trades and the final network state.
+    """Validated execution and the checked network state.
 
     Attributes
     ----------
-    trades : numpy.ndarray
-        Copy of the input trades with ``quantity_mwh`` reduced, ``curtailed_mwh``
-        and ``reason`` set.
+    execution : Execution
+        Executed volume per order after curtailment (trades inside).
     feasible : bool
-        Final schedule within limits (True for ``none``/``caps`` without a power flow).
+        Final state within limits (True for ``none``/``caps`` without a power flow;
+        False where only shedding inflexible demand would help -- recorded, not shed).
     iterations : int
         Power flows solved.
+    p_mw : numpy.ndarray or None
+        The checked per-bus state after curtailment, consumer reference [MW]
+        (None for ``none``).
     vm_min_pu, vm_max_pu, max_loading_percent : float
         Final state (NaN without a power flow).
     """
 
-    trades: np.ndarray
+    execution: Execution
     feasible: bool
     iterations: int = 0
+    p_mw: np.ndarray | None = None
     vm_min_pu: float = np.nan
     vm_max_pu: float = np.nan
     max_loading_percent: float = np.nan
+
+    @property
+    def trades(self) -> np.ndarray:
+        """Trades with ``quantity_mwh`` lowered, ``curtailed_mwh`` and ``reason`` set."""
+        return self.execution.trades
 
     @property
     def curtailed_mask(self) -> np.ndarray:
@@ -131,141 +148,145 @@ class DsoValidator:
         except KeyError as exc:
             raise DsoCheckError(f"trade bus {exc.args[0]} is not a bus of the DSO network") from None
 
-    def schedule_p_mw(self, trades: np.ndarray, base_p_mw: np.ndarray, interval_h: float) -> np.ndarray:
-        """Per-bus consumption [MW] of base + trades (consumer reference)."""
+    def state_p_mw(self, ex: Execution, base_p_mw: np.ndarray, interval_h: float) -> np.ndarray:
+        """Per-bus consumption [MW]: base + executed net positions of the orders."""
         p = np.asarray(base_p_mw, dtype=float).copy()
-        pw = trades["quantity_mwh"] / interval_h
-        pb, ps = self.positions(trades["buyer_bus"]), self.positions(trades["seller_bus"])
-        loc = (pb >= 0) & (ps >= 0)
-        np.add.at(p, pb[loc], pw[loc])
-        np.add.at(p, ps[loc], -pw[loc])
+        pos = self.positions(ex.book["bus"])
+        loc = pos >= 0
+        np.add.at(p, pos[loc], ex.net_mwh()[loc] / interval_h)
         return p
 
-    def _worst(self, st):
-        """(excess, kind, index, reason) of the worst violation, excess <= 0 if none."""
-        cands = [
-            (st.vm_pu.max() - self.vmax, "vm", int(np.argmax(st.vm_pu)), 1),
-            (self.vmin - st.vm_pu.min(), "vm", int(np.argmin(st.vm_pu)), 2),
-        ]
+    def _violations(self, st):
+        """[(excess, kind, index, reason)] of every violated element, worst first."""
+        out = [(v - self.vmax, "vm", int(i), 1) for i, v in enumerate(st.vm_pu) if v - self.vmax > 1e-9]
+        out += [(self.vmin - v, "vm", int(i), 2) for i, v in enumerate(st.vm_pu) if self.vmin - v > 1e-9]
         for kind, arr, code in (("line", st.line_loading_percent, 3), ("trafo", st.trafo_loading_percent, 4)):
-            if len(arr) and np.isfinite(arr).any():
-                i = int(np.nanargmax(arr))
-                cands.append(((arr[i] - self.max_loading) / 100.0, kind, i, code))
-        return max(cands, key=lambda c: c[0])
+            ex = (np.nan_to_num(np.asarray(arr, dtype=float), nan=-np.inf) - self.max_loading) / 100.0
+            out += [(float(ex[i]), kind, int(i), code) for i in np.flatnonzero(ex > 1e-9)]
+        return sorted(out, key=lambda c: -c[0])
 
     # -- methods -------------------------------------------------------------
-    def ac_check(self, trades: np.ndarray, base_p_mw: np.ndarray, interval_h: float,
+    def ac_check(self, ex: Execution, base_p_mw: np.ndarray, interval_h: float,
                  base_q_mvar: np.ndarray | None = None, priority: np.ndarray | None = None,
                  max_iter: int | None = None) -> DsoResult:
-        """Curtail trades until the AC power flow is within limits (module docstring).
+        """Curtail orders until the AC power flow is within limits (module docstring).
 
-        ``priority`` (int per trade, optional): trades with a larger value are
+        ``priority`` (int per order, optional): orders with a larger value are
         cut first among those with a positive sensitivity (used by ``zonal``).
         """
-        t = trades.copy()
-        pb, ps = self.positions(t["buyer_bus"]), self.positions(t["seller_bus"])
-        loc = (pb >= 0) & (ps >= 0)
-        max_iter = max_iter or 4 * len(t) + 20
+        pos = self.positions(ex.book["bus"])
+        loc = pos >= 0
+        inj_sign = -np.where(ex.book["side"] > 0, 1.0, -1.0)  # bus injection per MW executed
+        max_iter = max_iter or 4 * len(ex.book) + 20
         it = 0
         feasible = False
         while True:
-            st = self.model.solve_bus(self.schedule_p_mw(t, base_p_mw, interval_h), base_q_mvar)
+            p = self.state_p_mw(ex, base_p_mw, interval_h)
+            st = self.model.solve_bus(p, base_q_mvar)
             it += 1
             if not st.converged:
                 log.warning("ac_check: power flow did not converge; schedule left as is")
                 break
-            excess, kind, idx, code = self._worst(st)
-            if excess <= 1e-9:
+            viol = self._violations(st)
+            if not viol:
                 feasible = True
                 break
             if it > max_iter:
                 break
-            sens_bus = injection_sensitivity(self.model, st, kind, idx)
-            if code == 2:  # undervoltage: the violated quantity is -vm
-                sens_bus = -sens_bus
-            scale = 1.0 if kind == "vm" else 0.01  # loading excess is in fractions of 100 %
-            s = np.zeros(len(t))
-            s[loc] = (sens_bus[ps[loc]] - sens_bus[pb[loc]]) * scale
-            s[t["quantity_mwh"] <= 0] = 0.0
-            cand = np.flatnonzero(s > 1e-12)
+            for excess, kind, idx, code in viol:  # the worst violation some curtailable order relieves
+                sens_bus = injection_sensitivity(self.model, st, kind, idx)
+                if code == 2:  # undervoltage: the violated quantity is -vm
+                    sens_bus = -sens_bus
+                scale = 1.0 if kind == "vm" else 0.01  # loading excess is in fractions of 100 %
+                s = np.zeros(len(ex.book))
+                # violation removed per MW the order's executed volume is lowered
+                s[loc] = inj_sign[loc] * sens_bus[pos[loc]] * scale
+                s[(ex.executed_mwh <= 1e-12) | ~ex.flexible] = 0.0
+                cand = np.flatnonzero(s > 1e-12)
+                if len(cand):
+                    break
             if not len(cand):
                 break
             if priority is not None:
                 top = priority[cand].max()
                 cand = cand[priority[cand] == top]
-            k = int(cand[len(cand) - 1 - np.argmax(s[cand][::-1])])  # largest s, ties: later trade
-            p_k = t["quantity_mwh"][k] / interval_h
+            k = int(cand[len(cand) - 1 - np.argmax(s[cand][::-1])])  # largest s, ties: later order
+            p_k = ex.executed_mwh[k] / interval_h
             cut_mw = min(p_k, 1.05 * excess / s[k] + 1e-6)
-            cut = cut_mw * interval_h
-            t["quantity_mwh"][k] -= cut
-            if t["quantity_mwh"][k] < 1e-12:
-                cut += t["quantity_mwh"][k]
-                t["quantity_mwh"][k] = 0.0
-            t["curtailed_mwh"][k] += cut
-            t["reason"][k] = code
+            cut_order(ex, k, cut_mw * interval_h if cut_mw < p_k else ex.executed_mwh[k], code)
         loadings = np.concatenate([st.line_loading_percent, st.trafo_loading_percent])
-        return DsoResult(t, feasible, it, float(st.vm_pu.min()), float(st.vm_pu.max()),
+        return DsoResult(ex, feasible, it, p, float(st.vm_pu.min()), float(st.vm_pu.max()),
                          float(np.nanmax(loadings)) if len(loadings) else np.nan)
 
-    def caps(self, trades: np.ndarray, interval_h: float) -> DsoResult:
-        """Pro-rata cut of inter-zone trades to the zone import, then export caps."""
-        t = trades.copy()
-        zb = self._zones_of(t["buyer_bus"])
-        zs = self._zones_of(t["seller_bus"])
-        inter = (zb != zs) & (zb != NO_ZONE) & (zs != NO_ZONE)
-        for cap, zcol, code in ((self.zone_import_mw, zb, 5), (self.zone_export_mw, zs, 6)):
+    def caps(self, ex: Execution, base_p_mw: np.ndarray, interval_h: float) -> DsoResult:
+        """Zone import / export caps on the whole-grid state.
+
+        A zone's net consumption is the sum of the state over its buses; above
+        ``zone_import_mw`` the zone's flexible BIDs, below ``-zone_export_mw`` its
+        OFFERs lose executed volume pro rata until the zone is within its cap
+        (as far as that volume reaches; reasons ``zone_import_cap`` /
+        ``zone_export_cap``).
+        """
+        pos = self.positions(ex.book["bus"])
+        zone = np.where(pos >= 0, self.zone[np.maximum(pos, 0)], NO_ZONE)
+        buy = ex.book["side"] > 0
+        for cap, sign, side_mask, code in ((self.zone_import_mw, 1.0, buy, 5),
+                                           (self.zone_export_mw, -1.0, ~buy, 6)):
             if cap is None:
                 continue
-            for z in np.unique(zcol[inter]):
-                m = inter & (zcol == z)
-                flow_mw = t["quantity_mwh"][m].sum() / interval_h
-                if flow_mw > cap + 1e-12:
-                    self._scale(t, m, cap / flow_mw, code)
-        return DsoResult(t, True)
+            p = self.state_p_mw(ex, base_p_mw, interval_h)
+            for z in np.unique(self.zone).tolist():
+                excess_mw = sign * p[self.zone == z].sum() - cap
+                if excess_mw <= 1e-12:
+                    continue
+                m = np.flatnonzero((zone == z) & side_mask & ex.flexible & (ex.executed_mwh > 0))
+                vol = ex.executed_mwh[m].sum()
+                if vol <= 0:
+                    continue
+                f = min(1.0, excess_mw * interval_h / vol)
+                for o, e in zip(m.tolist(), ex.executed_mwh[m].tolist()):
+                    cut_order(ex, o, e * f, code)
+        return DsoResult(ex, True, 0, self.state_p_mw(ex, base_p_mw, interval_h))
 
-    def zonal(self, trades: np.ndarray, base_p_mw: np.ndarray, interval_h: float,
+    def zonal(self, ex: Execution, base_p_mw: np.ndarray, interval_h: float,
               base_q_mvar: np.ndarray | None = None) -> DsoResult:
         """Zonal local controllers (Honarmand et al. 2021, Energies 14:3110, §4.2.3).
 
         Our reading of the five steps: (1) each trade is sent to the local
         controller (LC) of the seller's zone; (2) LC1 approves trades inside its
-        zone first; (3) a zone serves its own needs first: a zone's exports
-        are cut (pro rata, reason ``zone_own_needs_first``) by the volume it
-        imports at the same time, and by its export cap; (4) LC2 admits
-        imports up to its import cap; then the DSO's AC check approves the
-        schedule, cutting inter-zone trades before intra-zone ones;
-        (5) demand left unserved is supplied upstream by the retailer at the
-        tariff (booked by settlement).
+        zone first; (3) a zone serves its own needs first: a zone's local
+        exports are cut (pro rata, reason ``zone_own_needs_first``) by the
+        volume it imports locally at the same time -- the parties keep that
+        volume through the retailer where the backstop rule applies; (4) the
+        zone caps hold on the whole-grid state (:meth:`caps`); then the DSO's AC
+        check approves the state, curtailing orders with inter-zone trades
+        before the others; (5) demand left unserved locally is supplied
+        upstream by the retailer at the tariff (the backstop rule).
         """
-        t = trades.copy()
+        t = ex.trades
         zb = self._zones_of(t["buyer_bus"])
         zs = self._zones_of(t["seller_bus"])
         inter = zb != zs
         for z in np.unique(np.concatenate([zb[inter], zs[inter]])):
-            exp_m = inter & (zs == z)
+            exp_m = np.flatnonzero(inter & (zs == z))
             imp = t["quantity_mwh"][inter & (zb == z)].sum()
             exp = t["quantity_mwh"][exp_m].sum()
             if imp > 0 and exp > 0:
-                self._scale(t, exp_m, max(exp - imp, 0.0) / exp, 7)
-        capped = self.caps(t, interval_h).trades
-        res = self.ac_check(capped, base_p_mw, interval_h, base_q_mvar, priority=inter.astype(np.int64))
-        return res
+                f = 1.0 - max(exp - imp, 0.0) / exp
+                for i, q in zip(exp_m.tolist(), t["quantity_mwh"][exp_m].tolist()):
+                    if q * f > 0:
+                        cut_trade(ex, i, q * f, 7)
+        self.caps(ex, base_p_mw, interval_h)
+        prio = np.zeros(len(ex.book), np.int64)
+        prio[t["buyer_order"][inter]] = 1
+        prio[t["seller_order"][inter]] = 1
+        return self.ac_check(ex, base_p_mw, interval_h, base_q_mvar, priority=prio)
 
     # -- internals -----------------------------------------------------------
     def _zones_of(self, buses: np.ndarray) -> np.ndarray:
         """Zone per pandapower bus; :data:`NO_ZONE` for trades without a location (-1)."""
         pos = self.positions(buses)
         return np.where(pos >= 0, self.zone[np.maximum(pos, 0)], NO_ZONE)
-
-    @staticmethod
-    def _scale(t: np.ndarray, mask: np.ndarray, factor: float, code: int) -> None:
-        old = t["quantity_mwh"][mask]
-        new = old * factor
-        t["curtailed_mwh"][mask] += old - new
-        t["quantity_mwh"][mask] = new
-        r = t["reason"][mask]
-        r[old - new > 0] = code
-        t["reason"][mask] = r
 
 
 def build_zones(net, kind: str = "feeder") -> np.ndarray:
@@ -281,18 +302,21 @@ def build_zones(net, kind: str = "feeder") -> np.ndarray:
     return zones(net, kind)
 
 
-def dso_check(method: str, validator: DsoValidator | None, trades: np.ndarray,
+def dso_check(method: str, validator: DsoValidator | None, ex: Execution,
               base_p_mw: np.ndarray | None, interval_h: float,
               base_q_mvar: np.ndarray | None = None) -> DsoResult:
-    """Dispatch ``market.dso_check``: ``none``, ``caps``, ``ac_check`` or ``zonal``."""
+    """Dispatch ``market.dso_check``: ``none``, ``caps``, ``ac_check`` or ``zonal``.
+
+    ``ex`` is modified in place (curtailment) and returned in the result.
+    """
     if method == "none":
-        return DsoResult(trades.copy(), True)
+        return DsoResult(ex, True)
     if validator is None:
         raise DsoCheckError(f"dso_check={method!r} needs the DSO network (a DsoValidator)")
     if method == "caps":
-        return validator.caps(trades, interval_h)
+        return validator.caps(ex, base_p_mw, interval_h)
     if method == "ac_check":
-        return validator.ac_check(trades, base_p_mw, interval_h, base_q_mvar)
+        return validator.ac_check(ex, base_p_mw, interval_h, base_q_mvar)
     if method == "zonal":
-        return validator.zonal(trades, base_p_mw, interval_h, base_q_mvar)
+        return validator.zonal(ex, base_p_mw, interval_h, base_q_mvar)
     raise DsoCheckError(f"dso_check={method!r} unknown; allowed: none, caps, ac_check, zonal")

@@ -23,6 +23,7 @@ import pandas as pd
 
 from simulators.common.adapter import Adapter, Attr
 from simulators.common.netdata import load_net
+from simulators.common.tariffs import TariffConfig
 from simulators.market.operator import EVENT_TABLES, MarketOperator
 from simulators.market.schema import MarketConfig
 
@@ -33,12 +34,15 @@ ATTRS = (
     Attr("messages_in", "", "", "orders, flexibility offers and meter readings", "trigger"),
     Attr("messages_out", "", "", "RESULT, ACTIVATION and REQUEST messages", "output"),
     Attr("events_trades", "", "", "one record per trade (and DSO curtailment)", "event"),
+    Attr("events_orders", "", "", "one record per order: executed locally / with the retailer, DSO curtailment",
+         "event"),
     Attr("events_flex", "", "", "lfm / dlmp flexibility profiles at activation and settlement", "event"),
     Attr("events_flex_requests", "", "", "lfm flexibility requests of the DSO", "event"),
     Attr("price_eur_per_mwh", "EUR/MWh", "", "clearing price of the last gated interval (NaN: no trade)"),
     Attr("traded_mwh", "MWh", "", "energy traded locally"),
-    Attr("retail_import_mwh", "MWh", "", "unmatched demand bought from the retailer"),
-    Attr("retail_export_mwh", "MWh", "", "unmatched supply sold to the retailer"),
+    Attr("retail_import_mwh", "MWh", "", "unmatched demand executed with the retailer (backstop rule)"),
+    Attr("retail_export_mwh", "MWh", "", "unmatched supply executed with the retailer (backstop rule)"),
+    Attr("not_executed_mwh", "MWh", "", "order volume executed neither locally nor with the retailer"),
     Attr("welfare_eur", "EUR", "", "social welfare of the clearing"),
     Attr("market_status", "code", "", "clearing status (codes in the module docstring)"),
     Attr("orders_received", "count", "", "orders cleared at the last gate"),
@@ -48,6 +52,12 @@ ATTRS = (
     Attr("trades_curtailed", "count", "", "trades curtailed by the DSO check"),
     Attr("curtailed_mwh", "MWh", "", "energy curtailed by the DSO check"),
     Attr("local_share_of_demand", "1", "", "share of demand met by local trades"),
+    Attr("dso_forecast_p_mw", "MW", "bus", "DSO check: the checked whole-grid state after curtailment, "
+         "consumer reference"),
+    Attr("dso_feasible", "bool", "", "DSO check: the checked state is within limits (0: only shedding "
+         "inflexible demand would help; nothing shed)"),
+    Attr("retailer_eur", "EUR", "", "running total received by the retailer (tariff volume, imbalance)"),
+    Attr("operator_eur", "EUR", "", "running total kept by the market operator (local payments minus receipts)"),
     Attr("dlmp_eur_per_mwh", *_DLMP, "dlmp: nodal price"),
     Attr("dlmp_energy_eur_per_mwh", *_DLMP, "dlmp: energy component"),
     Attr("dlmp_loss_eur_per_mwh", *_DLMP, "dlmp: loss component"),
@@ -81,6 +91,7 @@ ATTRS = (
     Attr("imbalance_mwh", "MWh", "agent", "running total of metered minus cleared energy"),
 )
 AGENT_ARRAYS = ("bill_eur", "bill_tariff_eur", "imbalance_mwh")
+LEDGER_TOTALS = ("retailer_eur", "operator_eur")
 
 
 class MarketSim(Adapter):
@@ -89,6 +100,7 @@ class MarketSim(Adapter):
     MODEL = "Market"
     TYPE = "hybrid"
     ATTRS = ATTRS
+    EXTRA_METHODS = ("replace_elements",)
 
     def __init__(self) -> None:
         super().__init__()
@@ -96,15 +108,17 @@ class MarketSim(Adapter):
         self._next_k = 0
 
     def setup(self, config=None, grid=None, start="2016-06-01T00:00:00", step_s=900, n_steps=96, seed=0,
-              n_agents=None, auth_seed=None, **_) -> None:
+              n_agents=None, auth_seed=None, tariff=None, **_) -> None:
         """``n_agents`` defaults to the number of loads of ``grid``; ``auth_seed``
-        (shared with the honest agents) defaults to ``seed``."""
+        (shared with the honest agents) defaults to ``seed``; ``tariff`` is the
+        scenario's ``tariff`` section (default: its defaults)."""
         cfg = MarketConfig.model_validate(config or {})
+        tariff = TariffConfig.model_validate(tariff or {})
         net = None if grid is None else load_net(grid)
         if n_agents is None:
             n_agents = len(net.load) if net is not None else 0
         self.op = MarketOperator(cfg, net, start, step_s, n_steps, seed, n_agents,
-                                 seed if auth_seed is None else auth_seed)
+                                 seed if auth_seed is None else auth_seed, tariff)
 
     def advance(self, time, inputs):
         now_ms = self.ms(time)
@@ -125,22 +139,31 @@ class MarketSim(Adapter):
     def value(self, attr):
         if attr in AGENT_ARRAYS:
             return getattr(self.op.ledger, attr).copy()
+        if attr in LEDGER_TOTALS:
+            return getattr(self.op.ledger, attr)
         v = self.op.values.get(attr)
         return v.copy() if isinstance(v, np.ndarray) else v
 
     # -- extra methods --------------------------------------------------------
+    def replace_elements(self, load=(), sgen=(), storage=()):
+        """Elements a participant models: the DSO's state takes them from the orders,
+        not from the profiles (the same set the grid simulator receives)."""
+        self.op.replace_elements(load, sgen, storage)
+        return {el: len(v) for el, v in self.op.replaced.items()}
+
     def decision_schedule(self) -> dict:
         """Orders act at gate closure, ``gate_closure_s`` before each interval."""
         op = self.op
         return {"period_s": op.step_s, "offsets_s": [op.step_s - op.cfg.gate_closure_s]}
 
     def offers(self, attr):
-        return attr in AGENT_ARRAYS or attr in self.op.values
+        return attr in AGENT_ARRAYS or attr in LEDGER_TOTALS or attr in self.op.values
 
     def entity_labels(self):
-        flex = self.op.flex
+        flex, v = self.op.flex, self.op.validator
+        buses = flex.bus_index if flex is not None else (v.bus_index if v is not None else [])
         return {"agent": [f"agent_{i}" for i in range(self.op.n_agents)],
-                "bus": [] if flex is None else [str(b) for b in flex.bus_index],
+                "bus": [str(b) for b in buses],
                 "area": [] if flex is None else [f"area_{a}" for a in range(flex.n_area)]}
 
     def static_tables(self):

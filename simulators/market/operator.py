@@ -19,10 +19,11 @@ from simulators.common.messages import Kind
 from simulators.common.auth import KeyRing, verify
 from simulators.market.dso import REASONS, DsoValidator, dso_check
 from simulators.market.errors import MarketConfigError
+from simulators.market.execution import Execution
 from simulators.market.mechanisms import MECHANISMS
 from simulators.market.orders import STATUS_CODES, TRADE_DTYPE, ClearingContext, ClearingResult
 from simulators.market.settlement import Ledger
-from simulators.market.tariffs import feed_in_price_eur_per_mwh, import_price_eur_per_mwh
+from simulators.common.tariffs import TariffConfig, feed_in_price_eur_per_mwh, import_price_eur_per_mwh
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +35,23 @@ EVENT_TRADE_DTYPE = np.dtype([
     ("curtailed", np.bool_), ("curtailed_mwh", np.float64), ("reason", np.int8),
 ])
 
+#: Records of the ``events_orders`` table: one per order and gated interval, what it
+#: executed (``local_mwh`` through local trades, ``retail_mwh`` with the retailer by
+#: the backstop rule, after DSO curtailment), ``curtailed_mwh`` removed by the DSO
+#: and the ``reason`` code (:data:`.dso.REASONS`, 0 = untouched).
+EVENT_ORDER_DTYPE = np.dtype([
+    ("interval_s", np.int64), ("sender", np.int32), ("bus", np.int32), ("side", np.int8),
+    ("quantity_mwh", np.float64), ("limit_eur_per_mwh", np.float64), ("local_mwh", np.float64),
+    ("retail_mwh", np.float64), ("curtailed_mwh", np.float64), ("reason", np.int8),
+])
+
 SCALARS = ("price_eur_per_mwh", "traded_mwh", "retail_import_mwh", "retail_export_mwh", "welfare_eur",
            "market_status", "orders_received", "orders_late", "orders_rejected_auth", "orders_invalid",
-           "trades_curtailed", "curtailed_mwh", "local_share_of_demand")
+           "trades_curtailed", "curtailed_mwh", "local_share_of_demand", "not_executed_mwh")
 
 
 #: Event tables offered by the adapter (``events_<name>``).
-EVENT_TABLES = ("trades", "flex", "flex_requests")
+EVENT_TABLES = ("trades", "orders", "flex", "flex_requests")
 
 
 class MarketOperator:
@@ -51,8 +62,7 @@ class MarketOperator:
     cfg : MarketConfig
         Validated scenario section.
     net : pandapowerNet or None
-        The DSO's network (needed for ``dso_check`` other than ``none`` and
-        ``dso_base: profiles``).
+        The DSO's network (needed for ``dso_check`` other than ``none``).
     start : str
         ISO 8601 run start.
     step_s, n_steps : int
@@ -64,10 +74,13 @@ class MarketOperator:
     auth_seed : bytes or int
         Master secret of the key set-up shared with the honest agents (an int
         seeds one, for tests), see :mod:`simulators.common.auth`.
+    tariff : TariffConfig, optional
+        The scenario's retail tariff (:mod:`simulators.common.tariffs`); default
+        its defaults.
     """
 
     def __init__(self, cfg, net, start: str, step_s: int, n_steps: int, seed: int,
-                 n_agents: int, auth_seed: int) -> None:
+                 n_agents: int, auth_seed: int, tariff: TariffConfig | None = None) -> None:
         if cfg.gate_closure_s >= step_s:
             raise MarketConfigError(
                 f"market.gate_closure_s={cfg.gate_closure_s} must be < step_s={step_s} "
@@ -78,7 +91,8 @@ class MarketOperator:
         self.seen: set[int] = set()
         self.n_agents = int(n_agents)
         self.ledger = Ledger(n_agents, cfg.imbalance_price, cfg.imbalance_penalty_eur_per_mwh)
-        self.tariff = cfg.tariff.model_dump()
+        self.values: dict = {}
+        self.tariff = (tariff or TariffConfig()).model_dump()
         self.validator = None
         if cfg.dso_check != "none":
             if net is None:
@@ -86,6 +100,14 @@ class MarketOperator:
             self.validator = DsoValidator(net, cfg.voltage_band_pu, cfg.max_loading_percent, cfg.zones,
                                           cfg.caps.zone_import_mw, cfg.caps.zone_export_mw)
         self._net = net
+        self._base_profiles = None
+        self.replaced: dict[str, np.ndarray] = {}
+        if self.validator is not None:
+            from simulators.common.netdata import element_profiles
+
+            self._base_profiles = {(el, col): element_profiles(net, el, col) for el, col in _BASE_ELEMENTS}
+            self.values["dso_forecast_p_mw"] = np.full(len(net.bus), np.nan)
+            self.values["dso_feasible"] = 1.0
         self.flex = None
         if cfg.mechanism in ("dlmp", "lfm"):
             if net is None:
@@ -97,12 +119,20 @@ class MarketOperator:
         self.last_accepted = msgs.empty(0)
         self.cleared_upto = -1  # last interval index gated
         self.late_since_gate = 0
-        self.values = dict.fromkeys(SCALARS, 0.0)
+        self.values.update(dict.fromkeys(SCALARS, 0.0))
         self.values["price_eur_per_mwh"] = np.nan
         if self.flex is not None:
             self._declare_flex()
         self.out_messages: list[np.ndarray] = []
         self.out_events: list[np.ndarray] = []
+        self.out_orders: list[np.ndarray] = []
+
+    def replace_elements(self, load=(), sgen=(), storage=()) -> None:
+        """Elements a participant models (the household simulator's set, the same the
+        grid takes out of its profile injection): the DSO's state leaves them out
+        of the profile base; they enter through the participants' orders."""
+        self.replaced = {el: np.asarray(list(idx), dtype=np.int64)
+                         for el, idx in (("load", load), ("sgen", sgen), ("storage", storage))}
 
     def gate_ms(self, k: int) -> int:
         """Gate closure of interval ``k`` [ms since start]."""
@@ -172,10 +202,14 @@ class MarketOperator:
             res = MECHANISMS["tariff"](book, ctx)  # energy at the retail tariff
         else:
             res = MECHANISMS[mech](book, ctx)
-        dso = dso_check(self.cfg.dso_check, self.validator, res.trades, self._base_p_mw(k), self.step_s / 3600.0)
-        trades = dso.trades
-        self.ledger.book_clearing(iv, book, trades, retail, feed_in)
-        self._publish(k, book, res, trades, retail, feed_in, counts)
+        ex = Execution.from_clearing(book, res.trades, retail, feed_in)
+        base_p, base_q = self.base_state(k)
+        dso = dso_check(self.cfg.dso_check, self.validator, ex, base_p, self.step_s / 3600.0, base_q)
+        if dso.p_mw is not None:
+            self.values["dso_forecast_p_mw"] = dso.p_mw
+            self.values["dso_feasible"] = float(dso.feasible)
+        self.ledger.book_clearing(iv, book, ex.trades, ex.retail_mwh, retail, feed_in)
+        self._publish(k, book, res, ex, retail, feed_in, counts)
 
     def _book_pool(self, k, book, out, retail, feed_in, counts) -> None:
         """Book and answer a DLMP clearing: every accepted order trades with the pool at its bus DLMP.
@@ -197,12 +231,13 @@ class MarketOperator:
         tr["price_eur_per_mwh"] = tr["seller_price_eur_per_mwh"] = price[hit]
         tr["buyer_order"] = np.where(buy, hit, n)
         tr["seller_order"] = np.where(buy, n, hit)
-        self.ledger.book_clearing(k * self.step_s, ext, tr, retail, feed_in)
+        ex = Execution.from_clearing(ext, tr, retail, feed_in)
+        self.ledger.book_clearing(k * self.step_s, ext, tr, ex.retail_mwh, retail, feed_in)
         vol = float(acc[book["side"] > 0].sum())
         mean = float((acc * price)[book["side"] > 0].sum() / vol) if vol > 0 else np.nan
         res = ClearingResult(tr, np.r_[acc, acc.sum()], mean, out.welfare_eur,
                              "cleared" if len(hit) else ("empty" if not n else "no_trade"))
-        self._publish(k, ext, res, tr, retail, feed_in, counts)
+        self._publish(k, ext, res, ex, retail, feed_in, counts)
         self.out_messages[-1] = self.out_messages[-1][self.out_messages[-1]["receiver"] != msgs.MARKET]
         self.values.update(welfare_eur=out.welfare_eur, local_share_of_demand=0.0)
 
@@ -218,17 +253,15 @@ class MarketOperator:
             self.values.update(dict.fromkeys(fm.LFM_SCALARS, 0.0))
             self.values["traffic_light"] = np.zeros(self.flex.n_area)
 
-    def _publish(self, k, book, res, trades, retail, feed_in, counts) -> None:
+    def _publish(self, k, book, res, ex: Execution, retail, feed_in, counts) -> None:
         iv = k * self.step_s
+        trades = ex.trades
         q = trades["quantity_mwh"]
-        filled = np.zeros(len(book))
         paid = np.zeros(len(book))
-        np.add.at(filled, trades["buyer_order"], q)
-        np.add.at(filled, trades["seller_order"], q)
         np.add.at(paid, trades["buyer_order"], q * trades["price_eur_per_mwh"])
         np.add.at(paid, trades["seller_order"], q * trades["seller_price_eur_per_mwh"])
+        filled, to_retailer = ex.local_mwh, ex.retail_mwh
         buy = book["side"] > 0
-        rest = book["quantity_mwh"] - filled
         demand = float(book["quantity_mwh"][buy].sum())
         traded = float(q.sum())
         lim = book["price_eur_per_mwh"]
@@ -236,7 +269,8 @@ class MarketOperator:
         out["msg_id"] = msgs.make_ids(np.full(len(book), msgs.MARKET), k * 1_000_000 + np.arange(len(book)))
         out["kind"], out["sender"], out["receiver"] = Kind.RESULT, msgs.MARKET, book["sender"]
         out["bus"], out["interval_s"], out["side"] = book["bus"], iv, book["side"]
-        out["quantity_mwh"], out["quantity2_mwh"] = filled, rest  # matched, left to the retailer
+        # executed = local + retail (backstop rule, after DSO curtailment); the rest is not executed
+        out["quantity_mwh"], out["quantity2_mwh"] = filled, to_retailer
         with np.errstate(invalid="ignore", divide="ignore"):
             out["price_eur_per_mwh"] = np.where(filled > 0, paid / filled, np.where(buy, retail, feed_in))
         out["send_ms"], out["ref_id"] = self.gate_ms(k), book["msg_id"]
@@ -247,13 +281,22 @@ class MarketOperator:
             ev[f] = trades[f]
         ev["interval_s"], ev["curtailed"] = iv, trades["curtailed_mwh"] > 0
         self.out_events.append(ev)
+        oe = np.zeros(len(book), dtype=EVENT_ORDER_DTYPE)
+        for f in ("sender", "bus", "side", "quantity_mwh"):
+            oe[f] = book[f]
+        oe["interval_s"], oe["limit_eur_per_mwh"] = iv, lim
+        oe["local_mwh"], oe["retail_mwh"] = filled, to_retailer
+        oe["curtailed_mwh"], oe["reason"] = ex.curtailed_mwh, ex.reason
+        self.out_orders.append(oe[book["sender"] != msgs.MARKET])
         price = res.clearing_price_eur_per_mwh if traded > 0 else np.nan
         self.values.update(
             price_eur_per_mwh=price, traded_mwh=traded,
-            retail_import_mwh=float(rest[buy].sum()), retail_export_mwh=float(rest[~buy].sum()),
+            retail_import_mwh=float(to_retailer[buy].sum()), retail_export_mwh=float(to_retailer[~buy].sum()),
+            not_executed_mwh=float(np.maximum(book["quantity_mwh"] - ex.executed_mwh, 0.0)
+                                   [book["sender"] != msgs.MARKET].sum()),
             welfare_eur=float(np.sum((lim[trades["buyer_order"]] - lim[trades["seller_order"]]) * q)),
             market_status=STATUS_CODES[res.status], trades_curtailed=int(ev["curtailed"].sum()),
-            curtailed_mwh=float(trades["curtailed_mwh"].sum()),
+            curtailed_mwh=float(ex.curtailed_mwh[book["sender"] != msgs.MARKET].sum()),
             local_share_of_demand=traded / demand if demand > 0 else 0.0, **counts)
 
     def _attacks(self, iv: int, g_ms: int) -> np.ndarray:
@@ -279,25 +322,27 @@ class MarketOperator:
             parts.append(r)
         return msgs.concat(parts)
 
-    def _base_p_mw(self, k: int) -> np.ndarray | None:
-        """DSO forecast of per-bus consumption [MW] for interval ``k`` (``dso_base``)."""
+    def base_state(self, k: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """The DSO's forecast of the elements no participant replaces, per bus
+        (consumer reference) for interval ``k``: (p [MW], q [Mvar]); (None, None)
+        without a DSO network. Replaced elements enter through the orders only."""
         if self.validator is None:
-            return None
-        net = self.validator.model.net
-        if self.cfg.dso_base == "none" or self._net is None:
-            return np.zeros(len(net.bus))
-        from simulators.common.netdata import absolute_profiles, profile_row
+            return None, None
+        from simulators.common.netdata import profile_row
 
+        net = self._net
         row = np.array([profile_row(self.start, k * self.step_s)])
-        pos = {b: i for i, b in enumerate(net.bus.index.values.tolist())}
+        pos = self.validator.positions
         p = np.zeros(len(net.bus))
-        for el, sign in (("load", 1.0), ("sgen", -1.0), ("storage", 1.0)):
-            src = self._net[el]
+        q = np.zeros(len(net.bus))
+        for (el, col), prof in self._base_profiles.items():
+            src = net[el]
             if not len(src):
                 continue
-            vals = absolute_profiles(self._net, el, "p_mw", row)[0] * src.in_service.values
-            np.add.at(p, [pos[b] for b in src.bus.values.tolist()], sign * vals)
-        return p
+            keep = src.in_service.to_numpy() & ~np.isin(src.index.to_numpy(), self.replaced.get(el, ()))
+            sign = -1.0 if el == "sgen" else 1.0  # sgens are generator reference
+            np.add.at(p if col == "p_mw" else q, pos(src.bus.to_numpy()), sign * prof.values(row)[0] * keep)
+        return p, q
 
     # -- output ----------------------------------------------------------------
     def take_messages(self) -> np.ndarray:
@@ -307,6 +352,10 @@ class MarketOperator:
 
     def take_events(self, name: str = "trades") -> np.ndarray:
         """``events_<name>`` records produced since the last call (:data:`EVENT_TABLES`)."""
+        if name == "orders":
+            ev = np.concatenate(self.out_orders) if self.out_orders else np.zeros(0, EVENT_ORDER_DTYPE)
+            self.out_orders = []
+            return ev
         if name != "trades":
             if self.flex is None:
                 from simulators.market.flexmarket import FLEX_EVENT_DTYPE, REQUEST_EVENT_DTYPE
@@ -318,4 +367,7 @@ class MarketOperator:
         return ev
 
 
-__all__ = ["EVENT_TABLES", "EVENT_TRADE_DTYPE", "MarketOperator", "REASONS", "SCALARS"]
+#: Profile-driven element columns of the DSO's base state: the same the grid simulator drives.
+_BASE_ELEMENTS = (("load", "p_mw"), ("load", "q_mvar"), ("sgen", "p_mw"), ("storage", "p_mw"))
+
+__all__ = ["EVENT_ORDER_DTYPE", "EVENT_TABLES", "EVENT_TRADE_DTYPE", "MarketOperator", "REASONS", "SCALARS"]

@@ -9,45 +9,10 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from simulators.common.schema import STRICT
 
 _FROZEN = STRICT
-
-
-class TariffConfig(BaseModel):
-    """Retail tariff (see :mod:`simulators.market.tariffs`).
-
-    Defaults: ``retail_eur_per_mwh`` = 400, the German 2023 household price cap
-    of 40 ct/kWh (Strompreisbremsegesetz; measured 2023 averages 42.29 ct/kWh,
-    Destatis H1 2023, and 46.27 ct/kWh, BDEW Strompreisanalyse 07/2023);
-    ``feed_in_eur_per_mwh`` = 82, EEG 2023 §48(2) rooftop PV <= 10 kWp with
-    self-consumption (8.2 ct/kWh). ``tou`` and ``rtp`` have no default prices:
-    give them from the tariff or market data you study.
-    """
-
-    model_config = _FROZEN
-    kind: Literal["flat", "tou", "rtp"] = "flat"
-    retail_eur_per_mwh: float = Field(400.0, ge=0)
-    feed_in_eur_per_mwh: float = Field(82.0, ge=0)
-    tou_peak_eur_per_mwh: float | None = Field(None, ge=0)
-    tou_offpeak_eur_per_mwh: float | None = Field(None, ge=0)
-    tou_peak_start_h: int = Field(17, ge=0, le=23)
-    tou_peak_end_h: int = Field(21, ge=0, le=24)
-    rtp_hourly_wholesale_eur_per_mwh: tuple[float, ...] | None = None
-    rtp_adder_eur_per_mwh: float = 0.0
-
-    @model_validator(mode="after")
-    def _kind_params(self) -> "TariffConfig":
-        if self.kind == "tou" and (self.tou_peak_eur_per_mwh is None or self.tou_offpeak_eur_per_mwh is None):
-            raise ValueError(
-                "market.tariff: kind='tou' needs tou_peak_eur_per_mwh and tou_offpeak_eur_per_mwh "
-                f"(got {self.tou_peak_eur_per_mwh!r}, {self.tou_offpeak_eur_per_mwh!r})"
-            )
-        if self.kind == "rtp":
-            c = self.rtp_hourly_wholesale_eur_per_mwh
-            if c is None or len(c) != 24:
-                raise ValueError(
-                    "market.tariff.rtp_hourly_wholesale_eur_per_mwh: kind='rtp' needs 24 hourly prices "
-                    f"(got {None if c is None else len(c)} values)"
-                )
-        return self
+#: Error for the retired per-section tariff key (one tariff per scenario).
+_MOVED_TARIFF = ("market.tariff is no longer accepted: the retail tariff is defined once per scenario "
+                 "in the top-level 'tariff:' section (kind, retail_eur_per_mwh, feed_in_eur_per_mwh, ...) "
+                 "and shared by households and market; move it there")
 
 
 class CapsConfig(BaseModel):
@@ -76,14 +41,21 @@ class AttackConfig(BaseModel):
 
 
 class MarketConfig(BaseModel):
-    """Scenario section ``market``."""
+    """Scenario section ``market`` (the retail tariff is the scenario's ``tariff`` section)."""
 
     model_config = _FROZEN
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_tariff(cls, data):
+        if isinstance(data, dict) and "tariff" in data:
+            raise ValueError(_MOVED_TARIFF)
+        return data
+
     mechanism: Literal["pay_as_clear", "pay_as_bid", "p2p_cda", "p2p_bilateral", "community", "tariff",
                        "dlmp", "lfm"] = "pay_as_clear"
     gate_closure_s: int = Field(300, ge=0, description="gate closure before delivery [s]")
     dso_check: Literal["none", "caps", "ac_check", "zonal"] = "none"
-    tariff: TariffConfig = TariffConfig()
     imbalance_price: Literal["tariff", "penalty"] = "tariff"
     imbalance_penalty_eur_per_mwh: float = Field(0.0, ge=0)
     community_price_rule: Literal["sdr", "mid_market"] = "sdr"
@@ -92,7 +64,6 @@ class MarketConfig(BaseModel):
     max_loading_percent: float = Field(100.0, gt=0)
     caps: CapsConfig = CapsConfig()
     zones: Literal["feeder", "trafo"] = "feeder"
-    dso_base: Literal["profiles", "none"] = "profiles"
     require_auth: bool = True
     attack: AttackConfig = AttackConfig()
     # --- network-aware clearing (mechanism "dlmp", see simulators.market.flexmarket) ---
@@ -134,6 +105,16 @@ class MarketConfig(BaseModel):
     #: Households whose FLEX_OFFERs go to the market (not to an aggregator id) are
     #: assigned to aggregator ``row % n_aggregators``.
     n_aggregators: int = Field(1, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _removed(cls, data):
+        if isinstance(data, dict) and "dso_base" in data:
+            raise ValueError(
+                f"market.dso_base={data['dso_base']!r} was removed: the DSO now always checks the whole "
+                "grid state (elements no participant models from their profiles, participants from their "
+                "executed orders); delete the key")
+        return data
 
     @field_validator("voltage_band_pu")
     @classmethod

@@ -6,9 +6,11 @@ Per delivery interval and agent ``a``:
 
 1. *At clearing* (scheduled bill): matched energy at the trade prices
    (``price_eur_per_mwh`` paid by buyers, ``seller_price_eur_per_mwh`` received
-   by sellers), plus the unmatched (or DSO-curtailed) volume of its orders at
-   the tariff: demand at the retail import price, supply at the feed-in price.
-   The scheduled net position is ``sum(bids) - sum(offers)`` [MWh, consumer ref.].
+   by sellers), plus the volume its orders execute with the retailer (the
+   backstop rule of :mod:`.execution`, after DSO curtailment) at the tariff:
+   demand at the retail import price, supply at the feed-in price. Volume not
+   executed is not billed. The scheduled net position is the executed
+   ``bids - offers`` [MWh, consumer ref.].
 2. *At metering*: a METER message (``quantity_mwh`` = imported,
    ``quantity2_mwh`` = exported energy of the interval [MWh]) gives the actual
    net position; the deviation ``metered - scheduled`` is an imbalance priced
@@ -20,6 +22,11 @@ Per delivery interval and agent ``a``:
    accumulated at the same time for comparison.
 
 Agents without a meter reading keep their scheduled bill (no imbalance).
+
+Money is conserved: every EUR an agent pays goes to the retailer (tariff volume
+and imbalance, ``retailer_eur``) or to the market operator (buyer payments minus
+seller receipts of local trades, ``operator_eur``; the pay-as-bid spread), so
+``sum(bill_eur) == retailer_eur + operator_eur`` at all times.
 """
 
 from __future__ import annotations
@@ -52,6 +59,8 @@ class Ledger:
         self.bill_eur = np.zeros(self.n)
         self.bill_tariff_eur = np.zeros(self.n)
         self.imbalance_mwh = np.zeros(self.n)
+        self.retailer_eur = 0.0  # running total received by the retailer [EUR]
+        self.operator_eur = 0.0  # running total kept by the market operator [EUR]
         self._sched: dict[int, tuple[np.ndarray, float, float]] = {}
         self.ignored = 0
 
@@ -60,25 +69,31 @@ class Ledger:
         self.ignored += int((~ok).sum())
         return ok
 
-    def book_clearing(self, interval_s: int, orders: np.ndarray, trades: np.ndarray,
+    def book_clearing(self, interval_s: int, orders: np.ndarray, trades: np.ndarray, retail_mwh: np.ndarray,
                       retail_eur_per_mwh: float, feed_in_eur_per_mwh: float) -> np.ndarray:
-        """Book the scheduled bill of one cleared interval; returns the per-agent cost [EUR]."""
+        """Book the scheduled bill of one cleared interval; returns the per-agent cost [EUR].
+
+        ``retail_mwh`` [MWh] per order: volume executed with the retailer.
+        """
         cost = np.zeros(self.n)
-        filled = np.zeros(len(orders))
-        np.add.at(filled, trades["buyer_order"], trades["quantity_mwh"])
-        np.add.at(filled, trades["seller_order"], trades["quantity_mwh"])
+        local = np.zeros(len(orders))
+        np.add.at(local, trades["buyer_order"], trades["quantity_mwh"])
+        np.add.at(local, trades["seller_order"], trades["quantity_mwh"])
         for who, price, sign in (("buyer", "price_eur_per_mwh", 1.0), ("seller", "seller_price_eur_per_mwh", -1.0)):
             a = trades[who].astype(np.int64)
             ok = self._valid(a)
-            np.add.at(cost, a[ok], sign * (trades["quantity_mwh"] * trades[price])[ok])
+            flow = sign * (trades["quantity_mwh"] * trades[price])[ok]
+            np.add.at(cost, a[ok], flow)
+            self.operator_eur += float(flow.sum())
         a = orders["sender"].astype(np.int64)
         ok = self._valid(a)
-        rest = orders["quantity_mwh"] - filled
         buy = orders["side"] > 0
         tariff = np.where(buy, retail_eur_per_mwh, -feed_in_eur_per_mwh)
-        np.add.at(cost, a[ok], (rest * tariff)[ok])
+        to_retailer = (retail_mwh * tariff)[ok]
+        np.add.at(cost, a[ok], to_retailer)
+        self.retailer_eur += float(to_retailer.sum())
         sched = np.zeros(self.n)
-        np.add.at(sched, a[ok], np.where(buy, 1.0, -1.0)[ok] * orders["quantity_mwh"][ok])
+        np.add.at(sched, a[ok], np.where(buy, 1.0, -1.0)[ok] * (local + retail_mwh)[ok])
         self._sched[int(interval_s)] = (sched, float(retail_eur_per_mwh), float(feed_in_eur_per_mwh))
         self.bill_eur += cost
         return cost
@@ -98,6 +113,8 @@ class Ledger:
             dev = net - sched[a]
             up = retail + (self.penalty if self.rule == "penalty" else 0.0)
             down = feed_in - (self.penalty if self.rule == "penalty" else 0.0)
-            np.add.at(self.bill_eur, a, np.where(dev > 0, dev * up, dev * down))
+            pay = np.where(dev > 0, dev * up, dev * down)
+            np.add.at(self.bill_eur, a, pay)
+            self.retailer_eur += float(pay.sum())
             np.add.at(self.imbalance_mwh, a, dev)
             np.add.at(self.bill_tariff_eur, a, m["quantity_mwh"] * retail - m["quantity2_mwh"] * feed_in)

@@ -25,6 +25,9 @@ def tiny_series() -> dict:
             "ext_grid_p_mw": (np.array([[0.1, 0.1], [-0.05, -0.05], [-0.2, -0.1], [0.3, 0.2]]), "MW", ["e0", "e1"]),
             "pl_mw": (np.array([0.01, 0.02, 0.03, 0.04]), "MW", []),
             "pf_converged": (np.array([True, True, False, True]), "1", []),
+            # ext - losses per step: 0.19, -0.12, -0.33, 0.46; step 3 misses 0.001 MW
+            "bus_p_mw": (np.array([[0.09, 0.1, 0.0], [-0.12, 0.0, 0.0], [-0.33, 0.0, 0.0], [0.459, 0.0, 0.0]]),
+                         "MW", ["b0", "b1", "b2"]),
         },
         "market": {
             "price_eur_per_mwh": (np.array([80.0, NAN, 100.0, 60.0]), "EUR/MWh", []),
@@ -37,6 +40,13 @@ def tiny_series() -> dict:
             "orders_rejected_auth": (np.array([0, 0, 1, 0]), "1", []),
             "trades_curtailed": (np.array([0, 1, 2, 0]), "1", []),
             "curtailed_mwh": (np.array([0.0, 0.05, 0.1, 0.0]), "MWh", []),
+            "not_executed_mwh": (np.array([0.0, 0.1, 0.0, 0.2]), "MWh", []),
+            # bills sum per step 3, 3, 5, 6; step 3 misses 0.1 EUR
+            "retailer_eur": (np.array([2.0, 2.0, 4.0, 5.0]), "EUR", []),
+            "operator_eur": (np.array([1.0, 1.0, 1.0, 0.9]), "EUR", []),
+            # the recorded bus powers, bus 0 off by 0.03 MW in step 1
+            "dso_forecast_p_mw": (np.array([[0.09, 0.1, 0.0], [-0.09, 0.0, 0.0], [-0.33, 0.0, 0.0],
+                                            [0.459, 0.0, 0.0]]), "MW", ["b0", "b1", "b2"]),
             # running totals (as the market records them); increments per step
             # hh0 1, 1, 2, 0 and hh1 2, -1, 0, 1
             "bill_eur": (np.array([[1.0, 2.0], [2.0, 1.0], [4.0, 1.0], [4.0, 2.0]]), "EUR", hh),

@@ -35,6 +35,7 @@ EXPECTED = {
     "grid_energy_imported_mwh": 0.35,  # (0.2 + 0.5) x 0.5
     "grid_energy_exported_mwh": 0.2,  # (0.1 + 0.3) x 0.5
     "grid_pf_not_converged_steps": 1.0,
+    "grid_energy_balance_residual_mw": 0.001,  # step 3: 0.5 - 0.459 - 0.04
     "market_welfare_eur": 10.0,  # 1+2+3+4
     "market_total_cost_eur": 6.0,  # final running totals: hh0 4 (1+1+2+0), hh1 2 (2-1+0+1)
     "market_bill_mean_eur": 3.0,  # (4 + 2) / 2
@@ -45,6 +46,12 @@ EXPECTED = {
     "market_traded_mwh": 0.4,
     "market_share_demand_met_locally": 0.4 / 1.2,  # traded 0.4 / (0.4 + retail 0.8)
     "market_trades_curtailed": 3.0,
+    "market_operator_surplus_eur": 0.9,  # last running total
+    "market_operator_surplus_share_of_bills": 0.15,  # 0.9 / total bill 6
+    "market_money_residual_eur": 0.1,  # step 3: 6 - 5 - 0.9
+    "market_not_executed_mwh": 0.3,
+    "dso_forecast_error_mean_mw": 0.03 / 9,  # 0.03 MW once over steps 1-3 x 3 buses (step 0 left out)
+    "dso_forecast_error_max_mw": 0.03,
     "market_curtailed_mwh": 0.15,  # 0.05 + 0.1
     "market_orders_rejected_auth": 1.0,
     "market_orders_late": 3.0,
@@ -70,7 +77,11 @@ EXPECTED = {
     "ict_orders_missed_gate_closure": 1.0,  # the LATE BID; the LATE METER is no order
     # activations summed over the two areas per step: [0, 10, 15, 8]
     "coord_tso_need_met_share": 30.0 / 35.0,  # min(act, need) = 0+10+15+5 over 0+10+20+5
-    "coord_dso_violations_by_tso": 2.0,
+    # recorded violations (default limits 100 %, 0.9-1.1 pu): step 0 line 101 / vm 0.89, step 1
+    # vm 1.11, step 2 line 130, step 3 vm 0.85 -> 4 steps; TSO active in steps 1-3 -> 3
+    "coord_dso_violations_by_tso": 3.0,
+    "coord_dso_violation_steps": 4.0,
+    "coord_dso_violations_forecast": 2.0,
     "coord_double_activations": 0.0,
     "coord_blocked_by_traffic_light": 1.0,
     "coord_cost_tso_eur": 10.0,

@@ -15,7 +15,6 @@ DER = [
     "households.battery={share: 0.6}",
     "households.ev={share: 0.5, mode: smart}",
     "market.mechanism=pay_as_clear",
-    "market.dso_base=none",
     "duration=6h",
 ]
 

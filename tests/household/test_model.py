@@ -5,13 +5,14 @@ import pytest
 
 from simulators.common import messages as M
 from simulators.household import HouseholdModel, HouseholdsConfig
+from simulators.common.tariffs import TariffConfig
 from simulators.household.ev import session_state
 
 ALL = {"pv": {"share": 0.8}, "battery": {"share": 0.6}, "ev": {"share": 0.6}, "heat_pump": {"share": 0.6}}
 
 
-def _run(net, cfg, start="2016-01-11T00:00:00", n=192, seed=2):
-    m = HouseholdModel(net, HouseholdsConfig.model_validate(cfg), start, 900, n, seed)
+def _run(net, cfg, start="2016-01-11T00:00:00", n=192, seed=2, tariff=None):
+    m = HouseholdModel(net, HouseholdsConfig.model_validate(cfg), start, 900, n, seed, tariff)
     soc0, ev0 = m.bat_soc.copy(), m.ev_soc.copy()
     outs, msgs = [], []
     for k in range(n):
@@ -23,8 +24,8 @@ def _run(net, cfg, start="2016-01-11T00:00:00", n=192, seed=2):
 
 @pytest.mark.parametrize("policy", ["none", "self_consumption", "tariff"])
 def test_device_balances_and_bounds(rural_net, policy):
-    cfg = dict(ALL, policy=policy, tariff={"kind": "tou"}, ev={"share": 0.6, "mode": "v2g"})
-    m, soc, ev, outs, _ = _run(rural_net, cfg)
+    cfg = dict(ALL, policy=policy, ev={"share": 0.6, "mode": "v2g"})
+    m, soc, ev, outs, _ = _run(rural_net, cfg, tariff=TariffConfig(kind="tou"))
     b, dt = m.cfg.battery, 0.25
     for o in outs:
         p = o["battery_p_mw"]

@@ -1,5 +1,5 @@
-"""DSO validation: ac_check on an overloaded case, caps, zones (the AC model itself is
-tested in tests/common/network)."""
+"""DSO validation on the whole-grid state: ac_check on an overloaded case, caps, zones,
+the retail backstop rule (the AC model itself is tested in tests/common/network)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ import pytest
 
 from simulators.market import make_orders
 from simulators.market.dso import DsoValidator, dso_check
+from simulators.market.execution import COUNTERPARTY_CURTAILED, Execution, backstop
 from simulators.market.mechanisms import clear
+
+RETAIL, FEED_IN = 400.0, 82.0  # the default flat tariff (simulators/market/schema.py)
 
 
 def pp_state(net, p_mw):
@@ -29,63 +32,121 @@ def validator(lv_rural1):
     return DsoValidator(lv_rural1)
 
 
-def overloaded_trades(net):
-    """Sellers at the far end of the longest feeder export to the LV busbar's neighbour buses.
-
-    0.3 MWh over 15 min = 1.2 MW through 0.27 kA lines at 0.4 kV (max ~0.19 MVA): overloaded.
-    """
+def far_near(net):
     lv_bus = int(net.trafo.lv_bus.iloc[0])
     load_buses = net.load.bus.values
     dist = pp.topology.calc_distance_to_bus(net, lv_bus)
-    far = load_buses[np.argsort(-dist[load_buses].values)][:3]
-    near = load_buses[np.argsort(dist[load_buses].values)][:3]
-    o = make_orders([0, 1, 2, 3, 4, 5], [-1, -1, -1, 1, 1, 1], [0.1] * 6, [50, 60, 70, 300, 300, 300],
+    return (load_buses[np.argsort(-dist[load_buses].values)][:3],
+            load_buses[np.argsort(dist[load_buses].values)][:3])
+
+
+def overloaded(net, buyer_limit=300.0):
+    """Sellers at the far end of the longest feeder export to buses near the LV busbar.
+
+    0.3 MWh over 15 min = 1.2 MW through 0.27 kA lines at 0.4 kV (max ~0.19 MVA): overloaded.
+    Buyers bid ``buyer_limit`` (300 < retail 400: flexible demand).
+    """
+    far, near = far_near(net)
+    o = make_orders([0, 1, 2, 3, 4, 5], [-1, -1, -1, 1, 1, 1], [0.1] * 6, [50, 60, 70] + [buyer_limit] * 3,
                     bus=np.r_[far, near])
-    return clear(o, "pay_as_clear").trades
+    return Execution.from_clearing(o, clear(o, "pay_as_clear").trades, RETAIL, FEED_IN)
 
 
-def test_ac_check_makes_overloaded_schedule_feasible(validator, lv_rural1):
-    trades = overloaded_trades(lv_rural1)
+def test_backstop_rule():
+    # the contract: unmatched BID executes with the retailer iff limit >= retail, OFFER iff limit <= feed-in
+    o = make_orders([0, 1, 2, 3], [1, 1, -1, -1], [1e-3] * 4, [RETAIL, RETAIL - 1, FEED_IN, FEED_IN + 1])
+    assert backstop(o, RETAIL, FEED_IN).tolist() == [True, False, True, False]
+    ex = Execution.from_clearing(o, clear(o, "pay_as_clear").trades[:0], RETAIL, FEED_IN)
+    assert ex.retail_mwh.tolist() == [1e-3, 0.0, 1e-3, 0.0]  # exact: copies of the order quantity
+    assert ex.flexible.tolist() == [False, True, True, True]
+
+
+def test_state_counts_each_position_once(validator, lv_rural1):
+    ex = overloaded(lv_rural1)
+    base = np.linspace(0.0, 0.01, len(lv_rural1.bus))
+    p = validator.state_p_mw(ex, base, 0.25)
+    # independent sum: base + 4 * executed net energy of each order at its bus (MW over 15 min)
+    ref = base.copy()
+    for row, net_mwh in zip(ex.book, ex.net_mwh()):
+        ref[lv_rural1.bus.index.get_loc(row["bus"])] += net_mwh / 0.25
+    np.testing.assert_allclose(p, ref, rtol=0, atol=1e-15)
+    # the sellers' whole volume is matched locally: total injection = total draw (0.3 MWh)
+    assert p.sum() - base.sum() == pytest.approx(0.0, abs=1e-12)
+
+
+def test_ac_check_curtails_executed_volume_until_feasible(validator, lv_rural1):
+    ex = overloaded(lv_rural1)
+    q0 = ex.executed_mwh.copy()
     base = np.zeros(len(lv_rural1.bus))
-    p_before = validator.schedule_p_mw(trades, base, 0.25)
-    vm, ll, tl = pp_state(lv_rural1, p_before)
-    # without validation: infeasible per pandapower
-    assert vm.max() > 1.1 or np.nanmax(ll) > 100 or tl.max() > 100
-    res = dso_check("ac_check", validator, trades, base, 0.25)
+    vm, ll, tl = pp_state(lv_rural1, validator.state_p_mw(ex, base, 0.25))
+    assert vm.max() > 1.1 or np.nanmax(ll) > 100 or tl.max() > 100  # infeasible per pandapower
+    res = dso_check("ac_check", validator, ex, base, 0.25)
     assert res.feasible
-    assert np.any(res.trades["curtailed_mwh"] > 0)
-    assert np.all(res.trades["reason"][res.trades["curtailed_mwh"] > 0] > 0)
-    np.testing.assert_allclose(res.trades["quantity_mwh"] + res.trades["curtailed_mwh"], trades["quantity_mwh"])
-    vm, ll, tl = pp_state(lv_rural1, validator.schedule_p_mw(res.trades, base, 0.25))
-    # after validation: feasible per the independent pandapower run (band 0.9-1.1 pu, EN 50160; 100 %)
+    # curtailment only lowers executed volume; the sellers (the cause) carry a grid reason (1-4)
+    assert np.all(ex.executed_mwh <= q0 + 1e-15)
+    assert np.all(np.isin(ex.reason[:3][ex.curtailed_mwh[:3] > 0], [1, 2, 3, 4]))
+    # flexible buyers that lost their local seller are not executed (no backstop at 300 < 400);
+    # a flexible buyer may also be cut directly where its draw loads a violated line
+    assert COUNTERPARTY_CURTAILED in ex.reason[3:]
+    assert np.all(ex.reason[ex.curtailed_mwh > 0] > 0)
+    np.testing.assert_allclose(ex.executed_mwh + ex.curtailed_mwh, q0, rtol=0, atol=1e-15)
+    t = res.trades
+    assert np.any(t["curtailed_mwh"] > 0) and np.all(t["reason"][t["curtailed_mwh"] > 0] > 0)
+    vm, ll, tl = pp_state(lv_rural1, res.p_mw)
+    # after validation: feasible per an independent pandapower run (EN 50160 band 0.9-1.1 pu; 100 %),
+    # tolerance 1e-6 % / 1e-9 pu: the two Newton-Raphson solutions at 1e-10 tolerance
     assert vm.min() >= 0.9 - 1e-9 and vm.max() <= 1.1 + 1e-9
     assert np.nanmax(ll) <= 100 + 1e-6 and tl.max() <= 100 + 1e-6
+    np.testing.assert_allclose(res.p_mw, validator.state_p_mw(ex, base, 0.25), atol=1e-15)
+
+
+def test_ac_check_backstop_buyers_keep_demand_through_retailer(validator, lv_rural1):
+    ex = overloaded(lv_rural1, buyer_limit=RETAIL)  # inflexible buyers: their demand stays executed
+    dso_check("ac_check", validator, ex, np.zeros(len(lv_rural1.bus)), 0.25)
+    # their 0.4 MW each overloads the lines near the busbar by itself: left as is, recorded infeasible
+    assert ex.curtailed_mwh[:3].sum() > 0
+    np.testing.assert_allclose(ex.executed_mwh[3:], 0.1, rtol=1e-12)
+    assert ex.retail_mwh[3:].sum() > 0 and ex.curtailed_mwh[3:].sum() == 0
+
+
+def test_inflexible_demand_is_never_shed(validator, lv_rural1):
+    far, _ = far_near(lv_rural1)
+    # 3 x 0.05 MWh in 15 min = 0.6 MW at the far end: undervoltage / overload, demand bid at retail
+    o = make_orders([0, 1, 2], [1, 1, 1], [0.05] * 3, [RETAIL] * 3, bus=far)
+    ex = Execution.from_clearing(o, clear(o, "pay_as_clear").trades, RETAIL, FEED_IN)
+    res = dso_check("ac_check", validator, ex, np.zeros(len(lv_rural1.bus)), 0.25)
+    assert res.iterations >= 1 and not res.feasible and ex.curtailed_mwh.sum() == 0
+    assert res.vm_min_pu < 0.9 or res.max_loading_percent > 100
+    np.testing.assert_array_equal(ex.executed_mwh, [0.05] * 3)
 
 
 def test_ac_check_untouched_when_feasible(validator, lv_rural1):
-    trades = overloaded_trades(lv_rural1)
-    trades["quantity_mwh"] *= 1e-3
-    res = dso_check("ac_check", validator, trades, np.zeros(len(lv_rural1.bus)), 0.25)
-    assert res.feasible and res.iterations == 1 and res.trades["curtailed_mwh"].sum() == 0
+    ex = overloaded(lv_rural1)
+    ex.local_mwh *= 1e-3
+    ex.trades["quantity_mwh"] *= 1e-3
+    res = dso_check("ac_check", validator, ex, np.zeros(len(lv_rural1.bus)), 0.25)
+    assert res.feasible and res.iterations == 1 and ex.curtailed_mwh.sum() == 0
 
 
-def test_caps_and_zones(lv_rural1):
-    v = DsoValidator(lv_rural1, zone_import_mw=0.1, zone_export_mw=None)
-    trades = overloaded_trades(lv_rural1)
-    res = v.caps(trades, 0.25)
-    zb = v._zones_of(res.trades["buyer_bus"])
-    zs = v._zones_of(res.trades["seller_bus"])
-    for z in np.unique(zb[zb != zs]):
-        imp = res.trades["quantity_mwh"][(zb == z) & (zs != z)].sum() / 0.25
-        assert imp <= 0.1 + 1e-12
-    # every load bus of the LV grid lies in a feeder zone (>= 0); the MV bus is upstream (-1)
+def test_caps_on_the_whole_state(lv_rural1):
+    v = DsoValidator(lv_rural1, zone_import_mw=None, zone_export_mw=0.1)
+    ex = overloaded(lv_rural1)
+    base = np.zeros(len(lv_rural1.bus))
+    res = v.caps(ex, base, 0.25)
+    # every zone's export (minus its net consumption) within the 0.1 MW cap (1e-9 MW: round-off)
+    for z in np.unique(v.zone):
+        assert -res.p_mw[v.zone == z].sum() <= 0.1 + 1e-9
+    assert np.all(ex.reason[:3][ex.curtailed_mwh[:3] > 0] == 6)
+    # every load bus of the LV grid lies in a feeder zone (>= 0); the MV bus is upstream (< 0)
     assert np.all(v.zone[np.isin(lv_rural1.bus.index, lv_rural1.load.bus)] >= 0)
-    zr = v.zonal(trades, np.zeros(len(lv_rural1.bus)), 0.25)
+    zr = v.zonal(overloaded(lv_rural1), base, 0.25)
     assert zr.feasible
 
 
 def test_none_is_identity():
     o = make_orders([0, 1], [1, -1], [1e-3, 1e-3], [300, 100])
     t = clear(o, "pay_as_clear").trades
-    r = dso_check("none", None, t, None, 0.25)
+    ex = Execution.from_clearing(o, t, RETAIL, FEED_IN)
+    r = dso_check("none", None, ex, None, 0.25)
     np.testing.assert_array_equal(r.trades, t)
+    assert r.p_mw is None

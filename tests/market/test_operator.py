@@ -86,7 +86,7 @@ def test_settlement_imbalance():
     from simulators.market.mechanisms import clear
 
     t = clear(o, "pay_as_clear").trades
-    led.book_clearing(0, o, t, 400.0, 82.0)
+    led.book_clearing(0, o, t, np.zeros(2), 400.0, 82.0)  # fully matched: nothing to the retailer
     m = np.zeros(2, dtype=o.dtype)
     m["kind"], m["sender"], m["quantity_mwh"], m["quantity2_mwh"] = Kind.METER, [0, 1], [1.5e-3, 0], [0, 0.5e-3]
     led.settle_meters(m)
@@ -94,6 +94,8 @@ def test_settlement_imbalance():
     # agent 1 sold 1 kWh at 200 (-0.2 EUR), delivered only 0.5 kWh: buys 0.5 kWh back at retail (+0.2)
     assert led.bill_eur[1] == pytest.approx(0.0, abs=1e-12)
     assert led.bill_tariff_eur.tolist() == pytest.approx([0.6, -0.041], rel=1e-12)
+    # money conservation: what the agents paid went to the retailer or the operator
+    assert led.bill_eur.sum() == pytest.approx(led.retailer_eur + led.operator_eur, abs=1e-15)
 
 
 def test_meta_and_extra_methods():

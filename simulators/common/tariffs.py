@@ -1,0 +1,111 @@
+"""The retail tariff: one definition per scenario, used by every simulator.
+
+The scenario's top-level ``tariff:`` section (:class:`TariffConfig`) is the
+only place retail prices are defined. The household simulator bills and bids
+with it, the market operator uses it as its retail fallback (the retail
+backstop of unmatched orders), for settlement and for the tariff-only
+baseline bill; both receive the same validated section and price it with the
+functions below, so a contradiction between them cannot be configured.
+
+The retailer serves demand at the *import* price and buys injected energy at
+the *feed-in* price. Kinds:
+
+* ``flat``: one import price all day (``retail_eur_per_mwh``).
+* ``tou``: time of use; ``tou_peak_eur_per_mwh`` in the local hours
+  ``[tou_peak_start_h, tou_peak_end_h)``, ``tou_offpeak_eur_per_mwh`` otherwise.
+* ``rtp``: real-time pass-through; an hourly wholesale price curve
+  (24 values, repeated every day) plus a fixed adder for network charges,
+  taxes and levies.
+
+Feed-in is a fixed feed-in tariff for all kinds (net metering is the special
+case ``feed_in = import price``, set it explicitly).
+
+Defaults are 2016 figures, the year of the SimBench profiles every run uses:
+287 EUR/MWh import, the average German household price 2016 of 28.7 ct/kWh
+(BDEW Strompreisanalyse 2016), and 123.1 EUR/MWh feed-in, the EEG 2016 rate
+for rooftop PV <= 10 kWp (12.31 ct/kWh, BNetzA 2016). The time-of-use prices
+350 / 220 EUR/MWh and the peak hours 17-21 h are an illustrative scenario
+choice (an assumption, not a published tariff).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, Field, model_validator
+
+from simulators.common.schema import STRICT
+
+#: Where the tariff is defined; named by the errors that reject the old keys.
+TARIFF_SECTION = "tariff"
+
+
+class TariffConfig(BaseModel):
+    """The scenario section ``tariff`` (frozen; unknown keys are rejected).
+
+    Prices in [EUR/MWh], hours in local time of ``start`` [h].
+    """
+
+    model_config = STRICT
+    kind: Literal["flat", "tou", "rtp"] = "flat"
+    retail_eur_per_mwh: float = Field(287.0, ge=0)
+    feed_in_eur_per_mwh: float = Field(123.1, ge=0)
+    tou_peak_eur_per_mwh: float = Field(350.0, ge=0)
+    tou_offpeak_eur_per_mwh: float = Field(220.0, ge=0)
+    tou_peak_start_h: int = Field(17, ge=0, le=23)
+    tou_peak_end_h: int = Field(21, ge=0, le=24)
+    rtp_hourly_wholesale_eur_per_mwh: tuple[float, ...] | None = None
+    rtp_adder_eur_per_mwh: float = 0.0
+
+    @model_validator(mode="after")
+    def _kind_params(self) -> "TariffConfig":
+        if self.kind == "rtp":
+            c = self.rtp_hourly_wholesale_eur_per_mwh
+            if c is None or len(c) != 24:
+                raise ValueError(
+                    "tariff.rtp_hourly_wholesale_eur_per_mwh: kind='rtp' needs 24 hourly prices "
+                    f"(got {None if c is None else len(c)} values)"
+                )
+        return self
+
+
+def _as_dict(tariff) -> dict:
+    return tariff.model_dump() if isinstance(tariff, BaseModel) else dict(tariff)
+
+
+def import_price_eur_per_mwh(tariff, start: str, interval_s: np.ndarray | int) -> np.ndarray:
+    """Retail import price for delivery intervals [EUR/MWh].
+
+    Parameters
+    ----------
+    tariff : TariffConfig or dict
+        The scenario's ``tariff`` section (validated).
+    start : str
+        ISO 8601 start of the run (local time of the tariff).
+    interval_s : int or array of int
+        Interval starts [s since ``start``].
+    """
+    tariff = _as_dict(tariff)
+    t = np.atleast_1d(np.asarray(interval_s, dtype=np.int64))
+    kind = tariff.get("kind", "flat")
+    if kind == "flat":
+        return np.full(len(t), float(tariff["retail_eur_per_mwh"]))
+    ts = pd.Timestamp(start) + pd.to_timedelta(t, unit="s")
+    hour = np.asarray(ts.hour, dtype=np.int64)
+    if kind == "tou":
+        a, b = int(tariff["tou_peak_start_h"]), int(tariff["tou_peak_end_h"])
+        peak = (hour >= a) & (hour < b) if a <= b else (hour >= a) | (hour < b)
+        return np.where(peak, float(tariff["tou_peak_eur_per_mwh"]), float(tariff["tou_offpeak_eur_per_mwh"]))
+    if kind == "rtp":
+        curve = np.asarray(tariff["rtp_hourly_wholesale_eur_per_mwh"], dtype=float)
+        return curve[hour] + float(tariff["rtp_adder_eur_per_mwh"])
+    raise ValueError(f"tariff kind {kind!r} unknown; allowed: flat, tou, rtp")
+
+
+def feed_in_price_eur_per_mwh(tariff, start: str, interval_s: np.ndarray | int) -> np.ndarray:
+    """Feed-in remuneration for delivery intervals [EUR/MWh] (constant)."""
+    tariff = _as_dict(tariff)
+    t = np.atleast_1d(np.asarray(interval_s))
+    return np.full(len(t), float(tariff["feed_in_eur_per_mwh"]))
