@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-POLICIES = ("none", "self_consumption", "tariff", "market", "flex")
+POLICIES = ("none", "self_consumption", "tariff", "market", "market_fixed", "flex")
 _CFG = ConfigDict(frozen=True, extra="forbid")
 #: Error for the retired per-section tariff keys (one tariff per scenario).
 _MOVED_TARIFF = ("{section}.tariff is no longer accepted: the retail tariff is defined once per scenario "
