@@ -55,6 +55,7 @@ from the household simulator's seeded Generator (:func:`draw_valuation_factors`)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -175,17 +176,17 @@ class BidCurve:
     price_eur_per_mwh: np.ndarray
     retail_eur_per_mwh: float
 
-    @property
+    @cached_property
     def supply_mwh(self) -> np.ndarray:
         """Energy all supply slots inject at a high price [MWh], shape (n,)."""
-        return (self.q_mwh * (SLOT_SIGN < 0)).sum(axis=1)
+        return self.q_mwh[:, SLOT_SIGN < 0].sum(axis=1)
 
-    @property
+    @cached_property
     def d_hi_mwh(self) -> np.ndarray:
         """Net demand at an infinite price: ``r0 - supply`` [MWh]."""
         return self.r0_mwh - self.supply_mwh
 
-    @property
+    @cached_property
     def d_lo_mwh(self) -> np.ndarray:
         """Net demand at a price below every slot: ``D_hi + sum(q)`` [MWh]."""
         return self.d_hi_mwh + self.q_mwh.sum(axis=1)
@@ -275,6 +276,9 @@ class OrderSteps:
 def order_steps(curve: BidCurve, min_mwh: float = MIN_ORDER_MWH) -> OrderSteps:
     """Split every curve into BID / OFFER steps (steps below ``min_mwh`` are dropped).
 
+    Steps of one home with the same side and limit price are merged into one
+    order. Orders come grouped by home (as households send them).
+
     The inflexible BID is ``max(D_hi, 0)`` at the retail price; at each slot
     (falling price) the bought quantity grows by ``max(D_after, 0) -
     max(D_before, 0)`` (a BID at the slot price) and the sold quantity shrinks
@@ -291,11 +295,17 @@ def order_steps(curve: BidCurve, min_mwh: float = MIN_ORDER_MWH) -> OrderSteps:
     side = np.concatenate([np.ones(n), np.ones(n * N_SLOTS), -np.ones(n * N_SLOTS)]).astype(np.int8)
     qty = np.concatenate([inflex, buy.ravel(), sell.ravel()])
     lim = np.concatenate([np.full(n, curve.retail_eur_per_mwh), price.ravel(), price.ravel()])
-    keep = qty >= min_mwh
-    # one home's orders together (stable), as households send them
-    idx = np.flatnonzero(keep)
-    idx = idx[np.argsort(home[idx], kind="stable")]
-    return OrderSteps(home[idx], side[idx], qty[idx], lim[idx])
+    # steps of one home, side and limit price are one order (e.g. inflexible demand
+    # and the heat pump's comfort step, both at the retail price): fewer messages
+    live = np.flatnonzero(qty > 0)
+    idx = live[np.lexsort((-lim[live], side[live], home[live]))]
+    h, sd, pr = home[idx], side[idx], lim[idx]
+    new = np.r_[True, (h[1:] != h[:-1]) | (sd[1:] != sd[:-1]) | (pr[1:] != pr[:-1])] if len(idx) else np.zeros(0, bool)
+    start = np.flatnonzero(new)
+    total = np.add.reduceat(qty[idx], start) if len(start) else np.zeros(0)
+    keep = total >= min_mwh
+    first = idx[start][keep]
+    return OrderSteps(home[first], side[first], total[keep], lim[first])
 
 
 def build_curve_orders(steps: OrderSteps, sender, bus, interval_s: int, send_ms: int, counter) -> np.ndarray:
