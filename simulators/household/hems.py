@@ -11,17 +11,31 @@ Policies (``households.policy``)
     to pre-heating up to the top of the comfort band, then into the battery;
     a deficit is covered by the battery, then by V2G.
 ``tariff``
-    Price below the run-average price: battery charges at full power, EV and
-    heat pump take all they may. Price above average: heat pump coasts to the
-    lower comfort bound, EV charges only what it must, battery covers the
-    deficit. Otherwise (and always for a flat tariff) self-consumption.
+    Price below its reference: battery charges at full power, EV and heat pump
+    take all they may. Price above it: heat pump coasts to the lower comfort
+    bound, EV charges only what it must, battery covers the deficit. Otherwise
+    (and always for a flat tariff) self-consumption. The reference is causal:
+    the trailing 24 h mean of the published import price up to and including
+    the interval (the tariff schedule is public; no price after the interval
+    is used).
 ``market``
-    Self-consumption, plus: at every step bids (net demand) or offers (net
-    surplus) for the next interval from a forecast (``perfect``: the next
-    interval's profiles; ``persistence``: the current interval repeated),
-    limit price = retail import price (bids) or feed-in tariff (offers). When a
-    RESULT for the interval arrived, the battery follows the cleared position
-    ``side * quantity / dt`` as far as its limits allow; deviations are metered.
+    Bid curves from flexibility (:mod:`.bidding`): at every step each home
+    sends the BID / OFFER steps of its net demand curve for the next interval
+    (forecast per ``households.forecast``; devices' state after the current
+    interval). Outcomes are binding: the executed quantities of the RESULTs
+    (local + retailer) are placed on the home's own curve and become the
+    setpoints of the battery, EV, heat pump and PV curtailment; flexible
+    volume not executed is not delivered. A home without a RESULT for every
+    order it sent (lost or late messages, and the first interval) uses the
+    safe default of :func:`.bidding.fallback_fill` (inflexible demand and PV,
+    battery idle, EV at its must-charge, heat pump at the setpoint).
+``market_fixed``
+    The fixed-price bids kept for comparison: self-consumption, plus at every
+    step one bid (net demand) or offer (net surplus) for the next interval
+    from the forecast, limit price = retail import price (bids) or feed-in
+    price (offers). When RESULTs arrived, the battery follows the executed
+    position ``side * (quantity + quantity2) / dt`` as far as its limits
+    allow; deviations are metered.
 ``flex``
     Self-consumption, plus FLEX_OFFER messages with the battery's headroom
     around its forecast self-consumption plan for the next interval:
@@ -33,7 +47,8 @@ Policies (``households.policy``)
 
 Inbound message semantics (receiver = household row)
 ----------------------------------------------------
-RESULT: cleared energy for the agent, ``side`` +1 bought / -1 sold.
+RESULT: one per order; executed energy = ``quantity_mwh`` (local) +
+``quantity2_mwh`` (with the retailer), ``side`` +1 bought / -1 sold.
 ACTIVATION: as above. SETPOINT: ``side = -1`` caps PV active power at
 ``quantity_mwh / dt`` MW from ``interval_s`` on; ``side = 0`` releases the cap.
 """
@@ -46,6 +61,8 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from simulators.common import messages as msgs
+
+from .bidding import Setpoints
 
 
 @dataclass(frozen=True)
@@ -65,13 +82,17 @@ class DispatchInput:
         of the comfort band.
     bat_ch_max_mw, bat_dis_max_mw : np.ndarray
         Battery charge / discharge limits.
-    price_eur_per_mwh, price_mean_eur_per_mwh : float
-        Retail price of the interval and its run average [EUR/MWh].
+    price_eur_per_mwh, price_ref_eur_per_mwh : float
+        Retail price of the interval and its causal reference (trailing 24 h
+        mean of the published import price) [EUR/MWh].
     dt_h : float
         Interval length [h].
     result_mwh, activation_mwh : np.ndarray or None
         Cleared position / activated flexibility for this interval [MWh],
         ``side * quantity`` (NaN: none for that household; None: none at all).
+    curve_setpoints : bidding.Setpoints or None
+        Setpoints from the executed bid curve (``market``); None: no curve was
+        sent for this interval.
     """
 
     base_p_mw: np.ndarray
@@ -85,14 +106,16 @@ class DispatchInput:
     bat_ch_max_mw: np.ndarray
     bat_dis_max_mw: np.ndarray
     price_eur_per_mwh: float
-    price_mean_eur_per_mwh: float
+    price_ref_eur_per_mwh: float
     dt_h: float
     result_mwh: np.ndarray | None = None
     activation_mwh: np.ndarray | None = None
+    curve_setpoints: Setpoints | None = None
 
 
-#: A policy's decision: EV power, heat pump power, requested battery power [MW].
-Dispatch = tuple[np.ndarray, np.ndarray, np.ndarray]
+#: A policy's decision: EV power, heat pump power, requested battery power [MW]
+#: and, optionally, PV power to curtail [MW].
+Dispatch = tuple[np.ndarray, ...]
 
 
 @dataclass(frozen=True)
@@ -136,10 +159,16 @@ class OfferInput:
 
 
 class Policy(NamedTuple):
-    """A home energy management policy: how it dispatches, what it sends (None: nothing)."""
+    """A home energy management policy.
+
+    ``dispatch`` decides the devices' power, ``offers`` builds its messages
+    (None: nothing); ``curve`` policies send bid curves built by the model
+    with :mod:`.bidding` and dispatch from their execution.
+    """
 
     dispatch: Callable[[DispatchInput], Dispatch]
     offers: Callable[[OfferInput], np.ndarray] | None = None
+    curve: bool = False
 
 
 def self_consumption(residual_mw, ev_must, ev_max, ev_min, hp_extra_max_mw, bat_ch_max, bat_dis_max):
@@ -226,9 +255,9 @@ def dispatch_self_consumption(d: DispatchInput) -> Dispatch:
 
 
 def dispatch_tariff(d: DispatchInput) -> Dispatch:
-    """Take all below the average price, the minimum above it, else self-consumption."""
+    """Take all below the reference price, the minimum above it, else self-consumption."""
     ev_p, hp_p, bat_req = dispatch_self_consumption(d)
-    price, mean = d.price_eur_per_mwh, d.price_mean_eur_per_mwh
+    price, mean = d.price_eur_per_mwh, d.price_ref_eur_per_mwh
     if price < mean - 1e-9:
         return d.ev_max_mw, d.hp_hi_mw, d.bat_ch_max_mw
     if price > mean + 1e-9:
@@ -239,14 +268,31 @@ def dispatch_tariff(d: DispatchInput) -> Dispatch:
     return ev_p, hp_p, bat_req
 
 
-def dispatch_market(d: DispatchInput) -> Dispatch:
-    """Self-consumption; the battery follows the cleared position where there is one."""
+def dispatch_market_fixed(d: DispatchInput) -> Dispatch:
+    """Self-consumption; the battery follows the executed position where there is one."""
     ev_p, hp_p, bat_req = dispatch_self_consumption(d)
     target = d.result_mwh
     if target is not None:
         follow = target / d.dt_h - (d.base_p_mw + ev_p + hp_p - d.pv_p_mw)
         bat_req = np.where(np.isnan(target), bat_req, follow)
     return ev_p, hp_p, bat_req
+
+
+def dispatch_market_curve(d: DispatchInput) -> Dispatch:
+    """Setpoints from the executed bid curve; without a curve the fallback of :mod:`.bidding`.
+
+    Returns EV, heat pump and battery power and the PV power to curtail [MW],
+    clipped to the devices' actual bounds of the interval (a forecast error
+    shows up as a metered deviation, settled as imbalance by the market).
+    """
+    trickle = np.maximum(-d.bat_dis_max_mw, 0.0)
+    sp = d.curve_setpoints
+    if sp is None:
+        return d.ev_must_mw, d.hp_set_mw, trickle, np.zeros(len(d.base_p_mw))
+    hp = np.clip(d.hp_lo_mw + sp.hp_extra_mw, d.hp_lo_mw, np.maximum(d.hp_hi_mw, d.hp_lo_mw))
+    ev = np.clip(d.ev_must_mw + sp.ev_extra_mw, d.ev_min_mw, d.ev_max_mw)
+    bat = trickle + sp.bat_mw
+    return ev, hp, bat, np.clip(sp.pv_curtail_mw, 0.0, d.pv_p_mw)
 
 
 def dispatch_flex(d: DispatchInput) -> Dispatch:
@@ -258,7 +304,7 @@ def dispatch_flex(d: DispatchInput) -> Dispatch:
     return ev_p, hp_p, bat_req
 
 
-def offers_market(o: OfferInput) -> np.ndarray:
+def offers_market_fixed(o: OfferInput) -> np.ndarray:
     """Bids (net demand) / offers (net surplus) for the next interval."""
     return build_orders(o.net_mw * o.dt_h, o.sender, o.bus, o.interval_s, o.send_ms,
                         o.buy_price_eur_per_mwh, o.sell_price_eur_per_mwh, o.counter)
@@ -276,6 +322,7 @@ POLICIES: dict[str, Policy] = {
     "none": Policy(dispatch_none),
     "self_consumption": Policy(dispatch_self_consumption),
     "tariff": Policy(dispatch_tariff),
-    "market": Policy(dispatch_market, offers_market),
+    "market": Policy(dispatch_market_curve, curve=True),
+    "market_fixed": Policy(dispatch_market_fixed, offers_market_fixed),
     "flex": Policy(dispatch_flex, offers_flex),
 }

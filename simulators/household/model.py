@@ -15,7 +15,7 @@ from simulators.common import messages as msgs
 from simulators.common.netdata import profile_row
 from simulators.common.tariffs import TariffConfig, feed_in_price_eur_per_mwh, import_price_eur_per_mwh
 
-from . import hems, weather
+from . import bidding, hems, weather
 from .battery import battery_limits, battery_step
 from .ev import draw_sessions, ev_bounds, session_state
 from .heatpump import building_step, cop_ashp, heat_to_reach
@@ -80,12 +80,24 @@ class HouseholdModel:
         t_s = np.arange(n_steps + 2) * self.step_s
         self.price = import_price_eur_per_mwh(self.tariff, start, t_s)
         self.feed_in = feed_in_price_eur_per_mwh(self.tariff, start, t_s)
-        self.price_mean = float(self.price[:n_steps].mean()) if n_steps else 0.0
+        # causal reference of the ``tariff`` policy: the trailing 24 h mean of the
+        # published import price up to and including each interval
+        per_day = max(1, 86400 // self.step_s)
+        past = import_price_eur_per_mwh(self.tariff, start, np.arange(-(per_day - 1), n_steps + 2) * self.step_s)
+        self.price_ref24 = np.convolve(past, np.full(per_day, 1.0 / per_day), mode="valid")
         self.vm_pu = np.ones(len(p.bus_index))
         self.sender = np.arange(n, dtype=np.int32)
         self.bus32 = p.bus.astype(np.int32)
         self.counter = np.zeros(n, dtype=np.int64)
         self.results: dict[int, np.ndarray] = {}
+        self.result_counts: dict[int, np.ndarray] = {}
+        self.curves: dict[int, tuple[bidding.BidCurve, np.ndarray]] = {}
+        #: per interval: ids of the curve orders sent (sorted) and whether the retailer may execute them
+        self.sent_orders: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        #: reference price per past interval: local price where one cleared, else retail [EUR/MWh]
+        self.ref_prices: list[float] = []
+        self.local_prices: dict[int, list[float]] = {}
+        self.n_fallback = 0
         self.activations: dict[int, np.ndarray] = {}
         self.totals = {k: np.zeros(n) for k in
                        ("energy_import_mwh", "energy_export_mwh", "bill_eur", "ev_unmet_mwh", "comfort_violation_kh")}
@@ -93,6 +105,8 @@ class HouseholdModel:
         self.last_export = np.zeros(n)
         self.last = None
         self._setpoints: list[np.ndarray] = []
+        # drawn last, so every other random stream is the same with or without bid curves
+        self.factors = bidding.draw_valuation_factors(rng, n)
 
     # ------------------------------------------------------------------ inputs
     def receive(self, batch: np.ndarray) -> None:
@@ -105,7 +119,16 @@ class HouseholdModel:
                 part = sel[sel["interval_s"] == iv]
                 arr = store.setdefault(int(iv), np.full(n, np.nan))
                 vals = np.zeros(n)
-                np.add.at(vals, part["receiver"], part["side"] * part["quantity_mwh"])
+                qty = part["quantity_mwh"]
+                if kind == msgs.Kind.RESULT:
+                    # executed = local (quantity_mwh) + with the retailer (quantity2_mwh)
+                    qty = qty + part["quantity2_mwh"] * self._retail_executable(int(iv), part["ref_id"])
+                    cnt = self.result_counts.setdefault(int(iv), np.zeros(n, dtype=np.int64))
+                    np.add.at(cnt, part["receiver"], 1)
+                    local = part["quantity_mwh"] > 0
+                    if local.any():
+                        self.local_prices.setdefault(int(iv), []).extend(part["price_eur_per_mwh"][local].tolist())
+                np.add.at(vals, part["receiver"], part["side"] * qty)
                 hit = np.zeros(n, dtype=bool)
                 hit[part["receiver"]] = True
                 arr[hit] = np.nan_to_num(arr[hit]) + vals[hit]
@@ -150,9 +173,19 @@ class HouseholdModel:
         ch_max, dis_max = battery_limits(self.bat_soc, self.bat_e_min, self.bat_e_max, self.bat_p_max,
                                          cfg.battery.eta_charge, cfg.battery.eta_discharge,
                                          cfg.battery.self_discharge_per_h, dt)
-        ev_p, hp_p, bat_req = hems.POLICIES[cfg.policy].dispatch(hems.DispatchInput(
+        policy = hems.POLICIES[cfg.policy]
+        result = self.results.pop(t_s, None)
+        curve_sp = self._curve_setpoints(t_s, result) if policy.curve else None
+        decided = policy.dispatch(hems.DispatchInput(
             base_p, pv_p, ev_must, ev_max, ev_min, hp_set, hp_hi, hp_lo, ch_max, dis_max,
-            self.price[k], self.price_mean, dt, self.results.pop(t_s, None), self.activations.pop(t_s, None)))
+            self.price[k], self.price_ref24[k], dt, result, self.activations.pop(t_s, None), curve_sp))
+        ev_p, hp_p, bat_req = decided[:3]
+        pv_forecastable = pv_p  # before market curtailment (persistence forecast)
+        if len(decided) > 3:  # PV export curtailed because it was not sold [MW]
+            pv_new = np.maximum(pv_p - decided[3], 0.0)
+            pv_curt = pv_curt + (pv_p - pv_new)
+            pv_p = pv_new
+        self._note_reference_price(k, t_s)
         self._drop_stale(t_s)
         bat_p, self.bat_soc = battery_step(self.bat_soc, bat_req, self.bat_e_min, self.bat_e_max, self.bat_p_max,
                                            cfg.battery.eta_charge, cfg.battery.eta_discharge,
@@ -173,7 +206,7 @@ class HouseholdModel:
         tot["energy_import_mwh"] += imp
         tot["energy_export_mwh"] += exp_
         tot["bill_eur"] += imp * self.price[k] - exp_ * self.feed_in[k]
-        self.last_partial = {"base": base_p, "pv": pv_p, "ev": ev_p, "hp": hp_p}
+        self.last_partial = {"base": base_p, "pv": pv_forecastable, "ev": ev_p, "hp": hp_p}
         out_msgs = self._messages(k, t_s)
         self.last_import, self.last_export = imp, exp_
         out = {
@@ -215,19 +248,70 @@ class HouseholdModel:
         self._setpoints = keep
 
     def _drop_stale(self, t_s: int) -> None:
-        for store in (self.results, self.activations):
+        for store in (self.results, self.activations, self.result_counts, self.curves, self.local_prices,
+                      self.sent_orders):
             for iv in [iv for iv in store if iv <= t_s]:
                 del store[iv]
 
+    def _curve_setpoints(self, t_s: int, result: np.ndarray | None) -> bidding.Setpoints | None:
+        """Device setpoints of interval ``t_s`` from the executed quantities of its bid curve.
+
+        A home that did not get a RESULT for every order it sent uses
+        :func:`bidding.fallback_fill`. None when no curve was sent for the
+        interval (the first one): the policy then uses the same fallback.
+        """
+        entry = self.curves.get(t_s)
+        if entry is None:
+            return None
+        curve, n_sent = entry
+        got = self.result_counts.get(t_s, np.zeros(self.pop.n, dtype=np.int64))
+        complete = got >= n_sent
+        executed = np.zeros(self.pop.n) if result is None else np.nan_to_num(result)
+        fills = np.where(complete[:, None], bidding.fill(curve, executed), bidding.fallback_fill(curve))
+        self.n_fallback = int((~complete).sum())
+        return bidding.setpoints(curve, fills, self.dt_h)
+
+    def _retail_executable(self, iv: int, ref_id: np.ndarray) -> np.ndarray:
+        """1 where the answered order may be executed with the retailer, else 0.
+
+        The retail backstop rule: only a BID with limit >= the retail import
+        price or an OFFER with limit <= the feed-in price of the interval. The
+        market applies it; the home applies it too for its own curve orders, so
+        a retail quantity reported for any other order is not delivered.
+        Orders the home does not know (other policies) count as executable.
+        """
+        book = self.sent_orders.get(iv)
+        if book is None:
+            return np.ones(len(ref_id))
+        ids, ok = book
+        if not len(ids):
+            return np.ones(len(ref_id))
+        pos = np.minimum(np.searchsorted(ids, ref_id), len(ids) - 1)
+        return np.where(ids[pos] == ref_id, ok[pos], True).astype(float)
+
+    def _note_reference_price(self, k: int, t_s: int) -> None:
+        """Known price of interval ``k``: mean local price of its RESULTs, else the retail price."""
+        local = self.local_prices.get(t_s)
+        self.ref_prices.append(float(np.mean(local)) if local else float(self.price[k]))
+
+    def _p_ref(self) -> float:
+        """Trailing 24 h mean of the known reference prices [EUR/MWh]."""
+        per_day = max(1, 86400 // self.step_s)
+        return float(np.mean(self.ref_prices[-per_day:]))
+
     def _messages(self, k: int, t_s: int) -> np.ndarray:
-        cfg, offers = self.cfg, hems.POLICIES[self.cfg.policy].offers
-        if offers is None:
+        cfg, policy = self.cfg, hems.POLICIES[self.cfg.policy]
+        offers = policy.offers
+        if offers is None and not policy.curve:
             return msgs.empty(0)
         send_ms = t_s * 1000
         parts = []
         if cfg.send_meter_readings and k > 0:
             parts.append(hems.build_meter(self.last_import, self.last_export, self.sender, self.bus32,
                                           t_s - self.step_s, send_ms, self.counter))
+        if policy.curve:
+            parts.append(self._curve_orders(k, t_s, send_ms))
+            return msgs.concat(parts)
         net_f, bat_f = self._forecast(k)
         b = cfg.battery
         ch, dis = battery_limits(self.bat_soc, self.bat_e_min, self.bat_e_max, self.bat_p_max,
@@ -237,6 +321,63 @@ class HouseholdModel:
             net_f, bat_f, ch, dis, self.dt_h, self.sender, self.bus32, t_s + self.step_s, send_ms,
             self.price[k + 1], self.feed_in[k + 1], cfg.flex_price_eur_per_mwh, recv, self.counter)))
         return msgs.concat(parts)
+
+    def _curve_orders(self, k: int, t_s: int, send_ms: int) -> np.ndarray:
+        """Bid curves of interval ``k+1`` as BID / OFFER messages; the curve is kept for dispatch."""
+        curve = bidding.build_curve(self._flex_state(k), self.factors)
+        steps = bidding.order_steps(curve)
+        n_sent = np.bincount(steps.home, minlength=self.pop.n)
+        iv = t_s + self.step_s
+        self.curves[iv] = (curve, n_sent)
+        out = bidding.build_curve_orders(steps, self.sender, self.bus32, iv, send_ms, self.counter)
+        lim, buy = out["price_eur_per_mwh"], out["side"] > 0
+        ok = np.where(buy, lim >= self.price[k + 1], lim <= self.feed_in[k + 1])
+        order = np.argsort(out["msg_id"])
+        self.sent_orders[iv] = (out["msg_id"][order], ok[order])
+        return out
+
+    def _flex_state(self, k: int) -> bidding.FlexState:
+        """Devices' state for interval ``k+1``, from the state after interval ``k`` (no future knowledge
+        beyond the configured base-load / PV forecast)."""
+        cfg, p, dt = self.cfg, self.pop, self.dt_h
+        t_next = (k + 1) * self.step_s
+        base, pv = self._forecast_base_pv(k)
+        # EV: the session state at the next interval start (arrivals lose their trip energy)
+        plugged, dep_s, trip = session_state(self.sessions, t_next)
+        plugged &= p.has_ev
+        soc = np.where(plugged & ~self.ev_prev_plugged, np.maximum(self.ev_soc - trip, 0.0), self.ev_soc)
+        e = cfg.ev
+        remaining_h = (dep_s - t_next) / 3600.0
+        ev_must, ev_max, _ = ev_bounds(soc, self.ev_target, self.ev_e_min, p.ev_p_mw, e.efficiency,
+                                       remaining_h, dt, plugged, e.mode)
+        need_h = np.divide(np.maximum(self.ev_target - soc, 0.0), e.efficiency * p.ev_p_mw,
+                           out=np.zeros(p.n), where=p.ev_p_mw > 0)
+        slack_h = np.where(plugged, remaining_h - need_h, np.inf)
+        # heat pump: from the indoor temperature now and the next interval's outdoor temperature
+        hp = cfg.heat_pump
+        t_out = self.t_out[k + 1]
+        cop = cop_ashp(t_out, hp.sink, hp.cop_correction)
+        q_of = lambda target: np.minimum(heat_to_reach(self.t_in, target, t_out, self.gains, p.hp_h_mw_per_k,
+                                                       p.hp_c_mwh_per_k, dt), self.hp_q_max)
+        band = max(hp.comfort_high_c - hp.comfort_low_c, 1e-9)
+        band_pos = np.where(p.has_hp, (self.t_in - hp.comfort_low_c) / band, 1.0)
+        b = cfg.battery
+        ch, dis = battery_limits(self.bat_soc, self.bat_e_min, self.bat_e_max, self.bat_p_max,
+                                 b.eta_charge, b.eta_discharge, b.self_discharge_per_h, dt)
+        span = self.bat_e_max - self.bat_e_min
+        soc_frac = np.divide(self.bat_soc - self.bat_e_min, span, out=np.ones(p.n), where=span > 0)
+        return bidding.FlexState(
+            base, pv, ev_must, ev_max, slack_h, q_of(hp.comfort_low_c) / cop, q_of(hp.setpoint_c) / cop,
+            q_of(hp.comfort_high_c) / cop, band_pos, ch, dis, soc_frac, b.eta_charge * b.eta_discharge,
+            float(self.price[k + 1]), float(self.feed_in[k + 1]), self._p_ref(), dt)
+
+    def _forecast_base_pv(self, k: int):
+        """Base load and PV power forecast for interval ``k+1`` [MW] (``households.forecast``)."""
+        p, last = self.pop, self.last_partial
+        if self.cfg.forecast == "perfect":
+            row = profile_row(self.start, (k + 1) * self.step_s)
+            return p.base_p_mw(row), np.minimum(p.pv_avail_mw(row), np.minimum(self.s_inv, self.pv_cap))
+        return last["base"], last["pv"]
 
     def _forecast(self, k: int):
         """Net demand and battery plan of interval ``k+1`` under self-consumption [MW]."""

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from simulators.common.schema import STRICT
 
-POLICIES = ("none", "self_consumption", "tariff", "market", "flex")
+POLICIES = ("none", "self_consumption", "tariff", "market", "market_fixed", "flex")
 _CFG = STRICT
 #: Error for the retired per-section tariff keys (one tariff per scenario).
 _MOVED_TARIFF = ("{section}.tariff is no longer accepted: the retail tariff is defined once per scenario "

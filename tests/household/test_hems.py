@@ -19,14 +19,14 @@ def _input(price=100.0, mean=100.0, result=None, activation=None):
         base_p_mw=np.array([2e-3, 1e-3, 1e-3]), pv_p_mw=np.array([0.0, 4e-3, 1e-3]),
         ev_must_mw=Z, ev_max_mw=Z, ev_min_mw=Z, hp_set_mw=Z, hp_hi_mw=Z, hp_lo_mw=Z,
         bat_ch_max_mw=np.full(3, 5e-3), bat_dis_max_mw=np.full(3, 1e-3),
-        price_eur_per_mwh=price, price_mean_eur_per_mwh=mean, dt_h=0.25,
+        price_eur_per_mwh=price, price_ref_eur_per_mwh=mean, dt_h=0.25,
         result_mwh=result, activation_mwh=activation)
 
 
 def test_every_schema_policy_has_one_function():
     assert set(hems.POLICIES) == set(SCHEMA_POLICIES)
-    senders = {name for name, p in hems.POLICIES.items() if p.offers is not None}
-    assert senders == {"market", "flex"}
+    senders = {name for name, p in hems.POLICIES.items() if p.offers is not None or p.curve}
+    assert senders == {"market", "market_fixed", "flex"}
 
 
 def test_none_keeps_the_battery_idle():
@@ -47,10 +47,10 @@ def test_tariff_charges_fully_below_the_average_price():
     assert bat.tolist() == pytest.approx([-1e-3, 0.0, 0.0], abs=1e-15)  # above: never charges
 
 
-def test_market_follows_the_cleared_position_where_there_is_one():
+def test_market_fixed_follows_the_executed_position_where_there_is_one():
     # home 0 bought 0.5 kWh over 15 min -> net 2 kW -> battery 0; home 1: no result
     res = np.array([0.5e-3, np.nan, 0.0])
-    _, _, bat = hems.POLICIES["market"].dispatch(_input(result=res))
+    _, _, bat = hems.POLICIES["market_fixed"].dispatch(_input(result=res))
     assert bat.tolist() == pytest.approx([0.0, 3e-3, 0.0], abs=1e-15)
 
 

@@ -69,8 +69,8 @@ def test_ev_energy_balance(rural_net):
         prev, plugged_prev = o["ev_soc_mwh"], m.ev_plugged.copy()
 
 
-def test_market_orders_results_and_meters(rural_net):
-    cfg = dict(ALL, policy="market")
+def test_market_fixed_orders_results_and_meters(rural_net):
+    cfg = dict(ALL, policy="market_fixed")
     m = HouseholdModel(rural_net, HouseholdsConfig.model_validate(cfg), "2016-06-06T00:00:00", 900, 8, 1)
     o0, msgs0 = m.step(0)
     assert set(np.unique(msgs0["kind"])) <= {M.Kind.BID, M.Kind.OFFER}
@@ -121,3 +121,20 @@ def test_pv_curtailment_setpoint(rural_net):
     o, _ = m.step(0)
     assert o["pv_p_mw"][0] == 0.0 and o["pv_curtailed_mw"][0] > 0
     assert o["pv_p_mw"][1:].min() > 0  # the others produce at noon in June
+
+
+def test_tariff_policy_reference_is_causal(rural_net):
+    """The ``tariff`` policy compares with the trailing 24 h mean of the published price.
+
+    Hand calculation for ToU 350 / 220 EUR/MWh, peak 17-21 h: any 24 h window holds
+    4 h of peak and 20 h of off-peak, mean (4 * 350 + 20 * 220) / 24 = 241.666... EUR/MWh,
+    for every interval; a 4-step and a 192-step run see the same reference (no
+    knowledge of the rest of the run). Tolerance 1e-9 EUR/MWh.
+    """
+    tou = TariffConfig(kind="tou")
+    short = HouseholdModel(rural_net, HouseholdsConfig.model_validate({"policy": "tariff"}),
+                           "2016-01-11T00:00:00", 900, 4, 1, tou)
+    long = HouseholdModel(rural_net, HouseholdsConfig.model_validate({"policy": "tariff"}),
+                          "2016-01-11T00:00:00", 900, 192, 1, tou)
+    assert np.allclose(short.price_ref24[:4], (4 * 350 + 20 * 220) / 24, atol=1e-9)
+    assert np.array_equal(short.price_ref24[:4], long.price_ref24[:4])
