@@ -69,8 +69,6 @@ def test_without_check_the_limit_breaks(no_check):
     assert np.nanmax(no_check["grid/trafo_loading_percent"]) > 80 + LOADING_TOL_PERCENT
 
 
-@pytest.mark.xfail(strict=True, reason="needs the household side to obey curtailed RESULTs (binding dispatch); "
-                                        "remove this mark when it does")
 def test_ac_check_holds_the_recorded_loading(ac):
     assert ac["market/curtailed_mwh"].sum() > 0
     assert np.nanmax(ac["grid/trafo_loading_percent"]) <= 80 + LOADING_TOL_PERCENT
