@@ -368,12 +368,61 @@ def market_operator_surplus_share_of_bills(result: Result) -> float:
 def market_money_residual_eur(result: Result) -> float:
     """Largest |sum of bills - retailer receipts - operator surplus| over the recorded steps [EUR].
 
-    Zero up to round-off: every EUR paid goes to the retailer or the operator
-    (DSO payments of the lfm are settled with aggregators outside the bills).
+    Zero up to round-off: every EUR paid goes to the retailer, the operator or,
+    with ``market.ledger``, the ledger's validators as fees (DSO payments of the
+    lfm are settled with aggregators outside the bills).
     """
     bills = result.array("market", "bill_eur").sum(axis=1)
     res = bills - result.array("market", "retailer_eur") - result.array("market", "operator_eur")
+    if result.has("market", "dlt_fee_eur"):
+        res = res - result.array("market", "dlt_fee_eur")
     return float(np.nanmax(np.abs(res))) if len(res) else math.nan
+
+
+def _ledger(result: Result):
+    return result.events("ledger")
+
+
+@_kpi("s", "market", ("events/ledger",), LOWER, rel_tol=0.05)
+def ledger_latency_p50_s(result: Result) -> float:
+    """Median submit-to-final time of trade transactions on the ledger [s]."""
+    ev = _ledger(result)
+    return float(np.median(ev["confirmation_s"] - ev["submit_s"])) if len(ev) else math.nan
+
+
+@_kpi("s", "market", ("events/ledger",), LOWER, rel_tol=0.05)
+def ledger_latency_p95_s(result: Result) -> float:
+    """95th percentile of the submit-to-final time of trade transactions [s]."""
+    ev = _ledger(result)
+    return float(np.percentile(ev["confirmation_s"] - ev["submit_s"], 95)) if len(ev) else math.nan
+
+
+@_kpi("1", "market", ("events/ledger",), LOWER, abs_tol=0.01)
+def ledger_share_not_final(result: Result) -> float:
+    """Share of trades not final by their deadline, dropped to the retail backstop [1]."""
+    ev = _ledger(result)
+    return float(1.0 - ev["final_in_time"].mean()) if len(ev) else math.nan
+
+
+@_kpi("MWh", "market", ("events/ledger",), LOWER, abs_tol=1e-6, rel_tol=0.05)
+def ledger_energy_not_settled_mwh(result: Result) -> float:
+    """Agreed local energy of trades that were not final in time [MWh]."""
+    ev = _ledger(result)
+    return float(ev["quantity_mwh"][ev["final_in_time"] == 0].sum()) if len(ev) else 0.0
+
+
+@_kpi("EUR", "market", ("market/dlt_fee_eur",), LOWER, abs_tol=0.01, rel_tol=0.02)
+def ledger_fees_eur(result: Result) -> float:
+    """Transaction fees paid to the ledger over the run [EUR]."""
+    v = result.array("market", "dlt_fee_eur")
+    return float(v[np.isfinite(v)][-1]) if np.isfinite(v).any() else math.nan
+
+
+@_kpi("kWh", "market", ("market/dlt_energy_kwh",), LOWER, rel_tol=0.02)
+def ledger_energy_use_kwh(result: Result) -> float:
+    """Electricity used by the ledger for the run's transactions [kWh]."""
+    v = result.array("market", "dlt_energy_kwh")
+    return float(v[np.isfinite(v)][-1]) if np.isfinite(v).any() else math.nan
 
 
 @_kpi("MWh", "market", ("market/not_executed_mwh",), EQUAL, abs_tol=1e-6, rel_tol=0.05)

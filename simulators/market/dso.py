@@ -60,6 +60,7 @@ REASONS: dict[int, str] = {
     6: "zone_export_cap",
     7: "zone_own_needs_first",
     8: "counterparty_curtailed",
+    9: "ledger_not_final",
 }
 
 

@@ -51,7 +51,27 @@ SCALARS = ("price_eur_per_mwh", "traded_mwh", "retail_import_mwh", "retail_expor
 
 
 #: Event tables offered by the adapter (``events_<name>``).
-EVENT_TABLES = ("trades", "orders", "flex", "flex_requests")
+EVENT_TABLES = ("trades", "orders", "flex", "flex_requests", "ledger")
+
+#: ``/events/ledger``: one record per transaction of a trade on the distributed ledger.
+EVENT_LEDGER_DTYPE = np.dtype([
+    ("interval_s", np.int64),        # delivery interval of the trade [s]
+    ("buyer", np.int32),
+    ("seller", np.int32),
+    ("quantity_mwh", np.float64),    # agreed quantity [MWh]
+    ("submit_s", np.float64),        # submitted at gate closure [s since start]
+    ("inclusion_s", np.float64),     # time of the block that includes it [s]
+    ("confirmation_s", np.float64),  # final after confirmation_depth blocks [s]
+    ("deadline_s", np.float64),      # must be final by [s]
+    ("final_in_time", np.int8),      # 1: settled as agreed; 0: dropped (retail backstop)
+    ("fee_eur", np.float64),
+])
+
+#: Series of the ledger (offered only with ``market.ledger``).
+DLT_SCALARS = ("dlt_tx", "dlt_not_final", "dlt_latency_max_s", "dlt_fee_eur", "dlt_energy_kwh")
+
+#: Reason code of a trade (and its orders) dropped because it was not final in time.
+LEDGER_NOT_FINAL = 9
 
 
 class MarketOperator:
@@ -126,6 +146,14 @@ class MarketOperator:
         self.out_messages: list[np.ndarray] = []
         self.out_events: list[np.ndarray] = []
         self.out_orders: list[np.ndarray] = []
+        self.out_ledger: list[np.ndarray] = []
+        self.dlt = None
+        if cfg.ledger is not None:
+            from simulators.common.dlt import DistributedLedger, preset
+
+            self.dlt = DistributedLedger(preset(cfg.ledger.preset, **cfg.ledger.overrides()),
+                                         np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0]))
+            self.values.update(dict.fromkeys(DLT_SCALARS, 0.0))
 
     def replace_elements(self, load=(), sgen=(), storage=()) -> None:
         """Elements a participant models (the household simulator's set, the same the
@@ -202,7 +230,15 @@ class MarketOperator:
             res = MECHANISMS["tariff"](book, ctx)  # energy at the retail tariff
         else:
             res = MECHANISMS[mech](book, ctx)
+        if self.dlt is not None:
+            res.trades = self._settle_on_ledger(k, g, res.trades)
         ex = Execution.from_clearing(book, res.trades, retail, feed_in)
+        if self.dlt is not None:
+            dropped = res.trades["reason"] == LEDGER_NOT_FINAL
+            hit = np.zeros(len(book), bool)
+            hit[res.trades["buyer_order"][dropped]] = True
+            hit[res.trades["seller_order"][dropped]] = True
+            ex.reason[hit & ~ex.to_retail] = LEDGER_NOT_FINAL
         base_p, base_q = self.base_state(k)
         dso = dso_check(self.cfg.dso_check, self.validator, ex, base_p, self.step_s / 3600.0, base_q)
         if dso.p_mw is not None:
@@ -210,6 +246,38 @@ class MarketOperator:
             self.values["dso_feasible"] = float(dso.feasible)
         self.ledger.book_clearing(iv, book, ex.trades, ex.retail_mwh, retail, feed_in)
         self._publish(k, book, res, ex, retail, feed_in, counts)
+
+    def _settle_on_ledger(self, k: int, g_ms: int, trades: np.ndarray) -> np.ndarray:
+        """Submit the trades of interval ``k`` at gate closure; drop those not final by the deadline.
+
+        A dropped trade keeps its record with ``quantity_mwh = 0``,
+        ``curtailed_mwh`` = the agreed quantity and reason
+        :data:`LEDGER_NOT_FINAL`; its volume is then unmatched for the retail
+        backstop rule. Fees are booked whether or not the trade is final.
+        """
+        iv = k * self.step_s
+        trades = trades.copy()
+        n = len(trades)
+        inc, conf = self.dlt.submit(np.full(n, g_ms / 1000.0))
+        deadline = float(iv + (self.step_s if self.cfg.ledger.deadline == "delivery_end" else 0))
+        ok = conf <= deadline
+        q = trades["quantity_mwh"].copy()
+        trades["curtailed_mwh"] = np.where(ok, trades["curtailed_mwh"], q)
+        trades["quantity_mwh"] = np.where(ok, q, 0.0)
+        trades["reason"] = np.where(ok, trades["reason"], LEDGER_NOT_FINAL)
+        fee, energy = self.dlt.cost(1)
+        self.ledger.book_fees(trades["buyer"], trades["seller"], fee)
+        ev = np.zeros(n, EVENT_LEDGER_DTYPE)
+        ev["interval_s"], ev["buyer"], ev["seller"], ev["quantity_mwh"] = iv, trades["buyer"], trades["seller"], q
+        ev["submit_s"], ev["inclusion_s"], ev["confirmation_s"] = g_ms / 1000.0, inc, conf
+        ev["deadline_s"], ev["final_in_time"], ev["fee_eur"] = deadline, ok, fee
+        self.out_ledger.append(ev)
+        v = self.values
+        v["dlt_tx"], v["dlt_not_final"] = float(n), float((~ok).sum())
+        v["dlt_latency_max_s"] = float((conf - g_ms / 1000.0).max()) if n else 0.0
+        v["dlt_fee_eur"] = self.ledger.dlt_fee_eur
+        v["dlt_energy_kwh"] += n * energy
+        return trades
 
     def _book_pool(self, k, book, out, retail, feed_in, counts) -> None:
         """Book and answer a DLMP clearing: every accepted order trades with the pool at its bus DLMP.
@@ -279,7 +347,7 @@ class MarketOperator:
         for f in ("buyer", "seller", "buyer_bus", "seller_bus", "quantity_mwh", "price_eur_per_mwh",
                   "seller_price_eur_per_mwh", "curtailed_mwh", "reason"):
             ev[f] = trades[f]
-        ev["interval_s"], ev["curtailed"] = iv, trades["curtailed_mwh"] > 0
+        ev["interval_s"], ev["curtailed"] = iv, (trades["curtailed_mwh"] > 0) & (trades["reason"] != LEDGER_NOT_FINAL)
         self.out_events.append(ev)
         oe = np.zeros(len(book), dtype=EVENT_ORDER_DTYPE)
         for f in ("sender", "bus", "side", "quantity_mwh"):
@@ -356,6 +424,10 @@ class MarketOperator:
             ev = np.concatenate(self.out_orders) if self.out_orders else np.zeros(0, EVENT_ORDER_DTYPE)
             self.out_orders = []
             return ev
+        if name == "ledger":
+            ev = np.concatenate(self.out_ledger) if self.out_ledger else np.zeros(0, EVENT_LEDGER_DTYPE)
+            self.out_ledger = []
+            return ev
         if name != "trades":
             if self.flex is None:
                 from simulators.market.flexmarket import FLEX_EVENT_DTYPE, REQUEST_EVENT_DTYPE
@@ -370,4 +442,4 @@ class MarketOperator:
 #: Profile-driven element columns of the DSO's base state: the same the grid simulator drives.
 _BASE_ELEMENTS = (("load", "p_mw"), ("load", "q_mvar"), ("sgen", "p_mw"), ("storage", "p_mw"))
 
-__all__ = ["EVENT_ORDER_DTYPE", "EVENT_TABLES", "EVENT_TRADE_DTYPE", "MarketOperator", "REASONS", "SCALARS"]
+__all__ = ["DLT_SCALARS", "EVENT_LEDGER_DTYPE", "LEDGER_NOT_FINAL", "EVENT_ORDER_DTYPE", "EVENT_TABLES", "EVENT_TRADE_DTYPE", "MarketOperator", "REASONS", "SCALARS"]

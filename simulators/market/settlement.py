@@ -25,8 +25,9 @@ Agents without a meter reading keep their scheduled bill (no imbalance).
 
 Money is conserved: every EUR an agent pays goes to the retailer (tariff volume
 and imbalance, ``retailer_eur``) or to the market operator (buyer payments minus
-seller receipts of local trades, ``operator_eur``; the pay-as-bid spread), so
-``sum(bill_eur) == retailer_eur + operator_eur`` at all times.
+seller receipts of local trades, ``operator_eur``; the pay-as-bid spread), or, with settlement on a distributed ledger, to its validators as transaction
+fees (``dlt_fee_eur``), so
+``sum(bill_eur) == retailer_eur + operator_eur + dlt_fee_eur`` at all times.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ class Ledger:
         self.imbalance_mwh = np.zeros(self.n)
         self.retailer_eur = 0.0  # running total received by the retailer [EUR]
         self.operator_eur = 0.0  # running total kept by the market operator [EUR]
+        self.dlt_fee_eur = 0.0  # running total of ledger transaction fees [EUR]
         self._sched: dict[int, tuple[np.ndarray, float, float]] = {}
         self.ignored = 0
 
@@ -68,6 +70,16 @@ class Ledger:
         ok = (agent >= 0) & (agent < self.n)
         self.ignored += int((~ok).sum())
         return ok
+
+    def book_fees(self, buyers: np.ndarray, sellers: np.ndarray, fee_eur_per_tx: float) -> None:
+        """Book one ledger transaction fee per trade, half to its buyer and half to its seller
+        (the split is an assumption) [EUR]."""
+        if fee_eur_per_tx == 0 or len(buyers) == 0:
+            return
+        for who in (np.asarray(buyers, np.int64), np.asarray(sellers, np.int64)):
+            ok = self._valid(who)
+            np.add.at(self.bill_eur, who[ok], 0.5 * fee_eur_per_tx)
+            self.dlt_fee_eur += 0.5 * fee_eur_per_tx * int(ok.sum())
 
     def book_clearing(self, interval_s: int, orders: np.ndarray, trades: np.ndarray, retail_mwh: np.ndarray,
                       retail_eur_per_mwh: float, feed_in_eur_per_mwh: float) -> np.ndarray:

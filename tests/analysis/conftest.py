@@ -44,6 +44,9 @@ def tiny_series() -> dict:
             # bills sum per step 3, 3, 5, 6; step 3 misses 0.1 EUR
             "retailer_eur": (np.array([2.0, 2.0, 4.0, 5.0]), "EUR", []),
             "operator_eur": (np.array([1.0, 1.0, 1.0, 0.9]), "EUR", []),
+            # ledger fees (running total) and ledger electricity use (running total)
+            "dlt_fee_eur": (np.array([0.0, 0.0, 0.0, 0.05]), "EUR", []),
+            "dlt_energy_kwh": (np.array([0.0, 1.0, 2.0, 3.0]), "kWh", []),
             # the recorded bus powers, bus 0 off by 0.03 MW in step 1
             "dso_forecast_p_mw": (np.array([[0.09, 0.1, 0.0], [-0.09, 0.0, 0.0], [-0.33, 0.0, 0.0],
                                             [0.459, 0.0, 0.0]]), "MW", ["b0", "b1", "b2"]),
@@ -101,10 +104,22 @@ def tiny_flex():
     return ev
 
 
+def tiny_ledger():
+    """Four trade transactions: submit-to-final 2, 4, 10, 600 s; the last one not final in time."""
+    from simulators.market.operator import EVENT_LEDGER_DTYPE
+
+    ev = np.zeros(4, dtype=EVENT_LEDGER_DTYPE)
+    ev["submit_s"] = 100.0
+    ev["confirmation_s"] = 100.0 + np.array([2.0, 4.0, 10.0, 600.0])
+    ev["final_in_time"] = [1, 1, 1, 0]
+    ev["quantity_mwh"] = [0.1, 0.2, 0.05, 0.3]
+    return ev
+
+
 def write_tiny(path, sims=("grid", "market", "household", "ict", "coordinator"), events=True, **attrs):
     """Write the tiny file restricted to ``sims``."""
     series = {k: v for k, v in tiny_series().items() if k in sims}
-    ev = {"messages": tiny_messages(), "flex": tiny_flex()} if events else {}
+    ev = {"messages": tiny_messages(), "flex": tiny_flex(), "ledger": tiny_ledger()} if events else {}
     root = {"step_s": STEP_S, "wall_time_s": 8.0, "n_steps_done": 4}
     root.update(attrs)
     return write_result(path, np.arange(4) * STEP_S, series, events=ev, attrs=root)

@@ -48,7 +48,14 @@ EXPECTED = {
     "market_trades_curtailed": 3.0,
     "market_operator_surplus_eur": 0.9,  # last running total
     "market_operator_surplus_share_of_bills": 0.15,  # 0.9 / total bill 6
-    "market_money_residual_eur": 0.1,  # step 3: 6 - 5 - 0.9
+    "market_money_residual_eur": 0.05,  # step 3: 6 - 5 - 0.9 - ledger fees 0.05
+    # ledger: submit-to-final 2, 4, 10, 600 s; the 600 s one (0.3 MWh) not final in time
+    "ledger_latency_p50_s": 7.0,  # (4 + 10) / 2
+    "ledger_latency_p95_s": 511.5,  # numpy linear, rank 2.85 -> 10 + 0.85 x 590
+    "ledger_share_not_final": 0.25,  # 1 of 4
+    "ledger_energy_not_settled_mwh": 0.3,
+    "ledger_fees_eur": 0.05,  # last running total
+    "ledger_energy_use_kwh": 3.0,  # last running total
     "market_not_executed_mwh": 0.3,
     "dso_forecast_error_mean_mw": 0.03 / 9,  # 0.03 MW once over steps 1-3 x 3 buses (step 0 left out)
     "dso_forecast_error_max_mw": 0.03,
