@@ -368,15 +368,31 @@ def market_operator_surplus_share_of_bills(result: Result) -> float:
 def market_money_residual_eur(result: Result) -> float:
     """Largest |sum of bills - retailer receipts - operator surplus| over the recorded steps [EUR].
 
-    Zero up to round-off: every EUR paid goes to the retailer, the operator or,
-    with ``market.ledger``, the ledger's validators as fees (DSO payments of the
-    lfm are settled with aggregators outside the bills).
+    Zero up to round-off: every EUR paid goes to the retailer, the operator, the
+    DSO (its share of the operator surplus under ``market.dso_model``) or, with
+    ``market.ledger``, the ledger's validators as fees (DSO payments of the lfm
+    are settled with aggregators outside the bills).
     """
     bills = result.array("market", "bill_eur").sum(axis=1)
     res = bills - result.array("market", "retailer_eur") - result.array("market", "operator_eur")
-    if result.has("market", "dlt_fee_eur"):
-        res = res - result.array("market", "dlt_fee_eur")
+    for extra in ("dlt_fee_eur", "dso_eur"):
+        if result.has("market", extra):
+            res = res - result.array("market", extra)
     return float(np.nanmax(np.abs(res))) if len(res) else math.nan
+
+
+@_kpi("EUR", "market", ("market/dso_eur",), EQUAL, abs_tol=0.01, rel_tol=0.02)
+def market_surplus_to_dso_eur(result: Result) -> float:
+    """Operator surplus (congestion rents) received by the DSO under ``market.dso_model`` [EUR]."""
+    v = result.array("market", "dso_eur")
+    return float(v[np.isfinite(v)][-1]) if np.isfinite(v).any() else math.nan
+
+
+@_kpi("EUR", "market", ("market/returned_eur",), EQUAL, abs_tol=0.01, rel_tol=0.02)
+def market_surplus_returned_eur(result: Result) -> float:
+    """Operator surplus returned to the traders under ``market.dso_model: independent`` [EUR]."""
+    v = result.array("market", "returned_eur")
+    return float(v[np.isfinite(v)][-1]) if np.isfinite(v).any() else math.nan
 
 
 def _ledger(result: Result):

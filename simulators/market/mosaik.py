@@ -60,6 +60,9 @@ ATTRS = (
          "inflexible demand would help; nothing shed)"),
     Attr("retailer_eur", "EUR", "", "running total received by the retailer (tariff volume, imbalance)"),
     Attr("operator_eur", "EUR", "", "running total kept by the market operator (local payments minus receipts)"),
+    Attr("dso_eur", "EUR", "", "market.dso_model: running total of operator surplus (congestion rents) "
+         "received by the DSO"),
+    Attr("returned_eur", "EUR", "", "market.dso_model: running total of operator surplus returned to the traders"),
     Attr("dlt_tx", "count", "", "market.ledger: trade transactions submitted at the last gate"),
     Attr("dlt_not_final", "count", "", "market.ledger: of these, not final by the deadline (dropped)"),
     Attr("dlt_latency_max_s", "s", "", "market.ledger: longest submit-to-final time at the last gate"),

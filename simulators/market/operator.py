@@ -147,6 +147,8 @@ class MarketOperator:
         self.out_events: list[np.ndarray] = []
         self.out_orders: list[np.ndarray] = []
         self.out_ledger: list[np.ndarray] = []
+        if cfg.dso_model is not None:
+            self.values["dso_eur"], self.values["returned_eur"] = 0.0, 0.0
         self.dlt = None
         if cfg.ledger is not None:
             from simulators.common.dlt import DistributedLedger, preset
@@ -244,8 +246,20 @@ class MarketOperator:
         if dso.p_mw is not None:
             self.values["dso_forecast_p_mw"] = dso.p_mw
             self.values["dso_feasible"] = float(dso.feasible)
+        before = self.ledger.operator_eur
         self.ledger.book_clearing(iv, book, ex.trades, ex.retail_mwh, retail, feed_in)
+        self._route(before, ex.trades)
         self._publish(k, book, res, ex, retail, feed_in, counts)
+
+    def _route(self, before_eur: float, trades: np.ndarray) -> None:
+        """Pass this interval's operator surplus on as ``market.dso_model`` says."""
+        to = self.cfg.rent_to
+        if to == "operator":
+            return
+        q = trades["quantity_mwh"]
+        agents = np.concatenate([trades["buyer"], trades["seller"]]).astype(np.int64)
+        self.ledger.route_surplus(self.ledger.operator_eur - before_eur, to, agents, np.concatenate([q, q]))
+        self.values["dso_eur"], self.values["returned_eur"] = self.ledger.dso_eur, self.ledger.returned_eur
 
     def _settle_on_ledger(self, k: int, g_ms: int, trades: np.ndarray) -> np.ndarray:
         """Submit the trades of interval ``k`` at gate closure; drop those not final by the deadline.
@@ -300,7 +314,9 @@ class MarketOperator:
         tr["buyer_order"] = np.where(buy, hit, n)
         tr["seller_order"] = np.where(buy, n, hit)
         ex = Execution.from_clearing(ext, tr, retail, feed_in)
+        before = self.ledger.operator_eur
         self.ledger.book_clearing(k * self.step_s, ext, tr, ex.retail_mwh, retail, feed_in)
+        self._route(before, tr)
         vol = float(acc[book["side"] > 0].sum())
         mean = float((acc * price)[book["side"] > 0].sum() / vol) if vol > 0 else np.nan
         res = ClearingResult(tr, np.r_[acc, acc.sum()], mean, out.welfare_eur,

@@ -79,6 +79,26 @@ class LedgerConfig(BaseModel):
         return self
 
 
+#: What each DSO model of the reviews sets (``market.dso_model``): who operates the
+#: market, the mechanism and DSO check it implies (None: the scenario's choice,
+#: within ``allowed``), and who receives the operator's surplus (congestion rents).
+DSO_MODELS: dict[str, dict] = {
+    # Total DSO: the distribution utility acts as an ISO/RTO at distribution level,
+    # runs the local market with nodal prices (DLMP) and dispatches.
+    "total": {"operator": "dso", "mechanism": "dlmp", "dso_check": "none", "rent_to": "dso",
+              "allowed": ("dlmp",)},
+    # Minimal DSO: only the duty to keep the grid reliable as DER grows; markets are
+    # run by others. The DSO publishes zone limits (caps) the third-party operator obeys.
+    "minimal": {"operator": "third_party", "mechanism": None, "dso_check": "caps", "rent_to": "operator",
+                "allowed": ("pay_as_clear", "pay_as_bid", "p2p_cda", "p2p_bilateral", "community")},
+    # Independent DSO: an independent, regulated, non-profit market facilitator coordinates
+    # distribution operation and open retail markets; the utility keeps the wires. It
+    # validates every trade on the grid (ac_check) and returns its surplus to the traders.
+    "independent": {"operator": "idso", "mechanism": None, "dso_check": "ac_check", "rent_to": "participants",
+                    "allowed": ("pay_as_clear", "pay_as_bid", "p2p_cda", "p2p_bilateral", "community")},
+}
+
+
 class MarketConfig(BaseModel):
     """Scenario section ``market`` (the retail tariff is the scenario's ``tariff`` section)."""
 
@@ -146,6 +166,10 @@ class MarketConfig(BaseModel):
     n_aggregators: int = Field(1, ge=1)
     #: Settle local trades on a distributed ledger (None: settled instantly).
     ledger: LedgerConfig | None = None
+    #: DSO model of the reviews (:data:`DSO_MODELS`): sets operator, mechanism,
+    #: DSO check and where the operator's surplus goes; None: as configured,
+    #: surplus kept by the operator.
+    dso_model: Literal["total", "minimal", "independent"] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -156,6 +180,37 @@ class MarketConfig(BaseModel):
                 "grid state (elements no participant models from their profiles, participants from their "
                 "executed orders); delete the key")
         return data
+
+    @model_validator(mode="before")
+    @classmethod
+    def _dso_model(cls, data):
+        if not isinstance(data, dict) or data.get("dso_model") is None:
+            return data
+        model = data["dso_model"]
+        spec = DSO_MODELS.get(model)
+        if spec is None:
+            return data  # the Literal reports it
+        data = dict(data)
+        for key in ("mechanism", "dso_check"):
+            want = spec[key]
+            got = data.get(key)
+            if key == "mechanism":
+                if got is None:
+                    data[key] = want or "pay_as_clear"
+                elif got not in spec["allowed"]:
+                    raise ValueError(f"market.mechanism={got!r} contradicts market.dso_model={model!r}; "
+                                     f"allowed: {', '.join(spec['allowed'])}")
+            elif got is None:
+                data[key] = want
+            elif got != want:
+                raise ValueError(f"market.dso_check={got!r} contradicts market.dso_model={model!r}, "
+                                 f"which sets {want!r}; delete the key")
+        return data
+
+    @property
+    def rent_to(self) -> str:
+        """Who receives the operator's surplus: ``operator``, ``dso`` or ``participants``."""
+        return "operator" if self.dso_model is None else DSO_MODELS[self.dso_model]["rent_to"]
 
     @field_validator("voltage_band_pu")
     @classmethod

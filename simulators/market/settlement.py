@@ -26,8 +26,10 @@ Agents without a meter reading keep their scheduled bill (no imbalance).
 Money is conserved: every EUR an agent pays goes to the retailer (tariff volume
 and imbalance, ``retailer_eur``) or to the market operator (buyer payments minus
 seller receipts of local trades, ``operator_eur``; the pay-as-bid spread), or, with settlement on a distributed ledger, to its validators as transaction
-fees (``dlt_fee_eur``), so
-``sum(bill_eur) == retailer_eur + operator_eur + dlt_fee_eur`` at all times.
+fees (``dlt_fee_eur``). Under ``market.dso_model`` the operator's surplus of
+each interval is passed on (:meth:`Ledger.route_surplus`): to the DSO
+(``dso_eur``) or back to the traders (lower bills), so
+``sum(bill_eur) == retailer_eur + operator_eur + dso_eur + dlt_fee_eur`` at all times.
 """
 
 from __future__ import annotations
@@ -63,6 +65,8 @@ class Ledger:
         self.retailer_eur = 0.0  # running total received by the retailer [EUR]
         self.operator_eur = 0.0  # running total kept by the market operator [EUR]
         self.dlt_fee_eur = 0.0  # running total of ledger transaction fees [EUR]
+        self.dso_eur = 0.0  # running total of operator surplus passed to the DSO [EUR]
+        self.returned_eur = 0.0  # running total of operator surplus returned to traders [EUR]
         self._sched: dict[int, tuple[np.ndarray, float, float]] = {}
         self.ignored = 0
 
@@ -70,6 +74,26 @@ class Ledger:
         ok = (agent >= 0) & (agent < self.n)
         self.ignored += int((~ok).sum())
         return ok
+
+    def route_surplus(self, surplus_eur: float, to: str, agents: np.ndarray | None = None,
+                      weights: np.ndarray | None = None) -> None:
+        """Pass an interval's operator surplus [EUR] on: ``operator`` keeps it,
+        ``dso`` receives it (``dso_eur``), ``participants`` get it back pro rata to
+        ``weights`` (their traded energy) as a lower bill (``returned_eur``)."""
+        if surplus_eur == 0 or to == "operator":
+            return
+        if to == "participants" and (agents is None or len(agents) == 0 or float(np.sum(weights)) <= 0):
+            return  # nobody traded: nothing to return to, the operator keeps it
+        self.operator_eur -= surplus_eur
+        if to == "dso":
+            self.dso_eur += surplus_eur
+            return
+        a = np.asarray(agents, np.int64)
+        w = np.asarray(weights, float)
+        ok = self._valid(a)
+        share = surplus_eur * w[ok] / float(w[ok].sum())
+        np.subtract.at(self.bill_eur, a[ok], share)
+        self.returned_eur += surplus_eur
 
     def book_fees(self, buyers: np.ndarray, sellers: np.ndarray, fee_eur_per_tx: float) -> None:
         """Book one ledger transaction fee per trade, half to its buyer and half to its seller

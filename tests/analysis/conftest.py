@@ -47,6 +47,9 @@ def tiny_series() -> dict:
             # ledger fees (running total) and ledger electricity use (running total)
             "dlt_fee_eur": (np.array([0.0, 0.0, 0.0, 0.05]), "EUR", []),
             "dlt_energy_kwh": (np.array([0.0, 1.0, 2.0, 3.0]), "kWh", []),
+            # operator surplus passed to the DSO / returned to traders (running totals)
+            "dso_eur": (np.array([0.0, 0.0, 0.0, 0.02]), "EUR", []),
+            "returned_eur": (np.array([0.0, 0.1, 0.1, 0.3]), "EUR", []),
             # the recorded bus powers, bus 0 off by 0.03 MW in step 1
             "dso_forecast_p_mw": (np.array([[0.09, 0.1, 0.0], [-0.09, 0.0, 0.0], [-0.33, 0.0, 0.0],
                                             [0.459, 0.0, 0.0]]), "MW", ["b0", "b1", "b2"]),

@@ -48,7 +48,9 @@ EXPECTED = {
     "market_trades_curtailed": 3.0,
     "market_operator_surplus_eur": 0.9,  # last running total
     "market_operator_surplus_share_of_bills": 0.15,  # 0.9 / total bill 6
-    "market_money_residual_eur": 0.05,  # step 3: 6 - 5 - 0.9 - ledger fees 0.05
+    "market_money_residual_eur": 0.03,  # step 3: 6 - 5 - 0.9 - ledger fees 0.05 - DSO 0.02
+    "market_surplus_to_dso_eur": 0.02,  # last running total
+    "market_surplus_returned_eur": 0.3,  # last running total
     # ledger: submit-to-final 2, 4, 10, 600 s; the 600 s one (0.3 MWh) not final in time
     "ledger_latency_p50_s": 7.0,  # (4 + 10) / 2
     "ledger_latency_p95_s": 511.5,  # numpy linear, rank 2.85 -> 10 + 0.85 x 590
