@@ -16,6 +16,14 @@ the *feed-in* price. Kinds:
 * ``rtp``: real-time pass-through; an hourly wholesale price curve
   (24 values, repeated every day) plus a fixed adder for network charges,
   taxes and levies.
+* ``cpp``: critical-peak pricing; the flat ``retail_eur_per_mwh`` except in the
+  local hours ``[cpp_start_h, cpp_end_h)`` of a limited number of *event days*
+  per year, when ``cpp_event_price_eur_per_mwh`` applies. Event days are the
+  explicit ``cpp_event_days`` (ISO dates) or, if none are given,
+  ``cpp_events_per_year`` weekdays drawn without replacement from the months
+  ``cpp_months`` of each year with the seeded generator ``cpp_seed``
+  (:func:`cpp_event_days`). Events are announced day-ahead: the home energy
+  managers bid 5-15 min ahead, so they always know an event when they bid.
 
 Feed-in is a fixed feed-in tariff for all kinds (net metering is the special
 case ``feed_in = import price``, set it explicitly).
@@ -25,10 +33,18 @@ Defaults are 2016 figures, the year of the SimBench profiles every run uses:
 (BDEW Strompreisanalyse 2016), and 123.1 EUR/MWh feed-in, the EEG 2016 rate
 for rooftop PV <= 10 kWp (12.31 ct/kWh, BNetzA 2016). The time-of-use prices
 350 / 220 EUR/MWh and the peak hours 17-21 h are an illustrative scenario
-choice (an assumption, not a published tariff).
+choice (an assumption, not a published tariff). Critical-peak defaults: 12 event
+days a year (US critical-peak tariffs allow 9-15 event days a season, e.g.
+PG&E Peak Day Pricing up to 15), in the German winter peak months December to
+February, 17-21 h, at 1,000 EUR/MWh, about 3.5 times the flat price; the
+experiments surveyed by Faruqui & Sergici (2010, J. Regul. Econ. 38:193-225)
+used critical-peak to off-peak ratios of about 3 to 10. The German choices
+(months, price) are assumptions.
 """
 
 from __future__ import annotations
+
+from functools import lru_cache
 
 from typing import Literal
 
@@ -49,7 +65,7 @@ class TariffConfig(BaseModel):
     """
 
     model_config = STRICT
-    kind: Literal["flat", "tou", "rtp"] = "flat"
+    kind: Literal["flat", "tou", "rtp", "cpp"] = "flat"
     retail_eur_per_mwh: float = Field(287.0, ge=0)
     feed_in_eur_per_mwh: float = Field(123.1, ge=0)
     tou_peak_eur_per_mwh: float = Field(350.0, ge=0)
@@ -58,6 +74,13 @@ class TariffConfig(BaseModel):
     tou_peak_end_h: int = Field(21, ge=0, le=24)
     rtp_hourly_wholesale_eur_per_mwh: tuple[float, ...] | None = None
     rtp_adder_eur_per_mwh: float = 0.0
+    cpp_event_price_eur_per_mwh: float = Field(1000.0, ge=0)
+    cpp_start_h: int = Field(17, ge=0, le=23)
+    cpp_end_h: int = Field(21, ge=1, le=24)
+    cpp_events_per_year: int = Field(12, ge=0, le=366)
+    cpp_months: tuple[int, ...] = (1, 2, 12)
+    cpp_event_days: tuple[str, ...] | None = None
+    cpp_seed: int = Field(0, ge=0)
 
     @model_validator(mode="after")
     def _kind_params(self) -> "TariffConfig":
@@ -68,6 +91,17 @@ class TariffConfig(BaseModel):
                     "tariff.rtp_hourly_wholesale_eur_per_mwh: kind='rtp' needs 24 hourly prices "
                     f"(got {None if c is None else len(c)} values)"
                 )
+        if self.kind == "cpp":
+            if not self.cpp_start_h < self.cpp_end_h:
+                raise ValueError(f"tariff.cpp_end_h={self.cpp_end_h} must be after cpp_start_h={self.cpp_start_h}")
+            bad = [m for m in self.cpp_months if not 1 <= m <= 12]
+            if bad or not self.cpp_months:
+                raise ValueError(f"tariff.cpp_months={list(self.cpp_months)!r}: months 1-12, at least one")
+            for d in self.cpp_event_days or ():
+                try:
+                    pd.Timestamp(d)
+                except ValueError:
+                    raise ValueError(f"tariff.cpp_event_days: {d!r} is not an ISO date (YYYY-MM-DD)") from None
         return self
 
 
@@ -101,7 +135,37 @@ def import_price_eur_per_mwh(tariff, start: str, interval_s: np.ndarray | int) -
     if kind == "rtp":
         curve = np.asarray(tariff["rtp_hourly_wholesale_eur_per_mwh"], dtype=float)
         return curve[hour] + float(tariff["rtp_adder_eur_per_mwh"])
-    raise ValueError(f"tariff kind {kind!r} unknown; allowed: flat, tou, rtp")
+    if kind == "cpp":
+        day = np.asarray(ts.normalize().values.astype("datetime64[D]"))
+        years = np.unique(np.asarray(ts.year))
+        events = np.concatenate([_cpp_days(_cpp_key(tariff), int(y)) for y in years])
+        event = np.isin(day, events) & (hour >= int(tariff["cpp_start_h"])) & (hour < int(tariff["cpp_end_h"]))
+        return np.where(event, float(tariff["cpp_event_price_eur_per_mwh"]), float(tariff["retail_eur_per_mwh"]))
+    raise ValueError(f"tariff kind {kind!r} unknown; allowed: flat, tou, rtp, cpp")
+
+
+def _cpp_key(tariff: dict) -> tuple:
+    days = tariff.get("cpp_event_days")
+    return (int(tariff["cpp_events_per_year"]), tuple(int(m) for m in tariff["cpp_months"]),
+            None if days is None else tuple(str(d) for d in days), int(tariff["cpp_seed"]))
+
+
+@lru_cache(maxsize=64)
+def _cpp_days(key: tuple, year: int) -> np.ndarray:
+    n, months, explicit, seed = key
+    if explicit is not None:
+        return np.array(sorted(pd.Timestamp(d).date() for d in explicit), dtype="datetime64[D]")
+    days = pd.date_range(f"{year}-01-01", f"{year}-12-31", freq="D")
+    cand = days[np.isin(days.month, months) & (days.dayofweek < 5)]
+    rng = np.random.default_rng([seed, year])
+    pick = rng.choice(len(cand), size=min(n, len(cand)), replace=False)
+    return np.sort(np.asarray(cand[pick].values.astype("datetime64[D]")))
+
+
+def cpp_event_days(tariff, year: int) -> list[str]:
+    """Critical-peak event days of ``year`` (ISO dates) for a ``cpp`` tariff."""
+    t = _as_dict(tariff)
+    return [str(d) for d in _cpp_days(_cpp_key(t), int(year)) if str(d).startswith(str(year))]
 
 
 def feed_in_price_eur_per_mwh(tariff, start: str, interval_s: np.ndarray | int) -> np.ndarray:

@@ -14,10 +14,13 @@ Policies (``households.policy``)
     Price below its reference: battery charges at full power, EV and heat pump
     take all they may. Price above it: heat pump coasts to the lower comfort
     bound, EV charges only what it must, battery covers the deficit. Otherwise
-    (and always for a flat tariff) self-consumption. The reference is causal:
-    the trailing 24 h mean of the published import price up to and including
-    the interval (the tariff schedule is public; no price after the interval
-    is used).
+    (and always for a flat tariff) self-consumption. The reference is the
+    mean published import price over the 24 h centred on the interval
+    ([t - 12 h, t + 12 h)). It uses only published prices: retail tariffs
+    publish their schedule, day-ahead prices and critical-peak events are
+    published by noon of the day before, and t + 12 h never reaches past the
+    end of the day after the last noon. This lets a home pre-charge its battery
+    ahead of a critical-peak event and discharge during it.
 ``market``
     Bid curves from flexibility (:mod:`.bidding`): at every step each home
     sends the BID / OFFER steps of its net demand curve for the next interval

@@ -80,11 +80,13 @@ class HouseholdModel:
         t_s = np.arange(n_steps + 2) * self.step_s
         self.price = import_price_eur_per_mwh(self.tariff, start, t_s)
         self.feed_in = feed_in_price_eur_per_mwh(self.tariff, start, t_s)
-        # causal reference of the ``tariff`` policy: the trailing 24 h mean of the
-        # published import price up to and including each interval
+        # reference of the ``tariff`` policy: the mean published import price over
+        # [t - 12 h, t + 12 h) (published by noon of the day before; see hems)
         per_day = max(1, 86400 // self.step_s)
-        past = import_price_eur_per_mwh(self.tariff, start, np.arange(-(per_day - 1), n_steps + 2) * self.step_s)
-        self.price_ref24 = np.convolve(past, np.full(per_day, 1.0 / per_day), mode="valid")
+        half = per_day // 2
+        known = import_price_eur_per_mwh(self.tariff, start,
+                                         np.arange(-half, n_steps + 2 + per_day - half - 1) * self.step_s)
+        self.price_ref24 = np.convolve(known, np.full(per_day, 1.0 / per_day), mode="valid")
         self.vm_pu = np.ones(len(p.bus_index))
         self.sender = np.arange(n, dtype=np.int32)
         self.bus32 = p.bus.astype(np.int32)
