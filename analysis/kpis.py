@@ -571,6 +571,21 @@ def ict_orders_missed_gate_closure(result: Result) -> float:
     return float(np.sum(orders & (ev["status"] == Status.LATE)))
 
 
+@_kpi("home-steps", "ict", ("household/hems_fallback",), LOWER, rel_tol=0.10)
+def ict_hems_fallback_home_steps(result: Result) -> float:
+    """Home-steps in which the HEMS used its safe fallback because RESULTs of its bid curve
+    were missing at the interval start (``household/hems_fallback`` summed) [home-steps]."""
+    return float(np.nansum(result.array("household", "hems_fallback")))
+
+
+@_kpi("1", "ict", ("household/hems_fallback",), LOWER, abs_tol=0.005)
+def ict_hems_fallback_share(result: Result) -> float:
+    """Share of home-steps in the fallback: mean of ``household/hems_fallback`` over homes
+    and recorded steps (the first step counts as 0: no RESULT was expected) [1]."""
+    values = result.array("household", "hems_fallback")
+    return float(np.nanmean(values)) if values.size else math.nan
+
+
 # -------------------------------------------------------- coordination ----
 @_kpi("1", "coordination", ("coordinator/tso_need_mw", "coordinator/tso_activated_mw"), HIGHER, abs_tol=0.01)
 def coord_tso_need_met_share(result: Result) -> float:

@@ -75,6 +75,8 @@ EXPECTED = {
     "ict_latency_p95_ms": 38.5,  # rank 2.85 -> 30 + 0.85 x 10
     "ict_latency_p99_ms": 39.7,  # rank 2.97 -> 30 + 0.97 x 10
     "ict_orders_missed_gate_closure": 1.0,  # the LATE BID; the LATE METER is no order
+    "ict_hems_fallback_home_steps": 4.0,  # hems_fallback [[0,0],[1,0],[0,1],[1,1]] summed
+    "ict_hems_fallback_share": 0.5,  # 4 of 2 homes x 4 steps
     # activations summed over the two areas per step: [0, 10, 15, 8]
     "coord_tso_need_met_share": 30.0 / 35.0,  # min(act, need) = 0+10+15+5 over 0+10+20+5
     # recorded violations (default limits 100 %, 0.9-1.1 pu): step 0 line 101 / vm 0.89, step 1
