@@ -169,6 +169,14 @@ def test_bill_saving_from_the_runs_own_tariff_settlement(tmp_path, tiny_factory)
     values = kpis(load(write_result(tmp_path / "b.h5", np.arange(4) * 1800, series)))
     assert values["market_bill_saving_mean_eur"].value == pytest.approx(0.25, abs=TOL)
     assert values["market_share_agents_better_off"].value == pytest.approx(0.5, abs=TOL)
+    # with the money still awaiting a meter reading recorded (hh0 1 EUR, hh1 0.5 EUR open at the end):
+    # settled bills 4 - 1 = 3 and 2 - 0.5 = 1.5 -> savings 5 - 3 = 2 and 1.5 - 1.5 = 0 -> mean 1,
+    # share better off 0.5 (a saving of exactly 0 is not better off)
+    series["market"]["bill_open_eur"] = (np.array([[0.0, 0.0], [0.0, 0.0], [0.5, 0.5], [1.0, 0.5]]), "EUR",
+                                         ["hh0", "hh1"])
+    values = kpis(load(write_result(tmp_path / "c.h5", np.arange(4) * 1800, series)))
+    assert values["market_bill_saving_mean_eur"].value == pytest.approx(1.0, abs=TOL)
+    assert values["market_share_agents_better_off"].value == pytest.approx(0.5, abs=TOL)
 
 
 def test_flexibility_kpis_not_applicable_without_flex_events(tmp_path):
