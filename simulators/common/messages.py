@@ -84,6 +84,14 @@ COORDINATOR = -4
 RETAILER = -5
 AGGREGATOR_BASE = -100  # aggregator k has id AGGREGATOR_BASE - k
 
+#: Minimum order size [MWh] (1 mWh), one rule for both sides of the market:
+#: households do not send smaller BID/OFFER steps and every clearing mechanism
+#: treats a smaller order as zero. A book with a denormal bid (2e-41 MWh, found
+#: by a property test) made the marginal-order tolerances degenerate and priced
+#: a trade below the seller's limit. Real markets have a minimum order size too
+#: (EPEX SPOT: 0.1 MW); 1 mWh is an assumption far below any device's step.
+MIN_ORDER_MWH = 1e-9
+
 # Default payload sizes [byte]: a compact JSON/OpenADR-like order or result.
 # An OpenADR 2.0b oadrDistributeEvent is a few kB of XML; an order in a
 # compact encoding fits in a few hundred bytes. Used only for serialisation

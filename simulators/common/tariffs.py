@@ -173,3 +173,53 @@ def feed_in_price_eur_per_mwh(tariff, start: str, interval_s: np.ndarray | int) 
     tariff = _as_dict(tariff)
     t = np.atleast_1d(np.asarray(interval_s))
     return np.full(len(t), float(tariff["feed_in_eur_per_mwh"]))
+
+
+def retail_residual_mwh(import_mwh, export_mwh, local_net_mwh) -> tuple[np.ndarray, np.ndarray]:
+    """Energy the retailer settles once the local net position is taken out of the meter [MWh].
+
+    The settlement rule of every bill (households and market operator alike):
+    per interval and agent, local trades are paid at their trade prices and the
+    retailer settles the *metered residual*. With ``L`` the local net position
+    (bought minus sold locally), ``b = max(L, 0)`` and ``s = max(-L, 0)``::
+
+        import_residual = max(import - b, 0) + max(s - export, 0)
+        export_residual = max(export - s, 0) + max(b - import, 0)
+
+    Without local trades this is exactly the meter. A seller that delivered less
+    than it sold locally buys the shortfall at retail; a buyer that consumed less
+    than it bought locally sells the surplus at feed-in. ``import`` and
+    ``export`` are the metered energies of the whole interval (with several
+    sub-steps both may be positive).
+
+    Parameters
+    ----------
+    import_mwh, export_mwh : array_like
+        Metered import and export of the interval, each >= 0 [MWh].
+    local_net_mwh : array_like
+        Local net position ``L`` [MWh], positive = net buyer.
+
+    Returns
+    -------
+    (import_residual_mwh, export_residual_mwh) : tuple of numpy.ndarray
+    """
+    imp = np.asarray(import_mwh, dtype=float)
+    exp_ = np.asarray(export_mwh, dtype=float)
+    net = np.asarray(local_net_mwh, dtype=float)
+    bought, sold = np.maximum(net, 0.0), np.maximum(-net, 0.0)
+    imp_res = np.maximum(imp - bought, 0.0) + np.maximum(sold - exp_, 0.0)
+    exp_res = np.maximum(exp_ - sold, 0.0) + np.maximum(bought - imp, 0.0)
+    return imp_res, exp_res
+
+
+def retail_bill_eur(import_mwh, export_mwh, local_net_mwh, retail_eur_per_mwh, feed_in_eur_per_mwh) -> np.ndarray:
+    """The retailer's bill of the metered residual [EUR] (:func:`retail_residual_mwh`).
+
+    ``retail * import_residual - feed_in * export_residual`` with the tariff
+    prices of the interval (:func:`import_price_eur_per_mwh`,
+    :func:`feed_in_price_eur_per_mwh`). With ``local_net_mwh = 0`` it is the
+    plain meter bill ``retail * import - feed_in * export``.
+    """
+    imp_res, exp_res = retail_residual_mwh(import_mwh, export_mwh, local_net_mwh)
+    return imp_res * np.asarray(retail_eur_per_mwh, dtype=float) - exp_res * np.asarray(feed_in_eur_per_mwh,
+                                                                                       dtype=float)

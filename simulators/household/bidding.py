@@ -68,8 +68,6 @@ HP_COMFORT, HP_PREHEAT, EV_EXTRA, BAT_CHARGE, BAT_DISCHARGE, PV_CURTAIL = range(
 #: +1 demand slot (consumes when the price is at or below its price), -1 supply slot.
 SLOT_SIGN = np.array([1, 1, 1, 1, -1, 1], dtype=np.int8)
 
-#: The market's minimum order size [MWh] (1 mWh; smaller steps are not sent).
-MIN_ORDER_MWH = 1e-9
 #: EV urgency horizon [h]: the willingness to pay reaches the retail price when
 #: the slack before departure (time left minus time needed at full power) falls
 #: to zero and the feed-in price when it exceeds this horizon. Assumption: a
@@ -273,7 +271,7 @@ class OrderSteps:
     price_eur_per_mwh: np.ndarray
 
 
-def order_steps(curve: BidCurve, min_mwh: float = MIN_ORDER_MWH) -> OrderSteps:
+def order_steps(curve: BidCurve, min_mwh: float = msgs.MIN_ORDER_MWH) -> OrderSteps:
     """Split every curve into BID / OFFER steps (steps below ``min_mwh`` are dropped).
 
     Steps of one home with the same side and limit price are merged into one

@@ -31,7 +31,9 @@ Policies (``households.policy``)
     volume not executed is not delivered. A home without a RESULT for every
     order it sent (lost or late messages, and the first interval) uses the
     safe default of :func:`.bidding.fallback_fill` (inflexible demand and PV,
-    battery idle, EV at its must-charge, heat pump at the setpoint).
+    battery idle, EV at its must-charge, heat pump at the setpoint); the
+    household series ``hems_fallback`` records it per home and step (0 in the
+    first interval, when no RESULT was expected).
 ``market_fixed``
     The fixed-price bids kept for comparison: self-consumption, plus at every
     step one bid (net demand) or offer (net surplus) for the next interval
@@ -286,7 +288,8 @@ def dispatch_market_curve(d: DispatchInput) -> Dispatch:
 
     Returns EV, heat pump and battery power and the PV power to curtail [MW],
     clipped to the devices' actual bounds of the interval (a forecast error
-    shows up as a metered deviation, settled as imbalance by the market).
+    shows up in the meter, which the retailer settles after the local trades,
+    :func:`simulators.common.tariffs.retail_bill_eur`).
     """
     trickle = np.maximum(-d.bat_dis_max_mw, 0.0)
     sp = d.curve_setpoints

@@ -13,7 +13,12 @@ import pandas as pd
 
 from simulators.common import messages as msgs
 from simulators.common.netdata import profile_row
-from simulators.common.tariffs import TariffConfig, feed_in_price_eur_per_mwh, import_price_eur_per_mwh
+from simulators.common.tariffs import (
+    TariffConfig,
+    feed_in_price_eur_per_mwh,
+    import_price_eur_per_mwh,
+    retail_bill_eur,
+)
 
 from . import bidding, hems, weather
 from .battery import battery_limits, battery_step
@@ -99,7 +104,12 @@ class HouseholdModel:
         #: reference price per past interval: local price where one cleared, else retail [EUR/MWh]
         self.ref_prices: list[float] = []
         self.local_prices: dict[int, list[float]] = {}
-        self.n_fallback = 0
+        #: per interval and home: local net position (bought - sold) [MWh] and its cost [EUR] from RESULTs
+        self.local_net: dict[int, np.ndarray] = {}
+        self.local_cost: dict[int, np.ndarray] = {}
+        #: per home, this step: 1 where the HEMS used the safe fallback (bid curve sent,
+        #: RESULTs missing at the interval start), else 0
+        self.fallback = np.zeros(n)
         self.activations: dict[int, np.ndarray] = {}
         self.totals = {k: np.zeros(n) for k in
                        ("energy_import_mwh", "energy_export_mwh", "bill_eur", "ev_unmet_mwh", "comfort_violation_kh")}
@@ -109,6 +119,11 @@ class HouseholdModel:
         self._setpoints: list[np.ndarray] = []
         # drawn last, so every other random stream is the same with or without bid curves
         self.factors = bidding.draw_valuation_factors(rng, n)
+
+    @property
+    def n_fallback(self) -> int:
+        """Homes that used the safe fallback in the last step (``hems_fallback`` summed)."""
+        return int(self.fallback.sum())
 
     # ------------------------------------------------------------------ inputs
     def receive(self, batch: np.ndarray) -> None:
@@ -130,6 +145,11 @@ class HouseholdModel:
                     local = part["quantity_mwh"] > 0
                     if local.any():
                         self.local_prices.setdefault(int(iv), []).extend(part["price_eur_per_mwh"][local].tolist())
+                        got = part[local]
+                        q = got["side"] * got["quantity_mwh"]
+                        np.add.at(self.local_net.setdefault(int(iv), np.zeros(n)), got["receiver"], q)
+                        np.add.at(self.local_cost.setdefault(int(iv), np.zeros(n)), got["receiver"],
+                                  q * got["price_eur_per_mwh"])
                 np.add.at(vals, part["receiver"], part["side"] * qty)
                 hit = np.zeros(n, dtype=bool)
                 hit[part["receiver"]] = True
@@ -176,7 +196,10 @@ class HouseholdModel:
                                          cfg.battery.eta_charge, cfg.battery.eta_discharge,
                                          cfg.battery.self_discharge_per_h, dt)
         policy = hems.POLICIES[cfg.policy]
+        self.fallback = np.zeros(p.n)
         result = self.results.pop(t_s, None)
+        local_net = self.local_net.pop(t_s, None)
+        local_cost = self.local_cost.pop(t_s, None)
         curve_sp = self._curve_setpoints(t_s, result) if policy.curve else None
         decided = policy.dispatch(hems.DispatchInput(
             base_p, pv_p, ev_must, ev_max, ev_min, hp_set, hp_hi, hp_lo, ch_max, dis_max,
@@ -207,7 +230,12 @@ class HouseholdModel:
         imp, exp_ = np.maximum(net_p, 0.0) * dt, np.maximum(-net_p, 0.0) * dt
         tot["energy_import_mwh"] += imp
         tot["energy_export_mwh"] += exp_
-        tot["bill_eur"] += imp * self.price[k] - exp_ * self.feed_in[k]
+        # local trades at their prices + the retailer's bill of the metered residual: the
+        # settlement rule the market applies too (simulators.common.tariffs.retail_bill_eur)
+        tot["bill_eur"] += retail_bill_eur(imp, exp_, 0.0 if local_net is None else local_net,
+                                           self.price[k], self.feed_in[k])
+        if local_cost is not None:
+            tot["bill_eur"] += local_cost
         self.last_partial = {"base": base_p, "pv": pv_forecastable, "ev": ev_p, "hp": hp_p}
         out_msgs = self._messages(k, t_s)
         self.last_import, self.last_export = imp, exp_
@@ -215,7 +243,7 @@ class HouseholdModel:
             "p_mw": net_p, "q_mvar": net_q, "pv_p_mw": pv_p, "pv_curtailed_mw": pv_curt,
             "battery_p_mw": bat_p, "battery_soc_mwh": self.bat_soc.copy(), "ev_p_mw": ev_p,
             "ev_soc_mwh": self.ev_soc.copy(), "hp_p_mw": hp_p, "indoor_temp_c": self.t_in.copy(),
-            "bus_p_mw": p.to_bus(net_p), "bus_q_mvar": p.to_bus(net_q),
+            "hems_fallback": self.fallback, "bus_p_mw": p.to_bus(net_p), "bus_q_mvar": p.to_bus(net_q),
         }
         out.update({key: v.copy() for key, v in tot.items()})
         self.last = out
@@ -251,7 +279,7 @@ class HouseholdModel:
 
     def _drop_stale(self, t_s: int) -> None:
         for store in (self.results, self.activations, self.result_counts, self.curves, self.local_prices,
-                      self.sent_orders):
+                      self.sent_orders, self.local_net, self.local_cost):
             for iv in [iv for iv in store if iv <= t_s]:
                 del store[iv]
 
@@ -260,7 +288,8 @@ class HouseholdModel:
 
         A home that did not get a RESULT for every order it sent uses
         :func:`bidding.fallback_fill`. None when no curve was sent for the
-        interval (the first one): the policy then uses the same fallback.
+        interval (the first one): the policy then uses the same fallback, but
+        no RESULT was expected, so :attr:`fallback` stays 0 there.
         """
         entry = self.curves.get(t_s)
         if entry is None:
@@ -270,7 +299,7 @@ class HouseholdModel:
         complete = got >= n_sent
         executed = np.zeros(self.pop.n) if result is None else np.nan_to_num(result)
         fills = np.where(complete[:, None], bidding.fill(curve, executed), bidding.fallback_fill(curve))
-        self.n_fallback = int((~complete).sum())
+        self.fallback = (~complete).astype(float)
         return bidding.setpoints(curve, fills, self.dt_h)
 
     def _retail_executable(self, iv: int, ref_id: np.ndarray) -> np.ndarray:

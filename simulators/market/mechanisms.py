@@ -32,6 +32,7 @@ from typing import Callable
 
 import numpy as np
 
+from simulators.common import messages as msgs
 from simulators.market.community import clear_community
 from simulators.market.errors import UnknownMechanismError
 from simulators.market.orders import (
@@ -232,19 +233,13 @@ def tariff(orders: np.ndarray, ctx: ClearingContext) -> ClearingResult:
     return finish(orders, empty_trades(), np.nan, status="no_market")
 
 
-#: Minimum order size [MWh] (1 mWh). Smaller orders are treated as zero by every
-#: mechanism: a book with a denormal bid (2e-41 MWh, found by a property test)
-#: made the marginal-order tolerances degenerate and priced a trade below the
-#: seller's limit. Real markets have a minimum order size too (EPEX SPOT: 0.1 MW).
-MIN_ORDER_MWH = 1e-9
-
-
 def _min_size(fn: Callable[[np.ndarray, ClearingContext], ClearingResult]):
-    """Run ``fn`` on a book in which orders below :data:`MIN_ORDER_MWH` are zero."""
+    """Run ``fn`` on a book in which orders below the minimum order size are zero
+    (:data:`simulators.common.messages.MIN_ORDER_MWH`, shared with the households)."""
 
     def run(orders: np.ndarray, ctx: ClearingContext) -> ClearingResult:
         q = orders["quantity_mwh"]
-        tiny = (q > 0) & (q < MIN_ORDER_MWH)
+        tiny = (q > 0) & (q < msgs.MIN_ORDER_MWH)
         if not tiny.any():
             return fn(orders, ctx)
         book = orders.copy()

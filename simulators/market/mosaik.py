@@ -10,7 +10,8 @@ and clears interval ``k`` there; that is its decision schedule.
 back to the tariff), 7 no_need (lfm ``flex_status``). Mechanisms ``dlmp`` and
 ``lfm`` add the outputs of :mod:`.flexmarket` (per-bus DLMPs, traffic light,
 flexibility scalars) and the event tables ``events_flex``, ``events_flex_requests``;
-``series_meta`` lists only the outputs of the configured mechanism. ``bill_eur`` / ``bill_tariff_eur`` / ``imbalance_mwh``
+``series_meta`` lists only the outputs of the configured mechanism. ``bill_eur`` / ``bill_open_eur`` /
+``bill_tariff_eur`` / ``imbalance_mwh``
 are cumulative per agent (bill: paid [EUR], negative = revenue).
 """
 
@@ -96,11 +97,14 @@ ATTRS = (
     Attr("flex_penalty_eur", "EUR", "", "lfm: running total of non-delivery penalties"),
     Attr("forecast_max_loading_percent", "%", "", "lfm: highest forecast branch loading"),
     Attr("traffic_light", "code", "area", "lfm: DSO traffic light (0 green, 1 amber, 2 red)"),
-    Attr("bill_eur", "EUR", "agent", "running total paid, negative = revenue"),
+    Attr("bill_eur", "EUR", "agent", "running total paid, negative = revenue (local trades + retailer's "
+         "bill of the metered residual; provisional until the meter reading is settled)"),
+    Attr("bill_open_eur", "EUR", "agent", "part of bill_eur booked for intervals whose meter reading is "
+         "not settled yet (bill_eur - bill_open_eur is final)"),
     Attr("bill_tariff_eur", "EUR", "agent", "running total the agent would pay at the tariff"),
     Attr("imbalance_mwh", "MWh", "agent", "running total of metered minus cleared energy"),
 )
-AGENT_ARRAYS = ("bill_eur", "bill_tariff_eur", "imbalance_mwh")
+AGENT_ARRAYS = ("bill_eur", "bill_open_eur", "bill_tariff_eur", "imbalance_mwh")
 LEDGER_TOTALS = ("retailer_eur", "operator_eur")
 
 

@@ -1,44 +1,79 @@
-"""Settlement: each agent's bill from trades, retail fallback and metered energy.
+"""Settlement: each agent's bill from local trades and the retailer's metered residual.
 
 Sign: a bill is what the agent pays [EUR]; a revenue is a negative bill.
 
 Per delivery interval and agent ``a``:
 
-1. *At clearing* (scheduled bill): matched energy at the trade prices
+1. *At clearing* (provisional bill): matched energy at the trade prices
    (``price_eur_per_mwh`` paid by buyers, ``seller_price_eur_per_mwh`` received
    by sellers), plus the volume its orders execute with the retailer (the
    backstop rule of :mod:`.execution`, after DSO curtailment) at the tariff:
    demand at the retail import price, supply at the feed-in price. Volume not
-   executed is not billed. The scheduled net position is the executed
-   ``bids - offers`` [MWh, consumer ref.].
+   executed is not billed. The executed retail volume is physical (it becomes
+   device setpoints); its money is provisional. The scheduled net position is
+   the executed ``bids - offers`` [MWh, consumer ref.], the local net position
+   ``L`` the locally bought minus sold energy [MWh].
 2. *At metering*: a METER message (``quantity_mwh`` = imported,
-   ``quantity2_mwh`` = exported energy of the interval [MWh]) gives the actual
-   net position; the deviation ``metered - scheduled`` is an imbalance priced
-   by ``market.imbalance_price``:
-   ``tariff``: shortfall bought at the retail price, surplus sold at feed-in;
-   ``penalty``: the same +- ``imbalance_penalty_eur_per_mwh`` (shortfall pays
-   more, surplus earns less).
-   The tariff-only baseline bill (``import * retail - export * feed_in``) is
-   accumulated at the same time for comparison.
+   ``quantity2_mwh`` = exported energy of the interval [MWh]) replaces the
+   provisional retail part: the retailer settles the metered residual after
+   ``L`` is taken out of the meter,
+   :func:`simulators.common.tariffs.retail_bill_eur` (the same function the
+   households bill with), at the tariff prices of the interval. Local trades
+   stay paid at their trade prices. Without local trades this is exactly the
+   meter bill; a seller's shortfall against a local sale is bought at retail, a
+   buyer's surplus sold at feed-in. ``market.imbalance_price``:
+   ``tariff``: nothing more; ``penalty``: plus
+   ``imbalance_penalty_eur_per_mwh * |metered_net - scheduled_net|``, paid to
+   the retailer. ``imbalance_mwh`` accumulates ``metered_net - scheduled_net``.
+   The tariff-only baseline bill (``import * retail - export * feed_in``, the
+   same function with ``L = 0``) is accumulated at the same time for comparison.
+   A second reading of the same agent and interval is ignored.
 
-Agents without a meter reading keep their scheduled bill (no imbalance).
+Agents without a meter reading keep their provisional bill. ``bill_open_eur``
+is the part of ``bill_eur`` booked for intervals whose reading has not been
+settled yet, so ``bill_eur - bill_open_eur`` is the metered, final bill. The ledger keeps
+the bookings of the last :data:`OPEN_INTERVALS` cleared intervals; a reading
+for an older interval is logged and ignored (it keeps the provisional bill).
 
-Money is conserved: every EUR an agent pays goes to the retailer (tariff volume
-and imbalance, ``retailer_eur``) or to the market operator (buyer payments minus
-seller receipts of local trades, ``operator_eur``; the pay-as-bid spread), or, with settlement on a distributed ledger, to its validators as transaction
-fees (``dlt_fee_eur``). Under ``market.dso_model`` the operator's surplus of
-each interval is passed on (:meth:`Ledger.route_surplus`): to the DSO
-(``dso_eur``) or back to the traders (lower bills), so
+Money is conserved: every EUR an agent pays goes to the retailer (tariff volume,
+the residual correction at metering and penalties, ``retailer_eur``), to the
+market operator (buyer payments minus seller receipts of local trades,
+``operator_eur``; the pay-as-bid spread) or, with settlement on a distributed
+ledger, to its validators as transaction fees (``dlt_fee_eur``). Under
+``market.dso_model`` the operator's surplus of each interval is passed on
+(:meth:`Ledger.route_surplus`): to the DSO (``dso_eur``) or back to the traders
+(lower bills), so
 ``sum(bill_eur) == retailer_eur + operator_eur + dso_eur + dlt_fee_eur`` at all times.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 
+from simulators.common.tariffs import retail_bill_eur
+
 log = logging.getLogger(__name__)
+
+#: Cleared intervals whose bookings wait for meter readings. Readings are sent at
+#: the start of the next interval, so any ICT delay below a day is covered (one
+#: day of 15-min intervals; an assumption on the longest meter delay).
+OPEN_INTERVALS = 96
+
+
+@dataclass
+class _Booked:
+    """What clearing booked for one interval, per agent."""
+
+    sched_mwh: np.ndarray  # scheduled net position (executed bids - offers) [MWh]
+    local_mwh: np.ndarray  # local net position L (bought - sold locally) [MWh]
+    retail_eur: np.ndarray  # provisional retail money at clearing [EUR]
+    cost_eur: np.ndarray  # whole bill booked at clearing (local + retail) [EUR]
+    retail_eur_per_mwh: float
+    feed_in_eur_per_mwh: float
+    metered: np.ndarray  # bool: a meter reading was settled
 
 
 class Ledger:
@@ -58,17 +93,19 @@ class Ledger:
                  imbalance_penalty_eur_per_mwh: float = 0.0) -> None:
         self.n = int(n_agents)
         self.rule = imbalance_price
-        self.penalty = float(imbalance_penalty_eur_per_mwh)
+        self.penalty = float(imbalance_penalty_eur_per_mwh) if imbalance_price == "penalty" else 0.0
         self.bill_eur = np.zeros(self.n)
         self.bill_tariff_eur = np.zeros(self.n)
         self.imbalance_mwh = np.zeros(self.n)
+        self.bill_open_eur = np.zeros(self.n)  # part of bill_eur booked for intervals still awaiting the meter
         self.retailer_eur = 0.0  # running total received by the retailer [EUR]
         self.operator_eur = 0.0  # running total kept by the market operator [EUR]
         self.dlt_fee_eur = 0.0  # running total of ledger transaction fees [EUR]
         self.dso_eur = 0.0  # running total of operator surplus passed to the DSO [EUR]
         self.returned_eur = 0.0  # running total of operator surplus returned to traders [EUR]
-        self._sched: dict[int, tuple[np.ndarray, float, float]] = {}
+        self._booked: dict[int, _Booked] = {}
         self.ignored = 0
+        self.duplicate_meters = 0
 
     def _valid(self, agent: np.ndarray) -> np.ndarray:
         ok = (agent >= 0) & (agent < self.n)
@@ -107,7 +144,7 @@ class Ledger:
 
     def book_clearing(self, interval_s: int, orders: np.ndarray, trades: np.ndarray, retail_mwh: np.ndarray,
                       retail_eur_per_mwh: float, feed_in_eur_per_mwh: float) -> np.ndarray:
-        """Book the scheduled bill of one cleared interval; returns the per-agent cost [EUR].
+        """Book the provisional bill of one cleared interval; returns the per-agent cost [EUR].
 
         ``retail_mwh`` [MWh] per order: volume executed with the retailer.
         """
@@ -124,33 +161,51 @@ class Ledger:
         a = orders["sender"].astype(np.int64)
         ok = self._valid(a)
         buy = orders["side"] > 0
+        side = np.where(buy, 1.0, -1.0)
         tariff = np.where(buy, retail_eur_per_mwh, -feed_in_eur_per_mwh)
         to_retailer = (retail_mwh * tariff)[ok]
-        np.add.at(cost, a[ok], to_retailer)
+        retail_cost = np.zeros(self.n)
+        np.add.at(retail_cost, a[ok], to_retailer)
+        cost += retail_cost
         self.retailer_eur += float(to_retailer.sum())
         sched = np.zeros(self.n)
-        np.add.at(sched, a[ok], np.where(buy, 1.0, -1.0)[ok] * (local + retail_mwh)[ok])
-        self._sched[int(interval_s)] = (sched, float(retail_eur_per_mwh), float(feed_in_eur_per_mwh))
+        np.add.at(sched, a[ok], (side * (local + retail_mwh))[ok])
+        local_net = np.zeros(self.n)
+        np.add.at(local_net, a[ok], (side * local)[ok])
+        self._booked[int(interval_s)] = _Booked(sched, local_net, retail_cost, cost, float(retail_eur_per_mwh),
+                                                float(feed_in_eur_per_mwh), np.zeros(self.n, dtype=bool))
+        while len(self._booked) > OPEN_INTERVALS:  # unmetered agents of the oldest keep the provisional bill
+            old = self._booked.pop(min(self._booked))
+            self.bill_open_eur -= np.where(old.metered, 0.0, old.cost_eur)
         self.bill_eur += cost
+        self.bill_open_eur += cost
         return cost
 
     def settle_meters(self, meters: np.ndarray) -> None:
-        """Price deviations of METER messages against the schedule of their interval."""
+        """Replace the provisional retail money of metered agents by the residual rule (module docstring)."""
         for iv in np.unique(meters["interval_s"]).tolist():
             m = meters[meters["interval_s"] == iv]
-            sched, retail, feed_in = self._sched.get(int(iv), (np.zeros(self.n), np.nan, np.nan))
-            if np.isnan(retail):
-                log.warning("meter readings for interval %s s without a cleared schedule", iv)
+            bk = self._booked.get(int(iv))
+            if bk is None:
+                log.warning("meter readings for interval %s s without an open booking (not cleared or too old)", iv)
                 continue
             a = m["sender"].astype(np.int64)
             ok = self._valid(a)
             a, m = a[ok], m[ok]
-            net = m["quantity_mwh"] - m["quantity2_mwh"]
-            dev = net - sched[a]
-            up = retail + (self.penalty if self.rule == "penalty" else 0.0)
-            down = feed_in - (self.penalty if self.rule == "penalty" else 0.0)
-            pay = np.where(dev > 0, dev * up, dev * down)
+            _, first = np.unique(a, return_index=True)
+            fresh = np.zeros(len(a), dtype=bool)
+            fresh[first] = True
+            fresh &= ~bk.metered[a]
+            self.duplicate_meters += int((~fresh).sum())
+            a, m = a[fresh], m[fresh]
+            bk.metered[a] = True
+            np.subtract.at(self.bill_open_eur, a, bk.cost_eur[a])
+            imp, exp_ = m["quantity_mwh"], m["quantity2_mwh"]
+            dev = imp - exp_ - bk.sched_mwh[a]
+            retail = retail_bill_eur(imp, exp_, bk.local_mwh[a], bk.retail_eur_per_mwh, bk.feed_in_eur_per_mwh)
+            pay = retail - bk.retail_eur[a] + self.penalty * np.abs(dev)
             np.add.at(self.bill_eur, a, pay)
             self.retailer_eur += float(pay.sum())
             np.add.at(self.imbalance_mwh, a, dev)
-            np.add.at(self.bill_tariff_eur, a, m["quantity_mwh"] * retail - m["quantity2_mwh"] * feed_in)
+            np.add.at(self.bill_tariff_eur, a,
+                      retail_bill_eur(imp, exp_, 0.0, bk.retail_eur_per_mwh, bk.feed_in_eur_per_mwh))

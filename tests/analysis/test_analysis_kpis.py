@@ -84,6 +84,8 @@ EXPECTED = {
     "ict_latency_p95_ms": 38.5,  # rank 2.85 -> 30 + 0.85 x 10
     "ict_latency_p99_ms": 39.7,  # rank 2.97 -> 30 + 0.97 x 10
     "ict_orders_missed_gate_closure": 1.0,  # the LATE BID; the LATE METER is no order
+    "ict_hems_fallback_home_steps": 4.0,  # hems_fallback [[0,0],[1,0],[0,1],[1,1]] summed
+    "ict_hems_fallback_share": 0.5,  # 4 of 2 homes x 4 steps
     # activations summed over the two areas per step: [0, 10, 15, 8]
     "coord_tso_need_met_share": 30.0 / 35.0,  # min(act, need) = 0+10+15+5 over 0+10+20+5
     # recorded violations (default limits 100 %, 0.9-1.1 pu): step 0 line 101 / vm 0.89, step 1
@@ -175,6 +177,14 @@ def test_bill_saving_from_the_runs_own_tariff_settlement(tmp_path, tiny_factory)
     series["market"]["bill_tariff_eur"] = (np.array([[5.0, 0.5], [5.0, 1.5], [5.0, 1.5], [5.0, 1.5]]), "EUR", ["hh0", "hh1"])
     values = kpis(load(write_result(tmp_path / "b.h5", np.arange(4) * 1800, series)))
     assert values["market_bill_saving_mean_eur"].value == pytest.approx(0.25, abs=TOL)
+    assert values["market_share_agents_better_off"].value == pytest.approx(0.5, abs=TOL)
+    # with the money still awaiting a meter reading recorded (hh0 1 EUR, hh1 0.5 EUR open at the end):
+    # settled bills 4 - 1 = 3 and 2 - 0.5 = 1.5 -> savings 5 - 3 = 2 and 1.5 - 1.5 = 0 -> mean 1,
+    # share better off 0.5 (a saving of exactly 0 is not better off)
+    series["market"]["bill_open_eur"] = (np.array([[0.0, 0.0], [0.0, 0.0], [0.5, 0.5], [1.0, 0.5]]), "EUR",
+                                         ["hh0", "hh1"])
+    values = kpis(load(write_result(tmp_path / "c.h5", np.arange(4) * 1800, series)))
+    assert values["market_bill_saving_mean_eur"].value == pytest.approx(1.0, abs=TOL)
     assert values["market_share_agents_better_off"].value == pytest.approx(0.5, abs=TOL)
 
 

@@ -134,7 +134,8 @@ def test_market_offers_exactly_the_outputs_of_its_mechanism():
 
     offered = {CASES[i][1]["config"]["mechanism"]: set(_fresh(i)[0].series_meta()) for i in (2, 3, 4)}
     assert set(offered) == {"pay_as_clear", "dlmp", "lfm"}
-    base = set(SCALARS) | {"bill_eur", "bill_tariff_eur", "imbalance_mwh", "retailer_eur", "operator_eur"}
+    base = set(SCALARS) | {"bill_eur", "bill_open_eur", "bill_tariff_eur", "imbalance_mwh", "retailer_eur",
+                           "operator_eur"}
     assert offered["pay_as_clear"] == base
     assert offered["dlmp"] == base | set(fm.BUS_SERIES) | set(fm.DLMP_SCALARS)
     assert offered["lfm"] == base | set(fm.LFM_SCALARS) | {"traffic_light"}

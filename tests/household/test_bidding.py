@@ -157,7 +157,7 @@ def test_orders_have_unique_ids_and_respect_the_minimum(rural_net):
     _, out = m.step(0)
     assert len(out) and set(np.unique(out["kind"])) <= {M.Kind.BID, M.Kind.OFFER}
     assert np.all((out["kind"] == M.Kind.BID) == (out["side"] == 1))
-    assert np.all(out["quantity_mwh"] >= B.MIN_ORDER_MWH) and np.all(out["interval_s"] == 900)
+    assert np.all(out["quantity_mwh"] >= M.MIN_ORDER_MWH) and np.all(out["interval_s"] == 900)
     assert len(np.unique(out["msg_id"])) == len(out)
     _, out2 = m.step(1)
     orders2 = out2[np.isin(out2["kind"], (M.Kind.BID, M.Kind.OFFER))]

@@ -204,7 +204,7 @@ def test_denormal_order_is_below_the_minimum_size():
     with an offer at 50 at a price of 0 (below the seller's limit). Orders below
     MIN_ORDER_MWH are now treated as zero, so nothing trades here (the other bid
     at 0 EUR/MWh cannot meet the offer at 50)."""
-    from simulators.market.mechanisms import MIN_ORDER_MWH
+    from simulators.common.messages import MIN_ORDER_MWH
 
     book = make_orders(agent=[0, 1, 2, 3], side=[-1, 1, 1, 1], quantity_mwh=[1e-3, 1e-3, 1.97157169e-41, 0.0],
                        price_eur_per_mwh=[50.0, 0.0, 50.0, 50.0])
