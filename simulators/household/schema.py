@@ -144,10 +144,13 @@ class BatteryConfig(_Device):
 class EvConfig(_Device):
     """Electric vehicle with a home charger.
 
-    Mobility (see :mod:`simulators.household.ev`): arrival home
-    N(17.6 h, 3.4 h), departure N(8.9 h, 3.2 h) and daily distance
-    lognormal(mu=3.2, sigma=0.88) in miles, fitted to the US NHTS 2001 by
-    Qian et al. 2011 (IEEE Trans. Power Syst. 26(2):802-810); consumption
+    Mobility (see :mod:`simulators.household.ev`): a car is driven on 60 % of
+    days (MiD 2017, about six in ten cars moved on an average day); on those
+    days arrival home N(17.6 h, 3.4 h), departure N(8.9 h, 3.2 h) and a
+    lognormal distance of shape 0.88 (Qian et al. 2011, IEEE Trans. Power
+    Syst. 26(2):802-810, fitted to the US NHTS 2001) scaled so that the mean
+    over all days is 39 km per car (MiD 2017 mean; 14,200 km a year, within
+    the 13,000-15,000 km of KBA "Verkehr in Kilometern" 2017-2019); consumption
     0.18 kWh/km (ADAC Ecotest average of compact BEVs); battery 40 kWh
     (Renault Zoe ZE40 / VW e-Golf class, the best-selling German BEVs of
     2018-2019); 11 kW wallbox (3 x 16 A, the common German home charger);
@@ -167,7 +170,11 @@ class EvConfig(_Device):
     arrival_std_h: float = Field(default=3.4, ge=0)
     departure_mean_h: float = 8.9
     departure_std_h: float = Field(default=3.2, ge=0)
-    distance_lognorm_mu: float = 3.2
+    #: Mean distance per car and calendar day, non-driving days included [km] (MiD 2017).
+    mean_daily_km: float = Field(default=39.0, ge=0)
+    #: Share of days on which a car is driven [-] (MiD 2017, about 0.6).
+    driving_day_share: float = Field(default=0.6, ge=0, le=1)
+    #: Shape of the lognormal distance of a driving day (Qian et al. 2011).
     distance_lognorm_sigma: float = Field(default=0.88, ge=0)
 
 
