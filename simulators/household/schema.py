@@ -238,6 +238,15 @@ class WeatherConfig(BaseModel):
     file: str | None = None
     format: Literal["epw", "tmy3", "pvgis"] | None = None
 
+    @field_validator("file")
+    @classmethod
+    def _exists(cls, v: str | None) -> str | None:
+        import os
+
+        if v is not None and not os.path.isfile(v):
+            raise ValueError(f"no such file (paths are relative to the working directory); got {v!r}")
+        return v
+
     @model_validator(mode="after")
     def _pair(self) -> "WeatherConfig":
         if self.file is not None and self.format is None:

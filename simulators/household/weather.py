@@ -164,7 +164,7 @@ def _from_file(path: str, fmt: str) -> WeatherYear:
         data, lat, lon, alt, _tz = _read(path, fmt)
     except (ValueError, KeyError, IndexError, TypeError, UnicodeDecodeError, json.JSONDecodeError,
             pd.errors.ParserError, AttributeError) as exc:
-        detail = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        detail = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}" if str(exc) else type(exc).__name__
         raise HouseholdConfigError(f"{where}: cannot read {path!r} as {fmt} ({detail}); "
                                    f"check households.weather.format") from None
     need = ["temp_air", "ghi", "dni", "dhi", "wind_speed"]

@@ -138,13 +138,15 @@ def test_bad_weather_files_give_one_line_errors(tmp_path, content, fmt, match):
     if content is not None:
         path.write_text(content)
     with pytest.raises(HouseholdConfigError, match=match) as exc:
-        W.for_net(None, WeatherConfig(file=str(path), format=fmt))
+        W.for_net(None, WeatherConfig.model_construct(file=str(path), format=fmt))
     msg = str(exc.value)
     assert msg.startswith("households.weather.file: ") and "\n" not in msg
 
 
 def test_schema_pairs_file_and_format_and_retires_weather_file():
     with pytest.raises(ValueError, match="format is required"):
-        WeatherConfig(file="x.epw")
+        WeatherConfig(file=_tmy3_path())
+    with pytest.raises(ValueError, match="no such file"):
+        WeatherConfig(file="no/such/weather.epw", format="epw")
     with pytest.raises(ValueError, match="weather_file is no longer accepted"):
         HouseholdsConfig.model_validate({"weather_file": "723170TYA.CSV"})
