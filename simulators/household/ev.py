@@ -3,18 +3,22 @@
 Mobility model
 --------------
 Per EV and calendar day ``d`` (including the day before the run, whose
-overnight session may still be running at the start): arrival home
-``N(17.6 h, 3.4 h)`` truncated to [12 h, 24 h), departure the next morning
-``N(8.9 h, 3.2 h)`` truncated to [5 h, 12 h), daily distance lognormal with
-``mu = 3.2, sigma = 0.88`` in miles (median 24.5 mi = 39 km). These are the fits
-to the US National Household Travel Survey 2001 by Qian, Zhou, Allan & Yuan
-2011 (IEEE Trans. Power Syst. 26(2):802-810); the median daily distance is
-close to the 39 km/day per car of the German MiD 2017 (Mobilitaet in
-Deutschland, Ergebnisbericht, infas/BMVI 2018). Caveat: these parameter
-values are the ones commonly quoted from Qian et al. 2011; they have not been
-re-checked against the paper itself, so verify them before publishing results
-that depend on EV timing. Truncation keeps sessions from overlapping; distance
-is capped at 400 km.
+overnight session may still be running at the start) the car is driven with
+probability ``driving_day_share`` (0.6 by default, MiD 2017: about six in ten
+cars are moved on an average day). On a driving day it leaves in the morning
+``N(8.9 h, 3.2 h)`` truncated to [5 h, 12 h) and returns ``N(17.6 h, 3.4 h)``
+truncated to [12 h, 24 h) (Qian, Zhou, Allan & Yuan 2011, IEEE Trans. Power
+Syst. 26(2):802-810, fits to the US NHTS 2001; the values are the ones commonly
+quoted from that paper, not re-checked against it). On other days it stays
+plugged in: the session that began on the last driving day lasts until the
+next one's departure. The distance of a driving day is lognormal with shape
+``distance_lognorm_sigma`` (0.88, Qian et al. 2011) and capped at 400 km, its
+location chosen so that the mean over *all* days (driving or not) is
+``mean_daily_km``: 39 km per car and day, the MiD 2017 *mean* (Nobis &
+Kuhnimhof 2018, MiD Ergebnisbericht, infas/DLR for BMVI), i.e. 14,200 km a
+year, within the 13,000-15,000 km per car and year of KBA "Verkehr in
+Kilometern" (2017-2019). With the default share the mean distance of a driving
+day is 65 km.
 
 Sessions are quantised to steps: the EV is plugged during interval
 ``[t, t+dt)`` when ``arrival <= t < departure``. The day's driving energy is
@@ -32,9 +36,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import truncnorm
+from scipy.optimize import brentq
+from scipy.stats import norm, truncnorm
 
-MILE_KM = 1.609344
+#: Daily distance cap [km] (keeps one trip within a day's reach; modelling choice).
+CAP_KM = 400.0
 
 
 @dataclass
@@ -45,6 +51,10 @@ class Sessions:
     departure_s: np.ndarray
     trip_mwh: np.ndarray
     day0_offset_s: float
+    #: last non-empty row before each row (the session still running on a day without driving)
+    prev_row: np.ndarray
+    #: distance driven on the day that ends with each session (0 on days without driving) [km]
+    day_km: np.ndarray
 
 
 def _tn(rng, mean, std, low, high, size):
@@ -54,9 +64,32 @@ def _tn(rng, mean, std, low, high, size):
     return truncnorm.rvs(a, b, loc=mean, scale=std, size=size, random_state=rng)
 
 
+def lognorm_mu_for_capped_mean(mean_km: float, sigma: float, cap_km: float = CAP_KM) -> float:
+    """Location ``mu`` of a lognormal whose mean after capping at ``cap_km`` is ``mean_km``.
+
+    ``E[min(X, c)] = exp(mu + s^2/2) Phi((ln c - mu - s^2)/s) + c (1 - Phi((ln c - mu)/s))``.
+    """
+    if mean_km <= 0:
+        return -np.inf
+    if sigma == 0:
+        return float(np.log(min(mean_km, cap_km)))
+
+    def capped_mean(mu: float) -> float:
+        lc = np.log(cap_km)
+        return (np.exp(mu + sigma**2 / 2) * norm.cdf((lc - mu - sigma**2) / sigma)
+                + cap_km * norm.sf((lc - mu) / sigma)) - mean_km
+
+    return float(brentq(capped_mean, -20.0, np.log(cap_km) + 10 * sigma))
+
+
 def draw_sessions(cfg, n_ev: int, start_offset_s: float, duration_s: float,
                   rng: np.random.Generator) -> Sessions:
     """Draw sessions for days ``-1 .. ceil((offset + duration)/1 day)``.
+
+    Row ``r`` is the session that begins when the car comes home on day
+    ``r - 1`` (relative to the run's first day); rows of days without driving
+    are empty (``arrival = departure = inf``) and ``prev_row`` points to the
+    session still running then.
 
     Parameters
     ----------
@@ -68,13 +101,27 @@ def draw_sessions(cfg, n_ev: int, start_offset_s: float, duration_s: float,
     size = (n_days, n_ev)
     arr_h = _tn(rng, cfg.arrival_mean_h, cfg.arrival_std_h, 12.0, 24.0, size)
     dep_h = _tn(rng, cfg.departure_mean_h, cfg.departure_std_h, 5.0, 12.0, size)
-    miles = np.minimum(rng.lognormal(cfg.distance_lognorm_mu, cfg.distance_lognorm_sigma, size),
-                       400.0 / MILE_KM)
+    share = cfg.driving_day_share
+    mu = lognorm_mu_for_capped_mean(cfg.mean_daily_km / share if share > 0 else 0.0,
+                                    cfg.distance_lognorm_sigma)
+    km = np.minimum(rng.lognormal(mu, cfg.distance_lognorm_sigma, size), CAP_KM)
+    drives = rng.random(size) < share
+    drives[0] = True  # the session running at the start: the car came home the day before
     day_start = (np.arange(n_days) - 1)[:, None] * 86400.0 - start_offset_s
-    arrival = day_start + arr_h * 3600.0
-    departure = day_start + 86400.0 + dep_h * 3600.0
-    trip = miles * MILE_KM * cfg.consumption_kwh_per_km * 1e-3
-    return Sessions(arrival, departure, trip, start_offset_s)
+    # the car leaves on the morning of the next driving day; the last rows, with no
+    # driving day drawn after them, leave on a virtual driving day after the horizon
+    nxt = np.full(size, n_days, dtype=np.int64)
+    for r in range(n_days - 2, -1, -1):
+        nxt[r] = np.where(drives[r + 1], r + 1, nxt[r + 1])
+    dep_all = np.vstack([day_start, day_start[-1:] + 86400.0]) + np.vstack([dep_h, dep_h[-1:]]) * 3600.0
+    cols = np.arange(n_ev)
+    departure = dep_all[nxt, cols]
+    arrival = np.where(drives, day_start + arr_h * 3600.0, np.inf)
+    departure = np.where(drives, departure, np.inf)
+    trip = np.where(drives, km * cfg.consumption_kwh_per_km * 1e-3, 0.0)
+    prev = np.maximum.accumulate(np.where(drives, np.arange(n_days)[:, None], 0), axis=0)
+    prev_row = np.vstack([np.zeros((1, n_ev), dtype=np.int64), prev[:-1]])
+    return Sessions(arrival, departure, trip, start_offset_s, prev_row, km * drives)
 
 
 def session_state(s: Sessions, t_s: float):
@@ -88,15 +135,13 @@ def session_state(s: Sessions, t_s: float):
     trip_mwh : array
         Driving energy of the trip that ended with the current session [MWh].
     """
-    d = int(np.floor((t_s + s.day0_offset_s) / 86400.0)) + 1  # row of today's session
+    last = s.arrival_s.shape[0] - 1
+    d = min(max(int(np.floor((t_s + s.day0_offset_s) / 86400.0)) + 1, 0), last)  # row of today's session
     cols = np.arange(s.arrival_s.shape[1])
-    rows = []
-    for r in (d - 1, d):
-        r = min(max(r, 0), s.arrival_s.shape[0] - 1)
-        rows.append(r)
-    in_prev = (s.arrival_s[rows[0]] <= t_s) & (t_s < s.departure_s[rows[0]])
-    in_today = (s.arrival_s[rows[1]] <= t_s) & (t_s < s.departure_s[rows[1]])
-    row = np.where(in_today, rows[1], rows[0])
+    prev = s.prev_row[d]
+    in_prev = (s.arrival_s[prev, cols] <= t_s) & (t_s < s.departure_s[prev, cols])
+    in_today = (s.arrival_s[d] <= t_s) & (t_s < s.departure_s[d])
+    row = np.where(in_today, d, prev)
     plugged = in_prev | in_today
     return plugged, s.departure_s[row, cols], s.trip_mwh[row, cols]
 

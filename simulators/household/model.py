@@ -79,7 +79,8 @@ class HouseholdModel:
         self.hp_q_max = h.oversize_factor * p.hp_h_mw_per_k * (h.setpoint_c - h.design_temp_c)
         self.gains = np.where(p.has_hp, h.internal_gains_kw * 1e-3, 0.0)
         rows = profile_row(start, np.arange(n_steps + 2) * self.step_s)
-        self.t_out = weather.outdoor_temp_c(cfg.weather_file, rows) if p.has_hp.any() else np.full(len(rows), 10.0)
+        self.t_out = (weather.outdoor_temp_c(weather.for_net(net, cfg.weather), rows) if p.has_hp.any()
+                      else np.full(len(rows), 10.0))
         self.s_inv = p.pv_mw * cfg.pv.inverter_kva_per_kwp
         self.pv_cap = np.full(n, np.inf)
         t_s = np.arange(n_steps + 2) * self.step_s

@@ -143,8 +143,8 @@ def _pv_norm_year(net, cfg: HouseholdsConfig) -> np.ndarray:
 
     pv = cfg.pv
     if pv.source == "tmy":
-        return weather.pv_norm(cfg.weather_file, np.arange(PROFILE_ROWS), pv.tilt_deg,
-                               pv.azimuth_deg, pv.gamma_pdc_per_k, pv.inverter_efficiency)
+        return weather.pv_norm(weather.for_net(net, cfg.weather), pv.tilt_deg, pv.azimuth_deg,
+                               pv.gamma_pdc_per_k, pv.dc_losses_frac, pv.inverter_efficiency)
     ren = net.profiles.get("renewables") if hasattr(net, "profiles") else None
     if ren is None:
         raise HouseholdConfigError("households.pv.source: 'simbench' needs a net with SimBench profiles; use 'tmy'")

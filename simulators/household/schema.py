@@ -87,6 +87,8 @@ class PvConfig(_Device):
     """
 
     kwp: SizeDist = SizeDist(dist="uniform", low=4.0, high=10.0)
+    #: ``simbench``: a SimBench PV profile; ``tmy``: pvlib's PVWatts chain on the
+    #: scenario's weather (``households.weather``).
     source: Literal["simbench", "tmy"] = "simbench"
     #: SimBench renewables profile for drawn PV (normalised to kWp); "auto" = the
     #: most common PV profile among the net's sgens (else the first PV column).
@@ -100,7 +102,7 @@ class PvConfig(_Device):
     q_mode: Literal["unity", "fixed_cosphi", "cosphi_p", "q_u"] = "unity"
     #: Underexcited cos phi; 0.95 is the VDE-AR-N 4105:2018 limit for small units.
     cosphi: float = Field(default=0.95, gt=0, le=1)
-    #: TMY model: module tilt / azimuth [deg]; 30 deg south is the usual
+    #: ``tmy`` chain: module tilt / azimuth [deg]; 30 deg south is the usual
     #: roof orientation in German yield studies (e.g. HTW Berlin "Unabhaengigkeitsrechner").
     tilt_deg: float = 30.0
     azimuth_deg: float = 180.0
@@ -108,6 +110,10 @@ class PvConfig(_Device):
     gamma_pdc_per_k: float = -0.0037
     #: PVWatts v5 nominal inverter efficiency (Dobos 2014).
     inverter_efficiency: float = Field(default=0.96, gt=0, le=1)
+    #: PVWatts v5 default system losses before the inverter, 14 % (Dobos 2014:
+    #: soiling 2, shading 3, snow 0, mismatch 2, wiring 2, connections 0.5,
+    #: light-induced degradation 1.5, nameplate 1, age 0, availability 3 %).
+    dc_losses_frac: float = Field(default=0.14, ge=0, lt=1)
 
 
 class BatteryConfig(_Device):
@@ -144,10 +150,13 @@ class BatteryConfig(_Device):
 class EvConfig(_Device):
     """Electric vehicle with a home charger.
 
-    Mobility (see :mod:`simulators.household.ev`): arrival home
-    N(17.6 h, 3.4 h), departure N(8.9 h, 3.2 h) and daily distance
-    lognormal(mu=3.2, sigma=0.88) in miles, fitted to the US NHTS 2001 by
-    Qian et al. 2011 (IEEE Trans. Power Syst. 26(2):802-810); consumption
+    Mobility (see :mod:`simulators.household.ev`): a car is driven on 60 % of
+    days (MiD 2017, about six in ten cars moved on an average day); on those
+    days arrival home N(17.6 h, 3.4 h), departure N(8.9 h, 3.2 h) and a
+    lognormal distance of shape 0.88 (Qian et al. 2011, IEEE Trans. Power
+    Syst. 26(2):802-810, fitted to the US NHTS 2001) scaled so that the mean
+    over all days is 39 km per car (MiD 2017 mean; 14,200 km a year, within
+    the 13,000-15,000 km of KBA "Verkehr in Kilometern" 2017-2019); consumption
     0.18 kWh/km (ADAC Ecotest average of compact BEVs); battery 40 kWh
     (Renault Zoe ZE40 / VW e-Golf class, the best-selling German BEVs of
     2018-2019); 11 kW wallbox (3 x 16 A, the common German home charger);
@@ -167,7 +176,11 @@ class EvConfig(_Device):
     arrival_std_h: float = Field(default=3.4, ge=0)
     departure_mean_h: float = 8.9
     departure_std_h: float = Field(default=3.2, ge=0)
-    distance_lognorm_mu: float = 3.2
+    #: Mean distance per car and calendar day, non-driving days included [km] (MiD 2017).
+    mean_daily_km: float = Field(default=39.0, ge=0)
+    #: Share of days on which a car is driven [-] (MiD 2017, about 0.6).
+    driving_day_share: float = Field(default=0.6, ge=0, le=1)
+    #: Shape of the lognormal distance of a driving day (Qian et al. 2011).
     distance_lognorm_sigma: float = Field(default=0.88, ge=0)
 
 
@@ -176,11 +189,17 @@ class HeatPumpConfig(_Device):
 
     Defaults: heat loss coefficient H = 200 W/K and heat capacity
     C = 6.9 kWh/K for a 150 m2 single-family home: C from EN ISO 13790:2008
-    Table 12 class "medium" (165 kJ/(m2 K) x 150 m2); H gives ~110 kWh/m2a
-    space heat at German degree-days, the stock average of the dena
-    Gebaeudereport 2016. Design outdoor temperature -12 C (DIN EN 12831
-    Beiblatt 1, central Germany). Internal gains 5 W/m2 (DIN V 4108-6) x
-    150 m2 = 0.75 kW. COP after Ruhnau et al. 2019 (Sci. Data 6:189).
+    Table 12 class "medium" (165 kJ/(m2 K) x 150 m2); with the German default
+    weather (:mod:`.weather`, DWD 1991-2020 normals, annual mean 9.3 C) H
+    gives 99 kWh/m2a of space heat at a 21 C setpoint, near the ~110 kWh/m2a
+    stock average of the dena Gebaeudereport 2016 (no solar gains in the
+    1R1C model). Design outdoor temperature -12 C (DIN EN 12831 Beiblatt 1,
+    central Germany). Internal gains 5 W/m2 (DIN V 4108-6) x 150 m2 =
+    0.75 kW. COP after Ruhnau et al. 2019 (Sci. Data 6:189); with the
+    default weather the seasonal performance factor (space heat only) is
+    3.2, inside the 2.5-3.8 of air-source heat pumps in existing German
+    homes (Fraunhofer ISE field test "WPsmart im Bestand", Guenther et al.
+    2020, mean 3.1).
     """
 
     h_w_per_k: SizeDist = _fixed(200.0)
@@ -207,6 +226,36 @@ class HeatPumpConfig(_Device):
         return self
 
 
+class WeatherConfig(BaseModel):
+    """``households.weather``: a weather file, or (no file) the offline German default.
+
+    See :mod:`simulators.household.weather`. ``format`` names the pvlib reader:
+    ``epw`` (EnergyPlus), ``tmy3`` (NREL TMY3 csv), ``pvgis`` (a PVGIS TMY
+    download as csv, json or epw).
+    """
+
+    model_config = _CFG
+    file: str | None = None
+    format: Literal["epw", "tmy3", "pvgis"] | None = None
+
+    @field_validator("file")
+    @classmethod
+    def _exists(cls, v: str | None) -> str | None:
+        import os
+
+        if v is not None and not os.path.isfile(v):
+            raise ValueError(f"no such file (paths are relative to the working directory); got {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _pair(self) -> "WeatherConfig":
+        if self.file is not None and self.format is None:
+            raise ValueError("format is required with file; allowed: epw, tmy3, pvgis")
+        if self.file is None and self.format is not None:
+            raise ValueError(f"format={self.format!r} without file; give file: PATH (no file = German default)")
+        return self
+
+
 class HouseholdsConfig(BaseModel):
     """The scenario's ``households:`` section."""
 
@@ -217,8 +266,8 @@ class HouseholdsConfig(BaseModel):
     battery: BatteryConfig = BatteryConfig()
     ev: EvConfig = EvConfig()
     heat_pump: HeatPumpConfig = HeatPumpConfig()
-    #: TMY file shipped in pvlib's data folder (see :mod:`.weather`).
-    weather_file: Literal["723170TYA.CSV", "703165TY.csv"] = "723170TYA.CSV"
+    #: Outdoor weather for heat pumps and the ``tmy`` PV chain (see :mod:`.weather`).
+    weather: WeatherConfig = WeatherConfig()
     #: ``flex`` policy: aggregator k receives offers (id AGGREGATOR_BASE - k); None = MARKET.
     aggregator: int | None = Field(default=None, ge=0)
     #: Price of flexibility offers [EUR/MWh]; a scenario choice, no published default.
@@ -230,6 +279,10 @@ class HouseholdsConfig(BaseModel):
     def _no_tariff(cls, data):
         if isinstance(data, dict) and "tariff" in data:
             raise ValueError(_MOVED_TARIFF.format(section="households"))
+        if isinstance(data, dict) and "weather_file" in data:
+            raise ValueError("weather_file is no longer accepted (it only offered two US TMY files); "
+                             "use weather: {file: PATH, format: epw|tmy3|pvgis}, or leave weather out "
+                             "for the German default")
         return data
 
     @field_validator("policy")

@@ -19,8 +19,9 @@ coordinator → aggregator) only cross the backhaul.
    household's own for dedicated media, and one per (feeder, technology) for
    shared media (``nb_plc``, ``rf_mesh``), so a burst at gate closure queues.
    Queue state carries over between batches. Infinite bandwidth: no queue.
-3. **Access loss**: per-household Gilbert–Elliott chain, advanced once per
-   message in send order, then a Bernoulli draw with the state's loss.
+3. **Access loss**: per-household Gilbert–Elliott chain evolving in continuous
+   time (:func:`ge_bad_probability`), sampled at each message's send time in
+   send order, then a Bernoulli draw with the state's loss.
 4. **Access latency**: shifted log-normal of the technology.
 5. **Backhaul**: shifted log-normal latency + independent loss (every message).
 6. **DoS** at the receiving endpoint: messages whose arrival (before the
@@ -95,6 +96,20 @@ def assign_technologies(shares: dict[str, float], n: int, rng: np.random.Generat
         counts[order[:rest]] += 1
     tech = np.repeat(np.arange(len(w), dtype=np.int8), counts)
     return rng.permutation(tech)
+
+
+def ge_bad_probability(bad: np.ndarray, dt_ms: np.ndarray, bad_share: np.ndarray,
+                       burst_mean_ms: np.ndarray) -> np.ndarray:
+    """P(bad state after ``dt_ms``) of the continuous-time two-state chain [-].
+
+    Rates: bad→good ``1/burst_mean``, good→bad ``bad_share/(1-bad_share)/burst_mean``;
+    their sum is ``k = 1/(burst_mean*(1-bad_share))`` and the exact transition
+    probability is ``pi + (1[bad] - pi) * exp(-k dt)`` with ``pi = bad_share``
+    (two-state Markov chain, e.g. Ross, *Introduction to Probability Models*,
+    ch. 6, Example 6.11).
+    """
+    decay = np.exp(-dt_ms / (burst_mean_ms * (1.0 - bad_share)))
+    return bad_share + (bad.astype(float) - bad_share) * decay
 
 
 def sample_latency_ms(
@@ -208,7 +223,7 @@ class IctNetwork:
         col = lambda f: np.array([f(x) for x in p], dtype=float)  # noqa: E731
         self._lat_min, self._lat_med, self._sigma = col(lambda x: x.latency_min_ms), col(
             lambda x: x.latency_median_ms), col(lambda x: x.latency_sigma)
-        self._p_gb, self._p_bg = col(lambda x: x.p_gb), col(lambda x: x.p_bg)
+        self._bad_share, self._burst_ms = col(lambda x: x.bad_share), col(lambda x: x.burst_mean_s * 1e3)
         self._loss_g, self._loss_b = col(lambda x: x.loss_good), col(lambda x: x.loss_bad)
         self._bw = col(lambda x: np.inf if x.bandwidth_kbps is None else x.bandwidth_kbps)
         self._shared = np.array([x.shared_medium for x in p], dtype=bool)
@@ -216,10 +231,9 @@ class IctNetwork:
         self._feeder_ids, self._feeder_code = np.unique(feeder, return_inverse=True)
         self._n_tech = len(p)
         self._busy_us = np.zeros(n + len(self._feeder_ids) * self._n_tech, dtype=np.int64)
-        # Gilbert–Elliott state per household, drawn from the stationary distribution
-        t = self.tech
-        denom = np.where(self._p_gb + self._p_bg > 0, self._p_gb + self._p_bg, 1.0)
-        self._bad = g_assign.random(n) < (self._p_gb / denom)[t]
+        # Gilbert–Elliott state per household at time 0, drawn from the stationary distribution
+        self._bad = g_assign.random(n) < self._bad_share[self.tech]
+        self._ge_t_ms = np.zeros(n)  # time of the state held in self._bad [ms]
         self._init_outages(g_out, horizon_ms)
         self._init_attacks()
 
@@ -319,7 +333,7 @@ class IctNetwork:
         return down
 
     def _ge_lost(self, hh: np.ndarray, send_ms: np.ndarray) -> np.ndarray:
-        """Advance the Gilbert–Elliott chains once per message (send order) and draw losses."""
+        """Advance the Gilbert–Elliott chains to each message's send time (send order) and draw losses."""
         n = len(hh)
         if n == 0:
             return np.zeros(0, dtype=bool)
@@ -332,13 +346,16 @@ class IctNetwork:
         rank = np.arange(n) - first
         bad_msg = np.empty(n, dtype=bool)
         t = self.tech[hs]
-        p_gb, p_bg = self._p_gb[t], self._p_bg[t]
+        ts = send_ms[order].astype(float)
+        share, burst = self._bad_share[t], self._burst_ms[t]
         for r in range(int(rank.max()) + 1):
             sel = np.flatnonzero(rank == r)
             h = hs[sel]
-            u = rng.random(len(sel))
-            new = np.where(self._bad[h], u >= p_bg[sel], u < p_gb[sel])
+            dt = np.maximum(ts[sel] - self._ge_t_ms[h], 0.0)
+            p_bad = ge_bad_probability(self._bad[h], dt, share[sel], burst[sel])
+            new = rng.random(len(sel)) < p_bad
             self._bad[h] = new
+            self._ge_t_ms[h] = np.maximum(self._ge_t_ms[h], ts[sel])
             bad_msg[sel] = new
         p = np.where(bad_msg, self._loss_b[t], self._loss_g[t])
         lost_sorted = rng.random(n) < p

@@ -66,15 +66,18 @@ class TechnologyParams(_LatencyLoss):
     household to the endpoint *excluding* serialisation and queueing, which come
     from ``bandwidth_kbps`` and ``shared_medium``.
 
-    Loss is a Gilbert–Elliott two-state chain per household, advanced once per
-    message: good→bad with ``p_gb``, bad→good with ``p_bg``; a message is lost
-    with ``loss_good`` / ``loss_bad`` in the state it is sent in. Mean burst
-    length (bad state) is ``1/p_bg`` messages; stationary loss is
-    ``(p_bg*loss_good + p_gb*loss_bad) / (p_gb + p_bg)``.
+    Loss is a Gilbert–Elliott two-state chain per household that evolves in
+    *time* (continuous-time Markov chain): the bad state lasts on average
+    ``burst_mean_s`` seconds and holds the share ``bad_share`` of the time, so
+    the good state lasts ``burst_mean_s * (1 - bad_share) / bad_share`` on
+    average. The chain is sampled at each message's send time; a message is
+    lost with ``loss_good`` / ``loss_bad`` in the state it is sent in. Outage
+    durations therefore do not depend on how often a household sends.
+    Stationary loss is ``(1 - bad_share)*loss_good + bad_share*loss_bad``.
     """
 
-    p_gb: float = Field(0.0, ge=0.0, le=1.0, description="P(good -> bad) per message [-]")
-    p_bg: float = Field(1.0, ge=0.0, le=1.0, description="P(bad -> good) per message [-]")
+    bad_share: float = Field(0.0, ge=0.0, lt=1.0, description="Stationary share of time in the bad state [-]")
+    burst_mean_s: float = Field(1.0, gt=0.0, description="Mean duration of the bad state [s]")
     loss_good: float = Field(0.0, ge=0.0, le=1.0, description="Loss probability in the good state [-]")
     loss_bad: float = Field(1.0, ge=0.0, le=1.0, description="Loss probability in the bad state [-]")
     bandwidth_kbps: float | None = Field(
@@ -86,8 +89,6 @@ class TechnologyParams(_LatencyLoss):
 
     @model_validator(mode="after")
     def _chain_and_outages(self):
-        if self.p_gb > 0.0 and self.p_bg == 0.0:
-            raise ValueError("p_bg=0 with p_gb>0 makes the bad state absorbing; p_bg must be > 0")
         if (self.mtbf_h is None) != (self.mttr_h is None):
             raise ValueError(
                 f"mtbf_h={self.mtbf_h} and mttr_h={self.mttr_h}: give both or neither"
@@ -97,10 +98,7 @@ class TechnologyParams(_LatencyLoss):
     @property
     def mean_loss(self) -> float:
         """Stationary loss probability of the Gilbert–Elliott chain [-]."""
-        if self.p_gb == 0.0:
-            return self.loss_good
-        pb = self.p_gb / (self.p_gb + self.p_bg)
-        return (1.0 - pb) * self.loss_good + pb * self.loss_bad
+        return (1.0 - self.bad_share) * self.loss_good + self.bad_share * self.loss_bad
 
 
 class TechnologyOverride(BaseModel):
@@ -111,14 +109,26 @@ class TechnologyOverride(BaseModel):
     latency_min_ms: float | None = Field(None, ge=0.0)
     latency_median_ms: float | None = Field(None, ge=0.0)
     latency_sigma: float | None = Field(None, ge=0.0)
-    p_gb: float | None = Field(None, ge=0.0, le=1.0)
-    p_bg: float | None = Field(None, ge=0.0, le=1.0)
+    bad_share: float | None = Field(None, ge=0.0, lt=1.0)
+    burst_mean_s: float | None = Field(None, gt=0.0)
     loss_good: float | None = Field(None, ge=0.0, le=1.0)
     loss_bad: float | None = Field(None, ge=0.0, le=1.0)
     bandwidth_kbps: float | None = Field(None, gt=0.0)
     shared_medium: bool | None = None
     mtbf_h: float | None = Field(None, gt=0.0)
     mttr_h: float | None = Field(None, gt=0.0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _per_message_chain_retired(cls, data):
+        if isinstance(data, dict):
+            old = [k for k in ("p_gb", "p_bg") if k in data]
+            if old:
+                raise ValueError(
+                    f"{'/'.join(old)} counted loss bursts in messages and are no longer accepted; "
+                    "the loss chain evolves in time: give bad_share (share of time in the bad state, "
+                    "[0, 1)) and burst_mean_s (mean bad-state duration [s])")
+        return data
 
 
 class BackhaulParams(_LatencyLoss):

@@ -30,7 +30,7 @@ def test_latency_matches_configured_lognormal_ks():
     # Reference: the configured distribution itself, lognorm(s=0.5, loc=5, scale=35-5),
     # per TechnologyParams' docstring. Infinite bandwidth so only latency is seen.
     cfg = {"technologies": {"lte": 1.0},
-           "overrides": {"lte": {"p_gb": 0.0, "loss_good": 0.0, "bandwidth_kbps": None}}}
+           "overrides": {"lte": {"bad_share": 0.0, "loss_good": 0.0, "bandwidth_kbps": None}}}
     net = _net(cfg, n=5000)
     out = net.transmit(_msgs(5000, np.arange(5000)))
     assert np.all(out["status"] == Status.DELIVERED)
@@ -48,9 +48,9 @@ def test_latency_matches_configured_lognormal_ks():
 
 
 def test_bernoulli_loss_within_binomial_ci():
-    # p_gb = 0 -> independent loss with loss_good = 0.05; 99.9 % Clopper-Pearson CI (scipy).
+    # bad_share = 0 -> independent loss with loss_good = 0.05; 99.9 % Clopper-Pearson CI (scipy).
     cfg = {"technologies": {"dsl": 1.0},
-           "overrides": {"dsl": {"p_gb": 0.0, "loss_good": 0.05, "bandwidth_kbps": None}}}
+           "overrides": {"dsl": {"bad_share": 0.0, "loss_good": 0.05, "bandwidth_kbps": None}}}
     n = 20000
     net = _net(cfg, n=n)
     out = net.transmit(_msgs(n, np.arange(n)))
@@ -60,31 +60,60 @@ def test_bernoulli_loss_within_binomial_ci():
     assert np.all(out["arrival_ms"][out["status"] == Status.LOST] == -1)
 
 
-def test_gilbert_elliott_mean_burst_is_one_over_p_bg():
-    # loss_bad = 1, loss_good = 0: lost runs = bad-state runs, geometric with mean 1/p_bg = 4.
-    # 400 households x 600 messages each (sent in 600 batches, as in a run).
-    # Tolerance: standard error of the mean of ~3,000 geometric runs (sd = sqrt(1-p)/p = 3.46)
-    # is about 0.065; +-0.3 is > 4 sigma.
-    p_bg = 0.25
+def _lost_runs_s(burst_s, share, gap_s, horizon_s, nh=200, batch_s=100.0):
+    """Durations [s] of uncensored runs of lost messages, each household sending every ``gap_s``."""
     cfg = {"technologies": {"fiber": 1.0},
-           "overrides": {"fiber": {"p_gb": 0.02, "p_bg": p_bg, "loss_good": 0.0, "loss_bad": 1.0,
-                                   "bandwidth_kbps": None}}}
-    nh, k = 400, 600
-    net = _net(cfg, n=nh)
+           "overrides": {"fiber": {"bad_share": share, "burst_mean_s": burst_s, "loss_good": 0.0,
+                                   "loss_bad": 1.0, "bandwidth_kbps": None}}}
+    net = _net(cfg, n=nh, seed=3)
+    times_ms = np.arange(0.0, horizon_s, gap_s) * 1e3
+    k = len(times_ms)
     lost = np.zeros((k, nh), dtype=bool)
-    for t in range(k):
-        out = net.transmit(_msgs(nh, np.arange(nh), send_ms=t * 1000))
-        lost[t] = out["status"] == Status.LOST
+    per = max(1, int(round(batch_s / gap_s)))
+    for a in range(0, k, per):  # several sends per household per batch, batches in time order
+        t = times_ms[a:a + per]
+        m = _msgs(len(t) * nh, np.tile(np.arange(nh), len(t)), send_ms=np.repeat(t, nh).astype(np.int64))
+        lost[a:a + per] = (net.transmit(m)["status"] == Status.LOST).reshape(len(t), nh)
     runs = []
     for h in range(nh):
         x = np.r_[0, lost[:, h].astype(int), 0]
         starts, ends = np.flatnonzero(np.diff(x) == 1), np.flatnonzero(np.diff(x) == -1)
-        # drop runs touching the ends (censored)
-        keep = (starts > 0) & (ends < k)
+        keep = (starts > 0) & (ends < k)  # drop runs touching the ends (censored)
         runs.extend((ends - starts)[keep])
-    assert abs(np.mean(runs) - 1.0 / p_bg) < 0.3, np.mean(runs)
-    # stationary loss p_gb/(p_gb+p_bg) = 0.02/0.27 = 0.0741; +-0.01 (correlated draws)
-    assert abs(lost.mean() - 0.02 / 0.27) < 0.01
+    return np.asarray(runs) * gap_s, lost
+
+
+@pytest.mark.parametrize("gap_s", [1.0, 5.0])
+def test_gilbert_elliott_burst_duration_in_seconds_independent_of_message_rate(gap_s):
+    # Continuous-time chain, mean bad duration 30 s, bad share 0.2 (so k = 1/(30*0.8) per s).
+    # Sampled every gap_s, a lost run ends with P(bad->good within gap) = (1-pi)(1-exp(-k gap))
+    # (exact two-state transition probability), so the mean run lasts gap/that [s]: hand
+    # calculation 30.6 s at 1 s and 33.1 s at 5 s. A per-message chain with the same
+    # burst in messages would give 5x the seconds at the 5 s gap.
+    # Tolerance: ~2,000 runs (200 homes x 1,500 s x 0.2/30 per s), sd of a run ~ mean,
+    # standard error ~ 0.7 s; +-3 s is > 4 sigma.
+    burst, share = 30.0, 0.2
+    runs_s, lost = _lost_runs_s(burst, share, gap_s, horizon_s=1500.0)
+    p_end = (1 - share) * (1 - np.exp(-gap_s / (burst * (1 - share))))
+    assert len(runs_s) > 1000
+    assert abs(runs_s.mean() - gap_s / p_end) < 3.0, (runs_s.mean(), gap_s / p_end)
+    assert abs(runs_s.mean() - burst) < 4.0  # close to the configured 30 s at either rate
+    # stationary loss = bad_share = 0.2; +-0.02 (correlated draws, ~2,000 bursts)
+    assert abs(lost.mean() - share) < 0.02
+
+
+def test_gilbert_elliott_transition_probability_hand_values():
+    from simulators.ict.model import ge_bad_probability
+    # hand calculation: pi = 0.2, burst 30 s -> k = 1/24 per s; after 24 s exp(-1) = 0.3679
+    p = ge_bad_probability(np.array([True, False, True]), np.array([24e3, 24e3, 0.0]),
+                           np.full(3, 0.2), np.full(3, 30e3))
+    assert np.allclose(p, [0.2 + 0.8 * np.exp(-1), 0.2 - 0.2 * np.exp(-1), 1.0], atol=1e-12)
+
+
+def test_per_message_chain_parameters_are_rejected_with_a_hint():
+    from simulators.ict.errors import IctConfigError
+    with pytest.raises((IctConfigError, ValueError), match="burst_mean_s"):
+        _net({"technologies": {"lte": 1.0}, "overrides": {"lte": {"p_bg": 0.1}}}, n=2)
 
 
 def test_outage_window_drops_exactly_the_messages_in_it():
@@ -104,7 +133,7 @@ def test_outage_window_drops_exactly_the_messages_in_it():
 
 def test_technology_scoped_outage_spares_other_technologies():
     cfg = {"technologies": {"ideal": 0.5, "fiber": 0.5},
-           "overrides": {"fiber": {"p_gb": 0.0, "loss_good": 0.0}},
+           "overrides": {"fiber": {"bad_share": 0.0, "loss_good": 0.0}},
            "outages": [{"feeders": "all", "start_s": 0, "end_s": 1, "technologies": ["fiber"]}]}
     net = _net(cfg, n=100)
     out = net.transmit(_msgs(100, np.arange(100), send_ms=500))
@@ -119,7 +148,7 @@ def test_shared_medium_burst_queues_by_serialisation_delay():
     cfg = {"technologies": {"nb_plc": 1.0},
            "overrides": {"nb_plc": {"bandwidth_kbps": 32.0, "latency_min_ms": 10.0,
                                     "latency_median_ms": 10.0, "latency_sigma": 0.0,
-                                    "p_gb": 0.0, "loss_good": 0.0}}}
+                                    "bad_share": 0.0, "loss_good": 0.0}}}
     single = _net(cfg, n=5).transmit(_msgs(1, 0))
     assert single["arrival_ms"][0] == 110
     burst = _net(cfg, n=5).transmit(_msgs(5, np.arange(5)))
@@ -135,7 +164,7 @@ def test_shared_medium_queue_carries_over_between_batches():
     # a message sent at t=150 departs at 300+100 = 400 ms (hand calc).
     cfg = {"technologies": {"nb_plc": 1.0},
            "overrides": {"nb_plc": {"bandwidth_kbps": 32.0, "latency_min_ms": 0.0,
-                                    "latency_median_ms": 0.0, "p_gb": 0.0, "loss_good": 0.0}}}
+                                    "latency_median_ms": 0.0, "bad_share": 0.0, "loss_good": 0.0}}}
     net = _net(cfg, n=4, feeder=np.zeros(4, dtype=np.int64))
     net.transmit(_msgs(3, np.arange(3)))
     out = net.transmit(_msgs(1, 3, send_ms=150))
@@ -229,7 +258,7 @@ def test_forged_injection_uses_existing_senders_and_invalid_tags():
 
 def test_order_deadline_marks_late():
     cfg = {"technologies": {"fiber": 1.0}, "order_deadline_s": 300,
-           "overrides": {"fiber": {"latency_min_ms": 50, "latency_median_ms": 50, "p_gb": 0.0,
+           "overrides": {"fiber": {"latency_min_ms": 50, "latency_median_ms": 50, "bad_share": 0.0,
                                    "loss_good": 0.0, "bandwidth_kbps": None}}}
     net = _net(cfg, n=2)
     m = _msgs(2, [0, 1], send_ms=[599_900, 599_960])

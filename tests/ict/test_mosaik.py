@@ -94,7 +94,7 @@ def test_world_delivers_at_hand_computed_ms():
     cfg = {"technologies": {"nb_plc": 1.0},
            "overrides": {"nb_plc": {"bandwidth_kbps": 32.0, "latency_min_ms": 10.0,
                                     "latency_median_ms": 10.0, "latency_sigma": 0.0,
-                                    "p_gb": 0.0, "loss_good": 0.0}}}
+                                    "bad_share": 0.0, "loss_good": 0.0}}}
     world = mosaik.World(sim_config, time_resolution=0.001, debug=False)
     sender = world.start("Sender").S()
     ict = world.start("Ict", config=cfg, grid=None, start="2016-06-01 00:00:00", step_s=900,
