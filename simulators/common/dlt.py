@@ -23,7 +23,8 @@ The model
   ``floor(block_capacity_tx * (1 - background_share))`` slots per block.
 * **Queue.** Transactions wait in first-in-first-out order (one fee for all,
   so no fee priority): block ``k`` includes the oldest waiting transactions
-  that arrived at or before ``b_k``, up to its free slots.
+  that arrived strictly before ``b_k`` (a block produced at the submission
+  instant cannot contain it), up to its free slots.
 * **Confirmation.** A transaction included in block ``k`` is confirmed when
   block ``k + confirmation_depth - 1`` is produced (depth 1: final with its
   own block, as for a BFT/authority ledger).
@@ -209,10 +210,10 @@ class DistributedLedger:
         self.block_s = np.concatenate([self.block_s, t])
         self.used = np.concatenate([self.used, np.zeros(len(t), dtype=np.int64)])
 
-    def _block_at_or_after(self, t_s: float) -> int:
-        while len(self.block_s) == 0 or self.block_s[-1] < t_s:
+    def _block_after(self, t_s: float) -> int:
+        while len(self.block_s) == 0 or self.block_s[-1] <= t_s:
             self._extend()
-        return int(np.searchsorted(self.block_s, t_s, side="left"))
+        return int(np.searchsorted(self.block_s, t_s, side="right"))
 
     def _ensure_index(self, k: int) -> None:
         while len(self.block_s) <= k:
@@ -237,11 +238,11 @@ class DistributedLedger:
         cap = self.p.free_slots
         depth = int(self.p.confirmation_depth)
         head = 0
-        k = max(self._first_open, self._block_at_or_after(float(a[0])))
+        k = max(self._first_open, self._block_after(float(a[0])))
         while head < n:
             self._ensure_index(k)
             free = cap - int(self.used[k])
-            take = min(free, int(np.searchsorted(a, self.block_s[k], side="right")) - head)
+            take = min(free, int(np.searchsorted(a, self.block_s[k], side="left")) - head)
             if take > 0:
                 self.used[k] += take
                 inc[head:head + take] = self.block_s[k]
@@ -250,7 +251,7 @@ class DistributedLedger:
                 head += take
             if head < n:
                 # block k is full, or every waiting transaction arrived after it
-                k = max(k + 1, self._block_at_or_after(float(a[head])))
+                k = max(k + 1, self._block_after(float(a[head])))
         # blocks before the last one used are closed to later arrivals (FIFO, time order)
         last = int(np.searchsorted(self.block_s, inc[-1], side="left"))
         self._first_open = last if self.used[last] < cap else last + 1

@@ -9,12 +9,12 @@ from simulators.common.dlt import DistributedLedger, LedgerParams, preset, settl
 
 
 def brute_force(block_s, free, depth, arrivals):
-    """Per-transaction FIFO reference: each tx takes the first block at/after its arrival with room."""
+    """Per-transaction FIFO reference: each tx takes the first block after its arrival with room."""
     used = np.zeros(len(block_s), dtype=int)
     inc, conf = [], []
     k0 = 0
     for a in arrivals:
-        k = max(k0, int(np.searchsorted(block_s, a, side="left")))
+        k = max(k0, int(np.searchsorted(block_s, a, side="right")))
         while used[k] >= free:
             k += 1
         used[k] += 1
@@ -47,16 +47,16 @@ def test_batches_equal_brute_force_fifo(law):
 
 def test_authority_hand_calculation():
     # Hand calculation: 2 s slots, 500 tx per block, depth 1. 1,200 transactions submitted at t = 10 s
-    # go into the blocks at 10 s (500), 12 s (500) and 14 s (200).
+    # go into the blocks after it: 12 s (500), 14 s (500) and 16 s (200).
     led = DistributedLedger(preset("authority"), np.random.default_rng(0))
     inc, conf = led.submit(np.full(1200, 10.0))
     assert np.array_equal(np.unique(inc, return_counts=True)[1], [500, 500, 200])
-    assert np.array_equal(np.unique(inc), [10.0, 12.0, 14.0])
+    assert np.array_equal(np.unique(inc), [12.0, 14.0, 16.0])
     assert np.array_equal(inc, conf)
-    # a later batch at 13 s: block 14 s has 300 free slots left
-    inc2, _ = led.submit(np.full(400, 13.0))
+    # a later batch at 15 s: block 16 s has 300 free slots left
+    inc2, _ = led.submit(np.full(400, 15.0))
     assert np.array_equal(np.unique(inc2, return_counts=True)[1], [300, 100])
-    assert np.array_equal(np.unique(inc2), [14.0, 16.0])
+    assert np.array_equal(np.unique(inc2), [16.0, 18.0])
 
 
 def test_proof_of_work_latency_statistics():
@@ -75,7 +75,7 @@ def test_proof_of_work_latency_statistics():
 def test_missed_slots_and_validation():
     # 1 % missed slots (fixed law): share of produced blocks per slot = 0.99 +- 5 sd (sd = sqrt(.99*.01/n)).
     led = DistributedLedger(preset("proof_of_stake"), np.random.default_rng(2))
-    led._block_at_or_after(12.0 * 200_000)
+    led._block_after(12.0 * 200_000)
     n_slots = led._slot
     assert abs(len(led.block_s) / n_slots - 0.99) < 5 * np.sqrt(0.99 * 0.01 / n_slots)
     with pytest.raises(ValueError, match="time order"):
