@@ -6,6 +6,7 @@ The README's comparison tables are produced with this module::
     python -m analysis.compare ict       # one market study over four ICT set-ups
     python -m analysis.compare flex      # tariff vs LFM vs DLMP on the congestion case
     python -m analysis.compare schemes   # the five TSO-DSO coordination schemes
+    python -m analysis.compare ledger    # P2P settlement on distributed ledgers
 
 Each study runs its variants with :func:`cosim.world.run_scenario` (same
 seed, only the listed overrides differ) into ``--out`` and prints one
@@ -55,6 +56,24 @@ STUDIES: dict[str, dict] = {
         "kpis": ["coord_tso_need_met_share", "coord_dso_violations_by_tso", "coord_blocked_by_traffic_light",
                  "coord_double_activations", "coord_cost_tso_eur", "coord_cost_dso_eur",
                  "grid_trafo_loading_max_percent", "grid_line_loading_max_percent", "grid_vm_max_pu"],
+    },
+    "ledger": {
+        "runs": {
+            "no ledger": ("scenarios/market_lv_rural.yaml", ["market.mechanism=p2p_cda"]),
+            "authority": ("scenarios/market_lv_rural.yaml",
+                          ["market.mechanism=p2p_cda", "market.ledger={preset: authority}"]),
+            "proof_of_stake": ("scenarios/market_lv_rural.yaml",
+                               ["market.mechanism=p2p_cda", "market.ledger={preset: proof_of_stake}"]),
+            "proof_of_stake, final by delivery end": (
+                "scenarios/market_lv_rural.yaml",
+                ["market.mechanism=p2p_cda", "market.ledger={preset: proof_of_stake, deadline: delivery_end}"]),
+            "proof_of_work": ("scenarios/market_lv_rural.yaml",
+                              ["market.mechanism=p2p_cda", "market.ledger={preset: proof_of_work}"]),
+        },
+        "kpis": ["ledger_latency_p50_s", "ledger_latency_p95_s", "ledger_share_not_final",
+                 "ledger_energy_not_settled_mwh", "ledger_fees_eur", "ledger_energy_use_kwh",
+                 "market_traded_mwh", "market_bill_mean_eur", "grid_energy_imported_mwh",
+                 "grid_pcc_peak_export_mw"],
     },
 }
 
