@@ -25,8 +25,9 @@ from cosim.world import run_scenario
 
 REPO = Path(__file__).resolve().parents[2]
 LAG = 2  # records between a household's interval and its settlement by the market
-BASE = ["duration=2h", "start=2016-06-06T10:00:00"]
-KEYS = ("household/bill_eur", "market/bill_eur", "market/bill_open_eur", "market/bill_tariff_eur", "market/traded_mwh",
+# persistence forecast: meters deviate from the cleared schedule, so the residual rule is exercised
+BASE = ["duration=2h", "start=2016-06-06T10:00:00", "households.forecast=persistence"]
+KEYS = ("household/bill_eur", "market/bill_eur", "market/bill_open_eur", "market/imbalance_mwh", "market/bill_tariff_eur", "market/traded_mwh",
         "household/hems_fallback")
 
 
@@ -62,12 +63,14 @@ def _settled(s: dict) -> np.ndarray:
 def test_market_bills_under_the_tariff_mechanism_equal_household_bills(tariff_run):
     hh = tariff_run["household/bill_eur"][-1 - LAG]
     assert np.abs(tariff_run["market/bill_open_eur"][-1]).sum() > 0.1  # open intervals exist and are taken out
+    assert np.abs(tariff_run["market/imbalance_mwh"][-1]).sum() > 1e-3  # meters deviate from the schedule
     assert np.allclose(_settled(tariff_run), hh, rtol=0, atol=1e-6)
 
 
 def test_market_bills_with_local_trades_equal_household_bills(clear_run):
     s = clear_run
     assert s["market/traded_mwh"].sum() > 1e-3  # local trades really enter the bills
+    assert np.abs(s["market/imbalance_mwh"][-1]).sum() > 1e-3  # meters deviate from the schedule
     hh = s["household/bill_eur"][-1 - LAG]
     assert np.abs(hh).sum() > 0.1
     assert np.allclose(_settled(s), hh, rtol=0, atol=1e-6)
