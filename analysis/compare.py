@@ -6,7 +6,9 @@ The README's comparison tables are produced with this module::
     python -m analysis.compare ict       # one market study over four ICT set-ups
     python -m analysis.compare flex      # tariff vs LFM vs DLMP on the congestion case
     python -m analysis.compare schemes   # the five TSO-DSO coordination schemes
+    python -m analysis.compare design    # mechanism x DSO check x ICT on the congested LV grid
     python -m analysis.compare ledger    # P2P settlement on distributed ledgers
+    python -m analysis.compare dso_models  # the reviews' three DSO models on the congested LV grid
 
 Each study runs its variants with :func:`cosim.world.run_scenario` (same
 seed, only the listed overrides differ) into ``--out`` and prints one
@@ -24,6 +26,20 @@ from .io import load
 from .kpis import kpis
 
 MECHANISMS = ("tariff", "pay_as_clear", "p2p_cda", "community")
+
+#: The ``design`` study: the congested hours of ``market_lv_congested.yaml``
+#: (10:00-14:00, 16 steps; the transformer passes its limit from about 11:00).
+DESIGN_WINDOW = ["start=2016-07-23T10:00:00", "duration=4h"]
+#: ICT set-ups of the ``design`` study. ``ideal``: every message arrives at once.
+#: ``lte_outage``: fibre 30 % / LTE 70 % (as ``ict_feeder_outage.yaml``) and the
+#: LTE access of every feeder down for one hour from 11:00 (run start + 3600 s):
+#: the LTE homes get no market result and fall back to the safe default.
+DESIGN_ICT = {
+    "ideal": "ict={technologies: {ideal: 1.0}, order_deadline_s: 300}",
+    "lte_outage": ("ict={technologies: {fiber: 0.3, lte: 0.7}, order_deadline_s: 300, "
+                   "outages: [{feeders: all, technologies: [lte], start_s: 3600, end_s: 7200}]}"),
+}
+DESIGN_MECHANISMS = ("tariff", "pay_as_clear", "pay_as_bid", "p2p_cda", "community")
 STUDIES: dict[str, dict] = {
     "markets": {
         "runs": {
@@ -50,12 +66,42 @@ STUDIES: dict[str, dict] = {
                  "grid_energy_exported_mwh"],
         "extra": {"dso_cost_eur": ("market", "dso_cost_eur")},
     },
+    "design": {
+        "runs": {
+            f"{mech} / {check} / {ict}": ("scenarios/market_lv_congested.yaml",
+                                          [*DESIGN_WINDOW, f"market.mechanism={mech}", f"market.dso_check={check}",
+                                           ict_set])
+            for mech in DESIGN_MECHANISMS for check in ("none", "caps", "ac_check")
+            for ict, ict_set in DESIGN_ICT.items()
+        },
+        "kpis": ["grid_energy_imported_mwh", "grid_energy_exported_mwh", "grid_trafo_loading_max_percent",
+                 "grid_line_loading_max_percent", "grid_vm_min_pu", "grid_vm_max_pu", "grid_dso_limit_steps",
+                 "market_curtailed_mwh", "household_pv_curtailed_mwh", "market_not_executed_mwh",
+                 "market_traded_mwh", "market_bill_mean_eur", "market_operator_surplus_eur"],
+    },
     "schemes": {
         "runs": {s: ("scenarios/tso_dso_schemes.yaml", [f"coordinator.scheme={s}"])
                  for s in ("centralized", "local", "shared_balancing", "common", "integrated")},
-        "kpis": ["coord_tso_need_met_share", "coord_dso_violations_by_tso", "coord_blocked_by_traffic_light",
-                 "coord_double_activations", "coord_cost_tso_eur", "coord_cost_dso_eur",
+        "kpis": ["coord_tso_need_met_share", "coord_dso_violations_by_tso", "coord_dso_violations_forecast",
+                 "coord_blocked_by_traffic_light", "coord_double_activations", "coord_cost_tso_eur",
+                 "coord_cost_dso_eur",
                  "grid_trafo_loading_max_percent", "grid_line_loading_max_percent", "grid_vm_max_pu"],
+    },
+    "dso_models": {
+        "runs": {
+            "total (dlmp)": ("scenarios/market_lv_congested.yaml",
+                             [*DESIGN_WINDOW, "market.dso_model=total", "market.mechanism=dlmp",
+                              "market.dso_check=none"]),
+            "minimal (pay_as_bid, caps)": ("scenarios/market_lv_congested.yaml",
+                                           [*DESIGN_WINDOW, "market.dso_model=minimal", "market.mechanism=pay_as_bid",
+                                            "market.dso_check=caps"]),
+            "independent (pay_as_bid, ac_check)": ("scenarios/market_lv_congested.yaml",
+                                                   [*DESIGN_WINDOW, "market.dso_model=independent",
+                                                    "market.mechanism=pay_as_bid", "market.dso_check=ac_check"]),
+        },
+        "kpis": ["grid_energy_imported_mwh", "grid_energy_exported_mwh", "grid_trafo_loading_max_percent",
+                 "grid_dso_limit_steps", "market_curtailed_mwh", "market_traded_mwh", "market_bill_mean_eur",
+                 "market_operator_surplus_eur", "market_surplus_to_dso_eur", "market_surplus_returned_eur"],
     },
     "ledger": {
         "runs": {

@@ -205,6 +205,35 @@ def grid_trafo_overload_hours(result: Result) -> float:
     return float(np.sum(np.any(loading > 100.0, axis=1)) * result.dt_h)
 
 
+#: The market DSO's loading limit when the scenario sets none
+#: (``simulators/market/schema.py``: ``max_loading_percent`` = 100).
+_MARKET_DSO_LIMIT_PERCENT = 100.0
+
+
+def _market_dso_limit_percent(result: Result) -> float:
+    import yaml
+
+    sc = yaml.safe_load(result.attrs.get("scenario_yaml") or "{}") or {}
+    return float((sc.get("market") or {}).get("max_loading_percent", _MARKET_DSO_LIMIT_PERCENT))
+
+
+@_kpi("steps", "grid", ("grid/trafo_loading_percent|grid/line_loading_percent",), LOWER)
+def grid_dso_limit_steps(result: Result) -> float:
+    """Steps in which the recorded loading of any line or transformer is above the
+    market DSO's limit (``market.max_loading_percent``; 100 % if unset) [steps].
+
+    Judged on ``/series/grid``, not on the DSO's forecast: it shows whether a
+    DSO check held the limit physically.
+    """
+    limit = _market_dso_limit_percent(result)
+    bad = np.zeros(result.n_steps, dtype=bool)
+    for attr in ("line_loading_percent", "trafo_loading_percent"):
+        if result.has("grid", attr):
+            a = result.array("grid", attr)
+            bad |= np.nanmax(np.where(np.isfinite(a), a, -np.inf), axis=1, initial=-np.inf) > limit + 1e-9
+    return float(bad.sum())
+
+
 @_kpi("MWh", "grid", ("grid/pl_mw",), LOWER, abs_tol=1e-6, rel_tol=0.02)
 def grid_losses_mwh(result: Result) -> float:
     """Active power losses of the grid integrated over the run: sum pl_mw x step [MWh]."""

@@ -26,6 +26,9 @@ EXPECTED = {
     "grid_trafo_loading_max_percent": 100.5,
     "grid_line_overload_hours": 1.0,  # steps 0 (101) and 2 (120, 130) -> 2 x 0.5 h
     "grid_trafo_overload_hours": 0.5,  # only step 2 (100.5); exactly 100 is not above
+    # no scenario_yaml -> the market schema's default limit 100 %: line 101 in step 0,
+    # line 130 / trafo 100.5 in step 2 -> 2 steps
+    "grid_dso_limit_steps": 2.0,
     "grid_losses_mwh": 0.05,  # (0.01+0.02+0.03+0.04) MW x 0.5 h
     "grid_reverse_flow_hours": 1.0,  # p_hv < 0 in steps 1, 2
     "grid_reverse_flow_energy_mwh": 0.2,  # (0.1 + 0.3) x 0.5
@@ -196,3 +199,13 @@ def test_flexibility_kpis_not_applicable_without_flex_events(tmp_path):
     values = kpis(load(path))
     for name in ("market_flex_procured_mwh", "market_flex_delivered_mwh", "market_flex_delivery_ratio"):
         assert not values[name].applicable and math.isnan(values[name].value)
+
+
+def test_dso_limit_steps_use_the_scenario_limit(tmp_path, tiny_factory):
+    """The limit comes from the run's market section: at 120 % only step 2 (line 130 %)
+    is above it; at 80 % steps 0 (line 101), 1 (line 99, trafo 100) and 2; step 3 peaks
+    at 30 % (hand count from the tiny file in conftest.py)."""
+    hi = load(tiny_factory(tmp_path / "hi.h5", scenario_yaml="market: {max_loading_percent: 120}"))
+    assert kpis(hi)["grid_dso_limit_steps"].value == 1.0
+    lo = load(tiny_factory(tmp_path / "lo.h5", scenario_yaml="market: {max_loading_percent: 80}"))
+    assert kpis(lo)["grid_dso_limit_steps"].value == 3.0
