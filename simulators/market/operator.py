@@ -409,7 +409,10 @@ class MarketOperator:
     def base_state(self, k: int) -> tuple[np.ndarray | None, np.ndarray | None]:
         """The DSO's forecast of the elements no participant replaces, per bus
         (consumer reference) for interval ``k``: (p [MW], q [Mvar]); (None, None)
-        without a DSO network. Replaced elements enter through the orders only."""
+        without a DSO network. The active power of replaced elements enters through
+        the orders only; orders carry no reactive power, so a replaced load keeps its
+        profile's reactive power here (the participants' base-load Mvar, which the
+        households inject too)."""
         if self.validator is None:
             return None, None
         from simulators.common.netdata import profile_row
@@ -423,7 +426,9 @@ class MarketOperator:
             src = net[el]
             if not len(src):
                 continue
-            keep = src.in_service.to_numpy() & ~np.isin(src.index.to_numpy(), self.replaced.get(el, ()))
+            keep = src.in_service.to_numpy()
+            if not (el == "load" and col == "q_mvar"):
+                keep = keep & ~np.isin(src.index.to_numpy(), self.replaced.get(el, ()))
             sign = -1.0 if el == "sgen" else 1.0  # sgens are generator reference
             np.add.at(p if col == "p_mw" else q, pos(src.bus.to_numpy()), sign * prof.values(row)[0] * keep)
         return p, q
