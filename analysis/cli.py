@@ -119,6 +119,17 @@ def kpis_main(argv: Sequence[str] | None = None) -> int:
     return _guard("cosim kpis", body, parser, argv)
 
 
+def resolve_baseline(given: str) -> str:
+    """A baseline file, or the shipped baseline of that name (``--baseline market_lv_rural``)."""
+    path = Path(given)
+    if path.exists() or path.parent != Path("."):
+        return given
+    from cosim._layout import shipped_dir
+
+    shipped = shipped_dir("baselines") / (path.name if path.suffix == ".json" else f"{path.name}.json")
+    return str(shipped) if shipped.is_file() else given
+
+
 def _scenarios_differ(result: Result, baseline: str) -> str:
     """A sentence when the result and the baseline come from different scenarios, else ``""``.
 
@@ -142,7 +153,8 @@ def check_main(argv: Sequence[str] | None = None) -> int:
     """``cosim check RESULT.h5 --baseline BASELINE.json [--write-baseline]``."""
     parser = argparse.ArgumentParser(prog="cosim check", description="compare the KPIs of a run with a stored baseline")
     parser.add_argument("result", help="result file (.h5)")
-    parser.add_argument("--baseline", required=True, help="baseline JSON file")
+    parser.add_argument("--baseline", required=True,
+                        help="baseline JSON file, or the name of a shipped baseline (default, market_lv_rural)")
     parser.add_argument("--write-baseline", action="store_true", help="create or update the baseline from this run (keeps tolerances)")
     _allow_partial_option(parser)
 
@@ -156,8 +168,9 @@ def check_main(argv: Sequence[str] | None = None) -> int:
             path = write_baseline(args.baseline, values, source)
             print(f"baseline written to {path} ({len(values)} KPIs)")
             return EXIT_OK
-        rows = compare(values, read_baseline(args.baseline))
-        differ = _scenarios_differ(result, args.baseline)
+        baseline = resolve_baseline(args.baseline)
+        rows = compare(values, read_baseline(baseline))
+        differ = _scenarios_differ(result, baseline)
         if differ:
             print(f"cosim check: warning: {differ}", file=sys.stderr)
         print(format_table(rows))

@@ -88,6 +88,14 @@ def test_shipped_scenario_by_name_from_any_folder(tmp_path, monkeypatch):
     assert "market_lv_rural" in exc.value.problems[0]
 
 
+def test_shipped_baseline_by_name(tmp_path, monkeypatch):
+    from analysis.cli import resolve_baseline
+
+    monkeypatch.chdir(tmp_path)
+    assert Path(resolve_baseline("market_lv_rural")) == ROOT / "baselines" / "market_lv_rural.json"
+    assert resolve_baseline("mine.json") == "mine.json"  # not shipped: left for the usual error
+
+
 def test_shadowing_analysis_folder_is_named(tmp_path):
     (tmp_path / "analysis").mkdir()
     (tmp_path / "analysis" / "__init__.py").write_text("")
