@@ -48,3 +48,20 @@ def test_quickstart_falls_back_to_a_synthetic_result(tmp_path, monkeypatch):
     nb = _run(REPO / "analysis" / "notebooks" / "quickstart.ipynb", tmp_path)
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "stream")
     assert "synthetic.h5" in text
+    # never quietly: a visible banner says the numbers are generated
+    assert "SYNTHETIC DATA" in text
+    shown = "".join(o.get("data", {}).get("text/markdown", "") for c in nb.cells if c.cell_type == "code"
+                    for o in c.get("outputs", []) if o.output_type == "display_data")
+    assert "not a simulation" in shown
+
+
+def test_a_real_result_shows_no_synthetic_banner_and_ict_sensitivity_is_labelled(tmp_path, monkeypatch):
+    import json
+
+    for path in NOTEBOOKS:
+        first = "".join(json.loads(path.read_text())["cells"][1]["source"])
+        assert "if SYNTHETIC:" in first and "SYNTHETIC DATA" in first, path.stem
+    ict = json.loads((REPO / "analysis" / "notebooks" / "ict_impact.ipynb").read_text())
+    headings = ["".join(c["source"]) for c in ict["cells"] if c["cell_type"] == "markdown"]
+    sensitivity = next(h for h in headings if h.startswith("##") and "sensitivity" in h.lower())
+    assert sensitivity.startswith("## Illustration (synthetic data)") and "Not a finding" in sensitivity
