@@ -13,6 +13,7 @@ import logging
 import signal
 import time as _time
 import traceback
+import warnings
 from dataclasses import dataclass, field
 from datetime import timezone
 from pathlib import Path
@@ -90,6 +91,12 @@ def _quiet_mosaik() -> None:
     verbose = logging.getLogger().getEffectiveLevel() <= logging.INFO
     for name in ("mosaik", "mosaik_api_v3"):
         (logger.enable if verbose else logger.disable)(name)
+    if not verbose:
+        # the message cycles are closed with time_shifted connections and initial
+        # data on purpose (docs/ARCHITECTURE.md); mosaik warns about that wiring
+        # on every run, through the warnings module once its logging is off
+        warnings.filterwarnings("ignore", category=UserWarning,
+                                message=r"(Gave initial data for connection|When connecting .* time_shifted=True)")
 
 
 def _failing_simulator(exc: BaseException) -> str:

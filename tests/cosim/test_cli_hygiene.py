@@ -160,3 +160,18 @@ def test_kpi_descriptions_are_whole_sentences_and_values_rounded(tmp_path, capsy
             digits = value.lstrip("-").split("e")[0].replace(".", "").lstrip("0")
             assert len(digits) <= 6, line  # printed with 6 significant digits (%.6g)
             assert math.isfinite(float(value))
+
+
+def test_quiet_run_with_an_lp_market_prints_only_the_summary(tmp_path):
+    # mechanism dlmp solves a HiGHS LP in its first interval; before the fix the
+    # HiGHS banner ("Running HiGHS ...") came first on stdout
+    out = tmp_path / "d.h5"
+    proc = subprocess.run([sys.executable, "-m", "cosim", "run", "market_lv_rural", "--set", "market.mechanism=dlmp",
+                           "--set", "duration=30min", "-o", str(out), "-q"],
+                          capture_output=True, text=True, cwd=tmp_path,
+                          env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("2 steps in ") and lines[0].endswith(str(out)), lines
+    assert lines[1].startswith("vm ")
+    assert "UserWarning" not in proc.stderr  # mosaik's warnings about the deliberate wiring stay quiet
