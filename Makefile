@@ -16,7 +16,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/cosim run -o out/default.h5
+	$(BIN)/cosim run --force -o out/default.h5
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

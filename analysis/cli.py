@@ -119,11 +119,42 @@ def kpis_main(argv: Sequence[str] | None = None) -> int:
     return _guard("cosim kpis", body, parser, argv)
 
 
+def resolve_baseline(given: str) -> str:
+    """A baseline file, or the shipped baseline of that name (``--baseline market_lv_rural``)."""
+    path = Path(given)
+    if path.exists() or path.parent != Path("."):
+        return given
+    from cosim._layout import shipped_dir
+
+    shipped = shipped_dir("baselines") / (path.name if path.suffix == ".json" else f"{path.name}.json")
+    return str(shipped) if shipped.is_file() else given
+
+
+def _scenarios_differ(result: Result, baseline: str) -> str:
+    """A sentence when the result and the baseline come from different scenarios, else ``""``.
+
+    Compares ``scenario_sha256`` of the result with the one the baseline
+    records in ``source`` (older baselines without it are not judged).
+    """
+    try:
+        source = json.loads(Path(baseline).read_text()).get("source", {})
+    except (OSError, ValueError, AttributeError):
+        return ""
+    theirs = str(source.get("scenario_sha256", "") if isinstance(source, dict) else "")
+    ours = str(result.attrs.get("scenario_sha256", ""))
+    if not theirs or not ours or theirs == ours:
+        return ""
+    return (f"the scenarios differ: {result.path.name} was run from scenario sha256 {ours[:12]}... "
+            f"({result.attrs.get('scenario_name', '?')}), the baseline from {theirs[:12]}... "
+            f"({source.get('scenario_name') or source.get('file', '?')}); KPI differences compare two scenarios, not a regression")
+
+
 def check_main(argv: Sequence[str] | None = None) -> int:
     """``cosim check RESULT.h5 --baseline BASELINE.json [--write-baseline]``."""
     parser = argparse.ArgumentParser(prog="cosim check", description="compare the KPIs of a run with a stored baseline")
     parser.add_argument("result", help="result file (.h5)")
-    parser.add_argument("--baseline", required=True, help="baseline JSON file")
+    parser.add_argument("--baseline", required=True,
+                        help="baseline JSON file, or the name of a shipped baseline (default, market_lv_rural)")
     parser.add_argument("--write-baseline", action="store_true", help="create or update the baseline from this run (keeps tolerances)")
     _allow_partial_option(parser)
 
@@ -132,13 +163,22 @@ def check_main(argv: Sequence[str] | None = None) -> int:
         values = kpis(result)
         if args.write_baseline:
             source = {"file": result.path.name, "scenario_sha256": str(result.attrs.get("scenario_sha256", "")),
+                      "scenario_name": str(result.attrs.get("scenario_name", "")),
                       "cosim_version": str(result.attrs.get("cosim_version", ""))}
             path = write_baseline(args.baseline, values, source)
             print(f"baseline written to {path} ({len(values)} KPIs)")
             return EXIT_OK
-        rows = compare(values, read_baseline(args.baseline))
+        baseline = resolve_baseline(args.baseline)
+        rows = compare(values, read_baseline(baseline))
+        differ = _scenarios_differ(result, baseline)
+        if differ:
+            print(f"cosim check: warning: {differ}", file=sys.stderr)
         print(format_table(rows))
         failed = [r.name for r in rows if r.failed]
+        if failed and differ:
+            print(f"DIFFERENT SCENARIO: {len(failed)} KPI(s) outside the baseline's tolerance "
+                  f"({', '.join(failed)}); the scenarios differ, so this is not a regression of the same run")
+            return EXIT_REGRESSION
         if failed:
             print(f"REGRESSION in {len(failed)} KPI(s): {', '.join(failed)}")
             return EXIT_REGRESSION
@@ -148,8 +188,27 @@ def check_main(argv: Sequence[str] | None = None) -> int:
     return _guard("cosim check", body, parser, argv)
 
 
+def export_main(argv: Sequence[str] | None = None) -> int:
+    """``cosim export RESULT.h5 --format csv|parquet|netcdf --out DIR``."""
+    from analysis.export import FORMATS, export
+
+    parser = argparse.ArgumentParser(prog="cosim export",
+                                     description="export a result to CSV, Parquet or NetCDF (docs/results.md)")
+    parser.add_argument("result", help="result file (.h5)")
+    parser.add_argument("--format", required=True, choices=FORMATS, help="output format")
+    parser.add_argument("--out", required=True, help="output folder (created if missing)")
+    _allow_partial_option(parser)
+
+    def body(args: argparse.Namespace) -> int:
+        files = export(_load(args.result, args.allow_partial, "cosim export"), args.out, args.format)
+        print(f"{len(files)} files written to {args.out}")
+        return EXIT_OK
+
+    return _guard("cosim export", body, parser, argv)
+
+
 if __name__ == "__main__":  # pragma: no cover - manual use: python -m analysis.cli check ...
-    commands = {"report": report_main, "kpis": kpis_main, "check": check_main}
+    commands = {"report": report_main, "kpis": kpis_main, "check": check_main, "export": export_main}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(f"usage: python -m analysis.cli {{{','.join(commands)}}} ...", file=sys.stderr)
         sys.exit(EXIT_BAD_INPUT)

@@ -19,10 +19,11 @@ from typing import Callable
 
 import matplotlib
 import numpy as np  
+from matplotlib import dates as mdates
 from matplotlib import rc_context  
 from matplotlib.colors import Normalize  
 from matplotlib.figure import Figure  
-from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter  
+from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter, ScalarFormatter  
 
 from analysis.io import Result  
 from analysis.kpis import VOLTAGE_BAND_PU, available  
@@ -66,11 +67,61 @@ def _note_if_empty(ax, text: str) -> None:
 
 
 def _hours(r: Result) -> np.ndarray:
-    return r.time_s / 3600.0
+    """Times of the recorded steps as matplotlib date numbers [days] (wall-clock dates on the axis).
+
+    Time-zone-aware results are drawn in their own zone (UTC for ``cosim run``).
+    """
+    index = r.index.tz_localize(None) if r.index.tz is not None else r.index
+    return mdates.date2num(index.to_pydatetime())
+
+
+def _days(seconds: float) -> float:
+    """A duration on the date axis [days]."""
+    return seconds / 86400.0
 
 
 def _time_axis(ax) -> None:
-    ax.set_xlabel("time since start [h]")
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=9)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.set_xlabel("time")
+
+
+#: Per-run markers: runs drawn on top of each other (identical results) stay distinguishable.
+RUN_MARKERS = ("o", "s", "^", "D", "v", "P", "X")
+
+
+def run_style(i: int, n_points: int) -> dict:
+    """Colour, marker and marker spacing of the ``i``-th run of an overlay.
+
+    Each run has its own marker, placed at staggered positions, so identical
+    series (e.g. two designs that cleared the same way) remain visible as two
+    marker sets on one line instead of one hiding the other.
+    """
+    every = max(1, n_points // 12)
+    return {"color": f"C{i}", "marker": RUN_MARKERS[i % len(RUN_MARKERS)], "markersize": 3.5,
+            "markevery": (min(i * max(1, every // 3), max(n_points - 1, 0)), every)}
+
+
+def identical_runs(runs: list[Result], sim: str, attr: str) -> list[tuple[str, str]]:
+    """Pairs of run labels whose ``sim/attr`` series are identical (equal shape and values, NaN = NaN)."""
+    pairs = []
+    have = [r for r in runs if r.has(sim, attr)]
+    for a in range(len(have)):
+        for b in range(a + 1, len(have)):
+            x, y = have[a].array(sim, attr), have[b].array(sim, attr)
+            if x.shape == y.shape and np.array_equal(x, y, equal_nan=True):
+                pairs.append((have[a].label, have[b].label))
+    return pairs
+
+
+def _note_identical(ax, runs: list[Result], sim: str, attr: str) -> None:
+    """Say on the axes which runs coincide (their lines lie on top of each other)."""
+    pairs = identical_runs(runs, sim, attr)
+    if pairs:
+        text = "; ".join(f"{a} = {b}" for a, b in pairs)
+        ax.text(0.01, 0.98, f"identical runs (lines coincide): {text}", transform=ax.transAxes,
+                ha="left", va="top", fontsize=7, color="#555")
 
 
 def voltage_heatmap(runs: list[Result]) -> Figure:
@@ -82,15 +133,16 @@ def voltage_heatmap(runs: list[Result]) -> Figure:
     for ax, r in zip(axes, runs):
         vm = r.array("grid", "vm_pu")
         h = _hours(r)
-        extent = (h[0], h[-1] + r.step_s / 3600.0, vm.shape[1] - 0.5, -0.5)
+        extent = (h[0], h[-1] + _days(r.step_s), vm.shape[1] - 0.5, -0.5)
         im = ax.imshow(vm.T, aspect="auto", norm=norm, extent=extent, interpolation="nearest")
         ax.grid(False)
         outside = np.abs(vm - 1.0) > VOLTAGE_BAND_PU
         if outside.any():
             tt, bb = np.nonzero(outside)
-            ax.scatter(h[tt] + r.step_s / 7200.0, bb, marker="x", s=12, color="black", label="outside +/-10 %")
+            ax.scatter(h[tt] + _days(r.step_s / 2), bb, marker="x", s=12, color="black", label="outside +/-10 %")
             _legend(ax, loc="upper right")
         ax.set_ylabel("bus [index]")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(f"{r.label}: bus voltage (colour scale = EN 50160 band 0.9-1.1 pu)")
         _time_axis(ax)
         fig.colorbar(im, ax=ax, label="vm [pu]")
@@ -101,9 +153,11 @@ def voltage_heatmap(runs: list[Result]) -> Figure:
     for i, r in enumerate(runs):
         vm = r.array("grid", "vm_pu")
         c = f"C{i}"
-        env.step(_hours(r), np.nanmax(vm, axis=1), where="post", color=c, label=f"{r.label} max")
-        env.step(_hours(r), np.nanmin(vm, axis=1), where="post", color=c, ls=":", label=f"{r.label} min")
-    env.set_xlim(min(_hours(r)[0] for r in runs), max(_hours(r)[-1] + r.step_s / 3600.0 for r in runs))
+        style = run_style(i, vm.shape[0])
+        env.step(_hours(r), np.nanmax(vm, axis=1), where="post", label=f"{r.label} max", **style)
+        env.step(_hours(r), np.nanmin(vm, axis=1), where="post", ls=":", label=f"{r.label} min", **style)
+    env.set_xlim(min(_hours(r)[0] for r in runs), max(_hours(r)[-1] + _days(r.step_s) for r in runs))
+    _note_identical(env, runs, "grid", "vm_pu")
     env.set_ylabel("vm over buses [pu]")
     env.set_title("voltage envelope (max solid, min dotted)")
     _time_axis(env)
@@ -147,11 +201,12 @@ def pcc_exchange(runs: list[Result]) -> Figure:
             continue
         p = r.array("grid", "ext_grid_p_mw").sum(axis=1)
         h = _hours(r)
-        ax.step(h, p, where="post", color=f"C{i}", label=r.label)
+        ax.step(h, p, where="post", label=r.label, **run_style(i, h.size))
         if len(runs) == 1:
             ax.fill_between(h, p, 0, where=p >= 0, step="post", color="#1f77b4", alpha=0.2, label="import")
             ax.fill_between(h, p, 0, where=p < 0, step="post", color="#d62728", alpha=0.2, label="export (reverse flow)")
     ax.axhline(0.0, color="black", lw=0.6)
+    _note_identical(ax, runs, "grid", "ext_grid_p_mw")
     ax.set_ylabel("P at PCC [MW]")
     ax.set_title("exchange with the upstream grid (+ import)")
     _time_axis(ax)
@@ -169,13 +224,15 @@ def market(runs: list[Result]) -> Figure:
         if r.has("market", "price_eur_per_mwh"):
             price = r.array("market", "price_eur_per_mwh")
             price = np.nanmean(price, axis=1) if price.ndim == 2 else price
-            ax_p.step(h, price, where="post", color=f"C{i}", label=r.label)
+            ax_p.step(h, price, where="post", label=r.label, **run_style(i, h.size))
         if r.has("market", "traded_mwh"):
-            ax_v.step(h, 1e3 * r.array("market", "traded_mwh"), where="post", color=f"C{i}", label=f"{r.label} traded locally")
+            ax_v.step(h, 1e3 * r.array("market", "traded_mwh"), where="post", label=f"{r.label} traded locally",
+                      **run_style(i, h.size))
         if single:
             for k, (attr, what) in enumerate((("retail_import_mwh", "retail import"), ("retail_export_mwh", "retail export"))):
                 if r.has("market", attr):
                     ax_v.step(h, 1e3 * r.array("market", attr), where="post", color=f"C{k + 1}", ls="--", label=what)
+    _note_identical(ax_p, runs, "market", "price_eur_per_mwh")
     ax_p.set_ylabel("local price [EUR/MWh]")
     ax_p.set_title("local market price (gaps = not cleared)")
     _legend(ax_p, loc="best")
@@ -200,7 +257,8 @@ def soc_envelopes(runs: list[Result]) -> Figure:
             soc = 1e3 * r.array("household", attr)
             h = _hours(r)
             ax.fill_between(h, np.nanmin(soc, axis=1), np.nanmax(soc, axis=1), step="post", color=f"C{i}", alpha=0.2)
-            ax.step(h, np.nanmedian(soc, axis=1), where="post", color=f"C{i}", label=f"{r.label} median (band: min-max)")
+            ax.step(h, np.nanmedian(soc, axis=1), where="post", label=f"{r.label} median (band: min-max)",
+                    **run_style(i, h.size))
             plotted = True
         ax.set_ylabel(f"{what} state of charge [kWh]")
         ax.set_title(f"{what} SoC over households" + ("" if plotted else " (not recorded)"))
@@ -243,7 +301,7 @@ def ict(runs: list[Result]) -> Figure:
         if counts is not None:
             sent, lost = counts
             loss = 100.0 * np.divide(lost, sent, out=np.zeros_like(lost), where=sent > 0)
-            ax_l.step(_hours(r), loss, where="post", color=f"C{i}", label=r.label)
+            ax_l.step(_hours(r), loss, where="post", label=r.label, **run_style(i, r.n_steps))
     ax_c.set_xscale("log")
     ax_c.xaxis.set_major_locator(LogLocator(base=10.0, subs=(1.0, 2.0, 5.0)))
     ax_c.xaxis.set_major_formatter(ScalarFormatter())

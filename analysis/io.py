@@ -1,8 +1,10 @@
 """Read a cosim result file (HDF5, layout version 1) into labelled pandas data.
 
-The layout is documented in ``docs/ARCHITECTURE.md`` ("HDF5 layout"):
+The layout and this API are documented in ``docs/results.md``:
 
-* root attributes ``layout_version`` (1), ``start`` (ISO 8601), ``step_s``, ...
+* root attributes ``layout_version`` (1), ``start`` (ISO 8601, with UTC offset
+  in files from this version on), ``step_s``, ``scenario_resolved`` (JSON),
+  ``git_commit``, ...
 * ``/time``: int64 seconds since ``start``, one row per recorded step;
 * ``/series/<sim>/<attr>``: ``[time, entity]`` or ``[time]`` with attributes
   ``unit`` and ``entities``;
@@ -181,8 +183,31 @@ class Result:
             data[col] = _labels(values) if values.dtype.kind in "SO" else values
         return pd.DataFrame(data)
 
-    def events(self, name: str) -> pd.DataFrame:
-        """The event table ``/events/<name>`` as a DataFrame (empty if absent)."""
+    def enums(self, name: str) -> dict[str, dict[int, str]]:
+        """Named codes of the event table ``/events/<name>``: ``{column: {code: name}}``.
+
+        Columns stored as HDF5 ENUM types (such as the market's ``reason``)
+        carry their names in the file; other columns are absent. Empty for a
+        missing table or a file written before the enums were recorded.
+        """
+        if not self.has_events(name):
+            return {}
+        with h5py.File(self.path, "r", locking=False) as f:
+            fields = f[f"events/{name}"].dtype.fields or {}
+            out = {}
+            for col, (dtype, *_rest) in fields.items():
+                mapping = h5py.check_enum_dtype(dtype)
+                if mapping:
+                    out[col] = {int(code): str(label) for label, code in mapping.items()}
+        return out
+
+    def events(self, name: str, enum_names: bool = False) -> pd.DataFrame:
+        """The event table ``/events/<name>`` as a DataFrame (empty if absent).
+
+        Text columns are ``str``. With ``enum_names=True`` every enum column
+        (see :meth:`enums`) holds the names of its codes (a pandas categorical)
+        instead of the integer codes.
+        """
         if not self.has_events(name):
             return pd.DataFrame()
         values = self._read(f"events/{name}")
@@ -190,7 +215,21 @@ class Result:
         for col in frame.columns:
             if frame[col].dtype == object:
                 frame[col] = [v.decode("utf-8") if isinstance(v, bytes) else v for v in frame[col]]
+        if enum_names:
+            for col, names in self.enums(name).items():
+                labels = [names.get(int(v), f"unknown({int(v)})") for v in frame[col]]
+                frame[col] = pd.Categorical(labels, categories=sorted(set(names.values()) | set(labels)))
         return frame
+
+    @property
+    def config(self) -> dict | None:
+        """The fully resolved scenario (after ``extends``, ``--set`` and defaults), or ``None``.
+
+        ``None`` for files written before the resolved configuration was
+        recorded; their merged YAML is still in ``attrs["scenario_yaml"]``.
+        """
+        text = self.attrs.get("scenario_resolved")
+        return json.loads(text) if isinstance(text, str) and text else None
 
     def __repr__(self) -> str:
         return (

@@ -83,8 +83,9 @@ class KpiSpec:
 
     @property
     def description(self) -> str:
-        """First line of the function's docstring."""
-        return (inspect.getdoc(self.func) or self.name).splitlines()[0]
+        """First paragraph of the function's docstring, as one line (never cut mid-sentence)."""
+        doc = inspect.getdoc(self.func) or self.name
+        return " ".join(doc.split("\n\n")[0].split())
 
 
 #: All KPIs, in report order.

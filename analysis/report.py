@@ -69,6 +69,14 @@ def kpi_table(runs: list[Result], values: list[dict[str, KpiValue]]) -> str:
     return "\n".join(rows)
 
 
+def _seconds(value: object) -> str:
+    """A wall time for people: 0.1 s resolution (``30.0``, not ``30.028922910000006``)."""
+    try:
+        return f"{float(value):.1f}"
+    except (TypeError, ValueError):
+        return "" if value is None else str(value)
+
+
 def runs_table(runs: list[Result]) -> str:
     """HTML table of run metadata (root attributes)."""
     rows = ["<table><tr><th>run</th><th>status</th><th>start</th><th>step [s]</th><th>steps</th>"
@@ -81,7 +89,7 @@ def runs_table(runs: list[Result]) -> str:
             f"<tr><td>{_e(r.path.name)}</td><td class='status-{_e(status)}'>{_e(status)}{err}</td>"
             f"<td>{_e(a.get('start', ''))}</td><td class='num'>{r.step_s:g}</td><td class='num'>{r.n_steps}</td>"
             f"<td>{_e(', '.join(r.simulators))}</td><td class='num'>{_e(a.get('seed', ''))}</td>"
-            f"<td class='num'>{_e(a.get('wall_time_s', ''))}</td><td><code>{_e(str(a.get('scenario_sha256', ''))[:12])}</code></td></tr>"
+            f"<td class='num'>{_e(_seconds(a.get('wall_time_s')))}</td><td><code>{_e(str(a.get('scenario_sha256', ''))[:12])}</code></td></tr>"
         )
     rows.append("</table>")
     return "\n".join(rows)

@@ -3,7 +3,13 @@
 Exit codes: 0 success; 1 the run failed (also: another run holds the lock on
 the same output, the disk is full) or a check found a regression; 2 invalid
 scenario or arguments, including an output path that cannot be written (one
-line per problem, no traceback); 130 stopped by SIGINT or SIGTERM.
+line per problem, no traceback), also an existing result at the output path
+without ``--force``; 130 stopped by SIGINT or SIGTERM.
+
+Global options go before the sub-command: ``--version``, ``--log-level``
+(``-v`` is ``--log-level info``). Third-party log output (mosaik's loguru
+records) is disabled with ``logger.disable`` unless the level is ``info`` or
+``debug``; handlers a user added to loguru are left alone.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from pathlib import Path
 from .errors import OutputBusy, OutputPathError, RunFailed, RunInterrupted, ScenarioError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -85,6 +93,10 @@ def cmd_run(args) -> int:
         out = check_output_path(Path(args.output) if args.output else _default_out(scenario))
     except OutputPathError as exc:
         _err(f"error: {exc}")
+        return EXIT_USAGE
+    if out.exists() and not args.force:
+        _err(f"error: -o/--output: a result exists at this path; pass --force to replace it or give "
+             f"another path; got {str(out)[:200]!r}")
         return EXIT_USAGE
 
     control = RunControl()
@@ -186,21 +198,39 @@ DELEGATED = (
     ("report", "analysis.cli:report_main", "HTML report and figures of result files"),
     ("kpis", "analysis.cli:kpis_main", "print the KPIs of a result file"),
     ("check", "analysis.cli:check_main", "compare KPIs with a baseline; exit 1 on regression"),
+    ("export", "analysis.cli:export_main", "export a result to CSV, Parquet or NetCDF"),
     ("sweep", "cosim.sweep:main", "run a parameter sweep on Dask"),
 )
 
 
+def _version() -> str:
+    from . import __version__
+
+    return f"cosim {__version__}"
+
+
+def _add_global_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--version", action="version", version=_version())
+    p.add_argument("--log-level", choices=LOG_LEVELS, default="warning",
+                   help="log level of cosim and its libraries (default: warning)")
+    p.add_argument("-v", dest="log_level", action="store_const", const="info", help="same as --log-level info")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="cosim", description="Co-simulation testbed for local electricity markets.")
+    _add_global_options(p)
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     r = sub.add_parser("run", help="run a scenario (default: the built-in scenario)")
-    r.add_argument("scenario", nargs="?", help="scenario YAML file")
+    r.add_argument("scenario", nargs="?",
+                   help="scenario YAML file or the name of a shipped scenario (e.g. market_lv_rural)")
     r.add_argument("-o", "--output", help="result file (.h5); default out/<name>.h5")
     r.add_argument("--seed", type=int, help="override the scenario seed")
     r.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a scenario field by dotted path (repeatable)")
-    r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    r.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress bar: stdout carries only the summary")
+    r.add_argument("--force", action="store_true", help="replace an existing result at the output path")
     r.set_defaults(func=cmd_run)
 
     g = sub.add_parser("grids", help="list the SimBench codes that can be used")
@@ -214,18 +244,47 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _split_global(argv: list[str]) -> tuple[list[str], list[str]]:
+    """Leading global options and the rest (from the sub-command on)."""
+    i = 0
+    while i < len(argv) and argv[i].startswith("-"):
+        i += 2 if argv[i] == "--log-level" else 1
+    return argv[:i], argv[i:]
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(level=getattr(logging, level.upper()), format="%(levelname)s %(name)s: %(message)s")
+    try:
+        from loguru import logger
+    except ImportError:  # pragma: no cover - mosaik depends on loguru
+        return
+    for name in ("mosaik", "mosaik_api_v3"):
+        (logger.enable if level in ("debug", "info") else logger.disable)(name)
+
+
 def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     argv = sys.argv[1:] if argv is None else list(argv)
+    head, tail = _split_global(argv)
     targets = {name: target for name, target, _ in DELEGATED}
-    if argv and argv[0] in targets:
+    if tail and tail[0] in targets:
         # hand the rest over untouched: argparse.REMAINDER would refuse a leading
         # option (`cosim sweep --workers 2 FILE`)
-        args = argparse.Namespace(rest=argv[1:], func=_delegate(targets[argv[0]]))
+        g = _Parser(prog="cosim", add_help=False)
+        _add_global_options(g)
+        args = g.parse_args(head)
+        args.rest, args.func = tail[1:], _delegate(targets[tail[0]])
     else:
         args = build_parser().parse_args(argv)
+    _configure_logging(args.log_level)
+    from ._layout import ShadowedPackage, check_not_shadowed
+
+    try:
+        check_not_shadowed()
+    except ShadowedPackage as exc:
+        _err(f"error: {exc}")
+        return EXIT_USAGE
     try:
         return args.func(args)
     except BrokenPipeError:  # e.g. `cosim grids | head`

@@ -470,13 +470,42 @@ def default_scenario_path() -> Path:
     return Path(str(resources.files("cosim") / "data" / "default.yaml"))
 
 
+def shipped_scenarios() -> list[str]:
+    """Names of the scenarios shipped with cosim (runnable as ``cosim run NAME``)."""
+    from cosim._layout import shipped_dir
+
+    return sorted(p.stem for p in shipped_dir("scenarios").glob("*.yaml"))
+
+
+def resolve_scenario(path: str | Path | None) -> Path:
+    """The scenario file for ``path``: an existing file, else a shipped scenario of that name.
+
+    ``None`` is the built-in default. A bare name (no folder, with or without
+    ``.yaml``) that is not a file in the current directory names a shipped
+    scenario, so ``cosim run market_lv_rural`` works from any folder.
+    """
+    from cosim._layout import shipped_dir
+
+    if path is None:
+        return default_scenario_path()
+    given = Path(path)
+    if given.exists() or given.parent != Path("."):
+        return given
+    shipped = shipped_dir("scenarios") / (given.name if given.suffix in (".yaml", ".yml") else f"{given.name}.yaml")
+    if shipped.is_file():
+        return shipped
+    raise ScenarioError([f"scenario: {str(path)[:80]!r} is neither a file nor a shipped scenario; "
+                         f"shipped: {', '.join(shipped_scenarios())}"])
+
+
 def load_scenario(path: str | Path | None = None, overrides: list[str] = ()) -> tuple[Scenario, str]:
     """Load, merge, override and validate a scenario.
 
-    Returns the scenario and the effective YAML text (after ``extends`` and
-    overrides), which the recorder stores in the result file.
+    ``path`` is a YAML file or the name of a shipped scenario (see
+    :func:`resolve_scenario`). Returns the scenario and the effective YAML text
+    (after ``extends`` and overrides), which the recorder stores in the result file.
     """
-    raw = load_raw(path if path is not None else default_scenario_path())
+    raw = load_raw(resolve_scenario(path))
     raw = apply_overrides(raw, list(overrides))
     scenario = validate(raw)
     return scenario, yaml.safe_dump(raw, sort_keys=False)

@@ -23,7 +23,11 @@ A run killed with SIGKILL leaves its ``OUT.h5.<pid>-<random>.partial``
 (``status = running``); the next run into the same path removes the stale
 reserve and lock files.
 
-Layout (``layout_version`` 1) is documented in the README.
+Layout (``layout_version`` 1) is documented in ``docs/results.md``. Root
+attributes added since (``scenario_resolved``, ``git_commit``, ``time_zone``,
+a ``start`` with UTC offset, HDF5 ENUM ``reason`` columns) are additions a
+version-1 reader ignores or reads unchanged, so the version stays 1; readers
+treat them as optional.
 
 This module is the only writer of that layout: the sink and
 :func:`analysis.synthetic.write_result` (test fixtures, demos) both call the
@@ -53,19 +57,45 @@ from .errors import OutputBusy, OutputPathError, RecorderWriteError
 log = logging.getLogger(__name__)
 
 LAYOUT_VERSION = 1
-_PACKAGES = ("cosim", "mosaik", "mosaik-api-v3", "pandapower", "simbench", "numpy",
+_PACKAGES = ("mosaik", "mosaik-api-v3", "pandapower", "simbench", "numpy",
              "pandas", "h5py", "pydantic", "lightsim2grid", "highspy", "pvlib")
 
 
 def package_versions() -> dict[str, str]:
-    """Versions of the packages that shape a result."""
-    out = {}
+    """Versions of the packages that shape a result (``cosim`` from its own ``__version__``)."""
+    from cosim import __version__
+
+    out = {"cosim": __version__}
     for name in _PACKAGES:
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             continue
     return out
+
+
+def source_commit() -> str:
+    """``git`` commit of the cosim source that runs (``+dirty`` with local changes), or ``""``.
+
+    Known only when cosim runs from a git checkout; an installed wheel records
+    its version (``cosim_version``) instead.
+    """
+    import subprocess
+
+    from cosim._layout import ROOT, SOURCE_CHECKOUT
+
+    if not SOURCE_CHECKOUT or not (ROOT / ".git").exists():
+        return ""
+    try:
+        head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True,
+                              text=True, timeout=10)
+        if head.returncode != 0:
+            return ""
+        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return head.stdout.strip() + ("+dirty" if dirty.returncode == 0 and dirty.stdout.strip() else "")
 
 
 #: Disk space held back while a run writes [byte]; freed to close the file when the disk is full.

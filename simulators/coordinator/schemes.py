@@ -42,6 +42,7 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
+from simulators.common.highs import new_highs
 from simulators.common.network.traffic_light import AMBER, RED
 
 
@@ -290,8 +291,7 @@ def _solve_once(offers, avail, state, penalty, need, price, groups, buses):
         trow = sp.csr_matrix(np.concatenate([np.full(n, sgn), np.full(n, -sgn), np.zeros(2 * nr), [-1.0]]))
         rows = sp.vstack([rows, trow]).tocsr()
         rlo, rhi = np.concatenate([lo, [0.0]]), np.concatenate([hi, [np.inf]])
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = new_highs()
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = nc, rows.shape[0]
     lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, lb, ub

@@ -76,6 +76,7 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
+from simulators.common.highs import new_highs
 from simulators.common.network.traffic_light import AMBER, GREEN, RED  # noqa: F401 (re-exported)
 from simulators.common.network.traffic_light import traffic_light as area_traffic_light
 from simulators.common.network.linear import LinearNetwork
@@ -445,8 +446,7 @@ def _payments(cost, profiles, acc, pricing, interval_h):
 
 
 def _solve_milp(c, lo, hi, a: sp.csc_matrix, rlo, rhi, integ):
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = new_highs()
     h.setOptionValue("mip_rel_gap", 0.0)
     h.setOptionValue("mip_abs_gap", 1e-9)
     inf = highspy.kHighsInf

@@ -27,12 +27,17 @@ from simulators.common.tariffs import TariffConfig, feed_in_price_eur_per_mwh, i
 
 log = logging.getLogger(__name__)
 
+#: ``reason`` of trades and orders: int8 whose dtype names every code
+#: (:data:`.dso.REASONS`); HDF5 stores it as an ENUM type, so the file itself
+#: says what each code means (``Result.enum`` / ``events(..., enum_names=True)``).
+REASON_DTYPE = np.dtype(np.int8, metadata={"enum": {name: code for code, name in REASONS.items()}})
+
 #: Records of the ``events_trades`` table (``reason`` codes: :data:`.dso.REASONS`).
 EVENT_TRADE_DTYPE = np.dtype([
     ("interval_s", np.int64), ("buyer", np.int32), ("seller", np.int32),
     ("buyer_bus", np.int32), ("seller_bus", np.int32), ("quantity_mwh", np.float64),
     ("price_eur_per_mwh", np.float64), ("seller_price_eur_per_mwh", np.float64),
-    ("curtailed", np.bool_), ("curtailed_mwh", np.float64), ("reason", np.int8),
+    ("curtailed", np.bool_), ("curtailed_mwh", np.float64), ("reason", REASON_DTYPE),
 ])
 
 #: Records of the ``events_orders`` table: one per order and gated interval, what it
@@ -42,7 +47,7 @@ EVENT_TRADE_DTYPE = np.dtype([
 EVENT_ORDER_DTYPE = np.dtype([
     ("interval_s", np.int64), ("sender", np.int32), ("bus", np.int32), ("side", np.int8),
     ("quantity_mwh", np.float64), ("limit_eur_per_mwh", np.float64), ("local_mwh", np.float64),
-    ("retail_mwh", np.float64), ("curtailed_mwh", np.float64), ("reason", np.int8),
+    ("retail_mwh", np.float64), ("curtailed_mwh", np.float64), ("reason", REASON_DTYPE),
 ])
 
 SCALARS = ("price_eur_per_mwh", "traded_mwh", "retail_import_mwh", "retail_export_mwh", "welfare_eur",

@@ -67,7 +67,7 @@ def test_locked_output_fails_before_set_up_with_one_line(tmp_path):
     lock.acquire()  # another run holds the path
     try:
         t0 = time.monotonic()
-        proc = _cli(["run", "-q", "--set", "duration=1h", "-o", str(out)], tmp_path)
+        proc = _cli(["run", "-q", "--force", "--set", "duration=1h", "-o", str(out)], tmp_path)
         elapsed = time.monotonic() - t0
     finally:
         lock.release()
@@ -149,7 +149,7 @@ ENOSPC_PRELUDE = """
 def test_injected_disk_full_fails_cleanly(tmp_path):
     out = tmp_path / "x.h5"
     out.write_bytes(b"earlier result")
-    proc = _cli(["run", "-q", "--set", "duration=6h", "--set", "output.chunk_steps=4", "-o", str(out)],
+    proc = _cli(["run", "-q", "--force", "--set", "duration=6h", "--set", "output.chunk_steps=4", "-o", str(out)],
                 tmp_path, prelude=ENOSPC_PRELUDE)
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr and "disk is full" in proc.stderr
@@ -184,7 +184,7 @@ def test_real_disk_full_on_a_small_file_system(small_fs):
     free = os.statvfs(small_fs).f_bavail * os.statvfs(small_fs).f_frsize
     # leave the 4 MiB reserve plus 64 KiB: the uncompressed series of 2 days do not fit
     (small_fs / "filler").write_bytes(b"\0" * (free - 4 * 2**20 - 64 * 2**10))
-    proc = _cli(["run", "-q", "--set", "duration=2d", "--set", "output.compression=null",
+    proc = _cli(["run", "-q", "--force", "--set", "duration=2d", "--set", "output.compression=null",
                  "--set", "output.chunk_steps=4", "-o", str(out)], small_fs.parent)
     assert proc.returncode == 1, (proc.returncode, proc.stderr)
     assert "Traceback" not in proc.stderr and "disk is full" in proc.stderr, proc.stderr
