@@ -125,9 +125,9 @@ class TechnologyOverride(BaseModel):
             old = [k for k in ("p_gb", "p_bg") if k in data]
             if old:
                 raise ValueError(
-                    f"{'/'.join(old)} counted loss bursts in messages and are no longer accepted; "
-                    "the loss chain evolves in time: give bad_share (share of time in the bad state, "
-                    "[0, 1)) and burst_mean_s (mean bad-state duration [s])")
+                    f"{'/'.join(old)}: per-message chain parameters are no longer accepted (they counted "
+                    "loss bursts in messages); the loss chain evolves in time: give bad_share (share of "
+                    "time in the bad state, [0, 1)) and burst_mean_s (mean bad-state duration [s])")
         return data
 
 
