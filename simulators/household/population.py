@@ -71,7 +71,7 @@ def pick_homes(share: float, count: int | None, eligible: np.ndarray, rng: np.ra
 
 
 def _subset(ep: ElementProfiles, sel: np.ndarray) -> ElementProfiles:
-    return ElementProfiles(ep.element_index[sel], ep.rel, ep.col[sel], ep.nominal[sel])
+    return ep.subset(sel)
 
 
 @dataclass
@@ -114,17 +114,17 @@ class Population:
 
     def base_p_mw(self, row: int) -> np.ndarray:
         """Base load per household [MW], exactly the SimBench absolute value."""
-        return self.load_p.rel[row % PROFILE_ROWS, self.load_p.col] * self.load_p.nominal
+        return self.load_p.at(row)
 
     def base_q_mvar(self, row: int) -> np.ndarray:
         """Base reactive load per household [Mvar] (SimBench absolute value)."""
-        return self.load_q.rel[row % PROFILE_ROWS, self.load_q.col] * self.load_q.nominal
+        return self.load_q.at(row)
 
     def pv_avail_mw(self, row: int) -> np.ndarray:
         """Available PV AC power per household before limits [MW]."""
         p = self.pv_norm_year[row % PROFILE_ROWS] * self.pv_drawn_mw
         if self.sgen_p is not None and len(self.sgen_idx):
-            s = self.sgen_p.rel[row % PROFILE_ROWS, self.sgen_p.col] * self.sgen_p.nominal
+            s = self.sgen_p.at(row)
             per_bus = np.bincount(self.sgen_bus_pos, weights=s, minlength=len(self.bus_index))
             p = p + per_bus[self.bus_pos] / self.homes_per_bus[self.bus_pos]
         return p
