@@ -1,7 +1,10 @@
 """Households built from the loads of a pandapower/SimBench net.
 
-One household per load at an LV bus (``vn_kv < 1``); loads at MV/HV buses stay
-grid elements. A net without any LV load (an MV-only grid) gets one
+One household per load at an LV bus (``vn_kv < 1``) whose class (from its
+SimBench profile name, :func:`.checks.load_classes`) is in
+``households.include`` (default: household profiles and loads without a
+profile); the other loads, and loads at MV/HV buses, stay profile-driven grid
+elements. A net without any LV load (an MV-only grid) gets one
 *aggregated* household per load element instead: the same device logic then
 acts on a whole LV area behind that load, which is a coarse stand-in and is
 flagged in the ``aggregated`` column of the households table.
@@ -33,7 +36,7 @@ import numpy as np
 
 from simulators.common.netdata import PROFILE_ROWS, ElementProfiles, element_profiles
 
-from .checks import battery_pool_reason, household_loads, too_many_homes, wanted_homes
+from .checks import battery_pool_reason, household_loads, load_classes, too_many_homes, wanted_homes
 from .errors import HouseholdConfigError
 from .schema import HouseholdsConfig, SizeDist
 
@@ -84,6 +87,7 @@ class Population:
 
     n: int
     load_idx: np.ndarray
+    load_class: np.ndarray
     bus: np.ndarray
     bus_pos: np.ndarray
     bus_index: np.ndarray
@@ -164,11 +168,12 @@ def _pv_norm_year(net, cfg: HouseholdsConfig) -> np.ndarray:
 def build_population(net, cfg: HouseholdsConfig, rng: np.random.Generator) -> Population:
     """Turn the loads of ``net`` into households and draw their devices."""
     bus_index = net.bus.index.to_numpy()
-    sel, aggregated = household_loads(net)
+    sel, aggregated = household_loads(net, cfg.include)
     if aggregated:
         logger.info("no LV loads: one aggregated household per load (%d)", sel.sum())
     n = int(sel.sum())
     load_idx = net.load.index.to_numpy()[sel]
+    load_class = load_classes(net)[sel]
     bus = net.load.bus.to_numpy()[sel]
     bus_pos = np.searchsorted(bus_index, bus) if np.all(np.diff(bus_index) > 0) else \
         np.array([net.bus.index.get_loc(b) for b in bus])
@@ -213,6 +218,6 @@ def build_population(net, cfg: HouseholdsConfig, rng: np.random.Generator) -> Po
         has_pv = has_pv | (pv_sgen > 0)
     logger.info("households: %d (pv %d, battery %d, ev %d, heat pump %d)", n, has_pv.sum(),
                 has_bat.sum(), has_ev.sum(), has_hp.sum())
-    return Population(n, load_idx, bus, bus_pos, bus_index, aggregated, load_p, load_q, has_pv,
+    return Population(n, load_idx, load_class, bus, bus_pos, bus_index, aggregated, load_p, load_q, has_pv,
                       pv_drawn, pv_sgen, pv_norm, sgen_idx, sgen_p, sgen_bus_pos, homes_per_bus,
                       has_bat, bat_e, has_ev, ev_e, ev_p, has_hp, hp_h, hp_c)
