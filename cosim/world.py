@@ -159,11 +159,11 @@ class _Builder:
     def build(self):
         """Start every configured simulator, connect them, attach the recorder."""
         sc, world = self.sc, self.world
-        if sc.grid.pandapower_json is not None and sc.grid.profiles is None:
+        grid_sim = self._start("grid", "Grid", None)
+        if sc.grid.pandapower_json is not None and sc.grid.profiles is None:  # the net loaded: say it is flat
             log.warning("grid.pandapower_json: the net has no profiles, so every load and generator runs at its "
                         "nominal value all day; give grid.profiles: PATH (a profile table) or write "
                         "grid.profiles: constant to state it")
-        grid_sim = self._start("grid", "Grid", None)
         grid = grid_sim.Grid()
         self._register("grid", grid_sim, grid)
         hh = ict = market = coord = None
