@@ -51,3 +51,11 @@ def test_old_file_without_classes(tmp_path):
     out = household_kpis_by_class(_write(tmp_path, None))
     assert list(out) == ["unrecorded"] and out["unrecorded"]["n_homes"] == 2
     assert not math.isnan(out["unrecorded"]["bill_mean_eur"])
+
+
+def test_report_shows_the_classes(tmp_path):
+    from analysis.report import class_table
+
+    html = class_table([_write(tmp_path, ["household", "agricultural"])])
+    assert "<td>household</td>" in html and "<td>agricultural</td>" in html
+    assert class_table([]) == ""
