@@ -142,7 +142,10 @@ def _parse_columns(names: list[str]) -> tuple:
         m = _COLUMN.match(name)
         if m is None or m.group(3) not in QUANTITIES[m.group(1)]:
             raise _fail(f"unknown column; allowed: {_ALLOWED}", name)
-        cols.append((m.group(1), int(m.group(2)), m.group(3)))
+        key = (m.group(1), int(m.group(2)), m.group(3))
+        if key in cols:
+            raise _fail("two columns name the same element and quantity", name)
+        cols.append(key)
     return tuple(cols)
 
 

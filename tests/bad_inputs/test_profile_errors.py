@@ -32,6 +32,8 @@ CASES = {
     "unknown_element": (_good("load/99/p_mw"), "net does not have", "load/99/p_mw"),
     "unknown_quantity": (_good("sgen/0/q_mvar"), "unknown column", "sgen/0/q_mvar"),
     "unknown_column": (_good("temperature"), "unknown column", "temperature"),
+    "same_element_twice": (_csv("time,load/1/p_mw,load/01/p_mw", [f"{t},0.1,0.2" for t in GOOD_TIMES]),
+                           "same element", "load/01/p_mw"),
     "no_time_column": ("load/0/p_mw\n0.1\n", "no 'time' column", "load/0/p_mw"),
     "gap": (_good(times=GOOD_TIMES[:2] + ["2016-06-01T01:00:00", "2016-06-01T01:15:00"]),
             "evenly spaced", "2016-06-01T01:00:00"),
