@@ -81,6 +81,25 @@ def test_own_net_with_profiles_equals_pandapower(tmp_path, cigre_json):
     np.testing.assert_allclose(mine, ref, rtol=0, atol=1e-6)
 
 
+def test_sgen_and_storage_columns_equal_pandapower(tmp_path):
+    """CIGRE MV with all DER (pandapower.networks, with_der="all"): loads, 13 sgens and 2 storage units."""
+    import pandapower as pp
+    import pandapower.networks as pn
+
+    path = tmp_path / "cigre_mv.json"
+    pp.to_json(pn.create_cigre_network_mv(with_der="all"), str(path))
+    net = load_net({"pandapower_json": str(path)})
+    rng = np.random.default_rng(23)
+    vals = {("load", "p_mw"): net.load.p_mw.to_numpy() * rng.uniform(0.2, 1.5, (N, len(net.load))),
+            ("sgen", "p_mw"): net.sgen.p_mw.to_numpy() * rng.uniform(0.0, 1.0, (N, len(net.sgen))),
+            # storage: consumer reference, charging (+) and discharging (-) up to 0.5 MW
+            ("storage", "p_mw"): rng.uniform(-0.5, 0.5, (N, len(net.storage)))}
+    cols = {f"{el}/{i}/{q}": v[:, j] for (el, q), v in vals.items() for j, i in enumerate(net[el].index)}
+    _write_table(tmp_path / "p.csv", cols)
+    mine = _run(tmp_path, f"{{pandapower_json: {path}, profiles: p.csv}}")
+    np.testing.assert_allclose(mine, _runpp(net, vals), rtol=0, atol=1e-6)
+
+
 def test_simbench_net_with_overrides_equals_pandapower(tmp_path):
     import simbench as sb
 
