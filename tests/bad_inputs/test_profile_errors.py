@@ -115,3 +115,10 @@ def test_cli_exit_2_one_line(tmp_path, cigre_json):
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: grid.profiles: ") and "Traceback" not in proc.stderr
     assert not (tmp_path / "x.h5").exists()
+
+
+def test_parquet_without_pyarrow(tmp_path, cigre_json, monkeypatch):
+    (tmp_path / "q.parquet").write_bytes(b"PAR1")
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # `import pyarrow` raises ImportError
+    line = _error(_scenario(tmp_path, cigre_json, profiles="q.parquet"))
+    assert line.startswith("grid.profiles: reading Parquet needs the 'pyarrow' package") and "q.parquet" in line
