@@ -8,7 +8,7 @@
 
 from analysis.errors import AnalysisError, BaselineError, ResultFileError
 from analysis.io import LAYOUT_VERSION, Result, load
-from analysis.kpis import REGISTRY, KpiValue, kpis
+from analysis.kpis import REGISTRY, KpiValue, household_kpis_by_class, kpis
 from analysis.report import build_report
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "Result",
     "ResultFileError",
     "build_report",
+    "household_kpis_by_class",
     "kpis",
     "load",
 ]

@@ -551,20 +551,26 @@ def _household_energy(result: Result) -> tuple[np.ndarray, np.ndarray]:
     return result.array("household", "p_mw") * result.dt_h, result.array("household", "pv_p_mw") * result.dt_h
 
 
+def _self_consumption(e: np.ndarray, g: np.ndarray) -> float:
+    exported = np.clip(-e, 0.0, None)
+    return _ratio(float(np.nansum(g - exported)), float(np.nansum(g)))
+
+
+def _self_sufficiency(e: np.ndarray, g: np.ndarray) -> float:
+    imported, exported = np.clip(e, 0.0, None), np.clip(-e, 0.0, None)
+    return _ratio(float(np.nansum(g - exported)), float(np.nansum(imported + g - exported)))
+
+
 @_kpi("1", "market", ("household/p_mw", "household/pv_p_mw"), HIGHER, abs_tol=0.01)
 def household_self_consumption(result: Result) -> float:
     """Share of PV energy used behind each meter: sum(G - E) / sum(G), E = export per household-step [1]."""
-    e, g = _household_energy(result)
-    exported = np.clip(-e, 0.0, None)
-    return _ratio(float(np.nansum(g - exported)), float(np.nansum(g)))
+    return _self_consumption(*_household_energy(result))
 
 
 @_kpi("1", "market", ("household/p_mw", "household/pv_p_mw"), HIGHER, abs_tol=0.01)
 def household_self_sufficiency(result: Result) -> float:
     """Share of consumption covered by own PV: sum(G - E) / sum(I + G - E) per household-step [1]."""
-    e, g = _household_energy(result)
-    imported, exported = np.clip(e, 0.0, None), np.clip(-e, 0.0, None)
-    return _ratio(float(np.nansum(g - exported)), float(np.nansum(imported + g - exported)))
+    return _self_sufficiency(*_household_energy(result))
 
 
 @_kpi("1", "market", ("household/p_mw", "household/pv_p_mw"), HIGHER, abs_tol=0.01)
@@ -803,6 +809,62 @@ def comp_wall_time_per_step_s(result: Result) -> float:
 def comp_n_households(result: Result) -> float:
     """Number of simulated households (agents) [agents]."""
     return float(result.array("household", "p_mw").shape[1])
+
+
+def household_classes(result: Result) -> np.ndarray:
+    """Load class per household column (static ``household/households.load_class``).
+
+    Files written before homes were classified have no such column: every
+    home is then ``"unrecorded"``.
+    """
+    n = result.array("household", "p_mw").shape[1]
+    try:
+        table = result.static("household", "households")
+    except KeyError:
+        return np.full(n, "unrecorded", dtype=object)
+    if "load_class" not in table:
+        return np.full(n, "unrecorded", dtype=object)
+    return table["load_class"].astype(str).to_numpy(dtype=object)
+
+
+def household_kpis_by_class(result: Result) -> dict[str, dict[str, float]]:
+    """Household KPIs per load class (household, commercial, agricultural, ...).
+
+    The same definitions as :func:`household_self_consumption` and
+    :func:`household_self_sufficiency`, over the homes of one class, plus
+    their count, imported and exported energy [MWh] and, with a market in
+    the run, the mean bill per home [EUR] (market agents are the homes in
+    the same order). A scenario that lets farms or shops take part
+    (``households.include``) so reports homes and farms apart.
+
+    Returns
+    -------
+    dict
+        ``{class: {"n_homes", "imported_mwh", "exported_mwh",
+        "self_consumption", "self_sufficiency", "bill_mean_eur"}}``, classes
+        in order of first appearance; ``{}`` without a household simulator.
+    """
+    if not (result.has("household", "p_mw") and result.has("household", "pv_p_mw")):
+        return {}
+    e, g = _household_energy(result)
+    classes = household_classes(result)
+    bills = None
+    if result.has("market", "bill_eur"):
+        b = _final(result.array("market", "bill_eur"))
+        bills = b if len(b) == len(classes) else None
+    out: dict[str, dict[str, float]] = {}
+    for cls in dict.fromkeys(classes):
+        m = classes == cls
+        ec, gc = e[:, m], g[:, m]
+        out[str(cls)] = {
+            "n_homes": float(m.sum()),
+            "imported_mwh": float(np.nansum(np.clip(ec, 0.0, None))),
+            "exported_mwh": float(np.nansum(np.clip(-ec, 0.0, None))),
+            "self_consumption": _self_consumption(ec, gc),
+            "self_sufficiency": _self_sufficiency(ec, gc),
+            "bill_mean_eur": float(np.mean(bills[m])) if bills is not None else math.nan,
+        }
+    return out
 
 
 def kpis(result: Result, tariff: Result | None = None) -> dict[str, KpiValue]:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from analysis.figures import FIGURES, render
 from analysis.io import Result
-from analysis.kpis import REGISTRY, KpiValue, kpis
+from analysis.kpis import REGISTRY, KpiValue, household_kpis_by_class, kpis
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +77,27 @@ def _seconds(value: object) -> str:
         return "" if value is None else str(value)
 
 
+#: Columns of the per-class household table: key of household_kpis_by_class -> (header, unit).
+CLASS_COLUMNS = {"n_homes": ("homes", ""), "imported_mwh": ("imported", "MWh"), "exported_mwh": ("exported", "MWh"),
+                 "self_consumption": ("self-consumption", "1"), "self_sufficiency": ("self-sufficiency", "1"),
+                 "bill_mean_eur": ("mean bill", "EUR")}
+
+
+def class_table(runs: list[Result]) -> str:
+    """HTML table of household KPIs per load class (homes, farms, shops apart); '' without households."""
+    rows = []
+    for r in runs:
+        for cls, vals in household_kpis_by_class(r).items():
+            cells = "".join(f'<td class="num">{vals[k]:.6g}</td>' if math.isfinite(vals[k]) else '<td class="na">n/a</td>'
+                            for k in CLASS_COLUMNS)
+            rows.append(f"<tr><td>{_e(r.label)}</td><td>{_e(cls)}</td>{cells}</tr>")
+    if not rows:
+        return ""
+    head = "".join(f"<th>{_e(h)}{f' [{_e(u)}]' if u else ''}</th>" for h, u in CLASS_COLUMNS.values())
+    return "\n".join(["<h3 id='kpis-by-class'>Households by load class</h3>",
+                      f"<table><tr><th>run</th><th>class</th>{head}</tr>", *rows, "</table>"])
+
+
 def runs_table(runs: list[Result]) -> str:
     """HTML table of run metadata (root attributes)."""
     rows = ["<table><tr><th>run</th><th>status</th><th>start</th><th>step [s]</th><th>steps</th>"
@@ -127,6 +148,7 @@ def build_report(runs: list[Result], out_dir: str | Path, tariff: Result | None 
         runs_table(runs),
         "<h2 id='kpis'>Key performance indicators</h2>",
         kpi_table(runs, values),
+        class_table(runs),
         "<p class='muted'>Hosting capacity needs a sweep over PV penetration (cosim sweep), "
         "not a single run; bill comparison KPIs need a tariff-baseline run (--tariff-baseline).</p>",
         "<h2 id='figures'>Figures</h2>",

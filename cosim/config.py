@@ -62,10 +62,27 @@ class _Frozen(StrictModel):
 
 
 class GridConfig(_Frozen):
-    """The network: exactly one of ``simbench`` or ``pandapower_json``."""
+    """The network: exactly one of ``simbench`` or ``pandapower_json``, and optional profiles.
+
+    ``profiles``: a CSV/Parquet table of absolute element values (see
+    :mod:`simulators.common.profiles`) overriding the named elements, or
+    ``constant`` to state that a ``pandapower_json`` net runs at its nominal
+    values (without either, such a net runs constant with a warning).
+    Relative paths are taken from the scenario file's folder.
+    """
 
     simbench: str | None = Field(None, description="SimBench code, see `cosim grids`")
     pandapower_json: str | None = Field(None, description="path to a pandapower JSON net")
+    profiles: str | None = Field(None, description="profile table (CSV/Parquet) or 'constant'")
+
+    @model_validator(mode="after")
+    def _constant_needs_own_net(self):
+        from simulators.common.profiles import CONSTANT
+
+        if self.profiles == CONSTANT and self.simbench is not None:
+            raise ValueError("profiles: 'constant' is for pandapower_json nets (SimBench nets bring their "
+                             "profiles); give a profile table or leave it out; got 'constant'")
+        return self
 
     @model_validator(mode="after")
     def _one_source(self):
@@ -196,6 +213,16 @@ class Scenario(_Frozen):
                 "of the SimBench profile year (2017-01-01)"
             )
         return self
+
+    def grid_spec(self) -> dict:
+        """The grid spec for ``load_net``, with the run period when a profile table is given."""
+        from simulators.common.profiles import CONSTANT
+
+        spec = self.grid.spec()
+        if self.grid.profiles not in (None, CONSTANT):
+            spec["profiles"] = {"path": self.grid.profiles, "start": self.start.isoformat(),
+                                "step_s": self.step_s, "duration_s": self.duration_s}
+        return spec
 
     @property
     def duration_s(self) -> int:
@@ -333,6 +360,7 @@ def load_raw(path: str | Path, _chain: tuple = ()) -> dict:
     if path in _chain:
         raise ScenarioError([f"extends: cycle {' -> '.join(str(p) for p in (*_chain, path))}"])
     data = _read_yaml(path)
+    _anchor_grid_paths(data, path.parent)
     base = data.pop("extends", None)
     if base is None:
         return data
@@ -340,6 +368,20 @@ def load_raw(path: str | Path, _chain: tuple = ()) -> dict:
         raise ScenarioError([f"extends: expected a file path, got {base!r}"])
     base_path = (path.parent / base) if not Path(base).is_absolute() else Path(base)
     return deep_merge(load_raw(base_path, (*_chain, path)), data)
+
+
+#: ``grid`` keys holding a file path, taken relative to the scenario file that writes them.
+_GRID_PATHS = ("pandapower_json", "profiles")
+
+
+def _anchor_grid_paths(data: dict, folder: Path) -> None:
+    grid = data.get("grid")
+    if not isinstance(grid, dict):
+        return
+    for key in _GRID_PATHS:
+        value = grid.get(key)
+        if isinstance(value, str) and value != "constant" and not Path(value).is_absolute():
+            grid[key] = str(folder / value)
 
 
 def apply_overrides(data: dict, overrides: list[str]) -> dict:
@@ -508,7 +550,26 @@ def load_scenario(path: str | Path | None = None, overrides: list[str] = ()) -> 
     raw = load_raw(resolve_scenario(path))
     raw = apply_overrides(raw, list(overrides))
     scenario = validate(raw)
+    check_profiles(scenario)
     return scenario, yaml.safe_dump(raw, sort_keys=False)
+
+
+def check_profiles(scenario: Scenario) -> None:
+    """Check ``grid.profiles`` against the net and the run period (one line on failure).
+
+    Loads the net (cached per process, so the run that follows does not pay
+    twice). Raises :class:`ScenarioError` with the ``grid.profiles:`` line.
+    """
+    spec = scenario.grid_spec()
+    if "profiles" not in spec:
+        return
+    from simulators.common.netdata import GridSpecError, load_net
+    from simulators.common.profiles import ProfileError
+
+    try:
+        load_net(spec)
+    except (ProfileError, GridSpecError) as exc:
+        raise ScenarioError([" ".join(str(exc).split())]) from None
 
 
 def scenario_sha256(yaml_text: str) -> str:

@@ -137,7 +137,7 @@ class _Builder:
         # itself; whether it shows is decided by _quiet_mosaik (the log level)
         self.world = mosaik.World(SIM_CONFIG, time_resolution=TIME_RESOLUTION, debug=False,
                                   skip_greetings=True, configure_logging=False)
-        self.common = dict(grid=scenario.grid.spec(), start=scenario.start.isoformat(),
+        self.common = dict(grid=scenario.grid_spec(), start=scenario.start.isoformat(),
                            step_s=scenario.step_s, n_steps=scenario.n_steps)
         self.record: list[tuple[str, object, list[str]]] = []  # (sim name, entity, attrs)
         self.sources: dict[str, str] = {}
@@ -174,6 +174,10 @@ class _Builder:
         """Start every configured simulator, connect them, attach the recorder."""
         sc, world = self.sc, self.world
         grid_sim = self._start("grid", "Grid", None)
+        if sc.grid.pandapower_json is not None and sc.grid.profiles is None:  # the net loaded: say it is flat
+            log.warning("grid.pandapower_json: the net has no profiles, so every load and generator runs at its "
+                        "nominal value all day; give grid.profiles: PATH (a profile table) or write "
+                        "grid.profiles: constant to state it")
         grid = grid_sim.Grid()
         self._register("grid", grid_sim, grid)
         hh = ict = market = coord = None

@@ -149,7 +149,7 @@ def net_problems(scenarios: list[tuple[str, Any]]) -> list[str]:
         sections = [(s, f) for s, f in NET_CHECKS.items() if getattr(scenario, s, None) is not None]
         if not sections:
             continue
-        spec = scenario.grid.spec()
+        spec = scenario.grid_spec()
         key = json.dumps(spec, sort_keys=True)
         if key not in nets:
             try:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import functools
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -46,6 +46,8 @@ def simbench_codes() -> tuple[str, ...]:
 
 
 def _grid_key(grid: dict) -> tuple[str, str]:
+    if isinstance(grid, dict):
+        grid = {k: v for k, v in grid.items() if k != "profiles"}
     if not isinstance(grid, dict) or len(grid) != 1:
         raise GridSpecError(
             f"grid: expected exactly one of 'simbench' or 'pandapower_json', got {grid!r}"
@@ -102,15 +104,25 @@ def load_net(grid: dict):
     Parameters
     ----------
     grid : dict
-        ``{"simbench": CODE}`` or ``{"pandapower_json": PATH}``.
+        ``{"simbench": CODE}`` or ``{"pandapower_json": PATH}``, optionally
+        with ``"profiles": {"path", "start", "step_s", "duration_s"}`` (a
+        user profile table, see :mod:`.profiles`), attached to the net so
+        that :func:`element_profiles` returns its values.
 
     Raises
     ------
     GridSpecError
         Unknown code, missing or unreadable file.
+    simulators.common.profiles.ProfileError
+        The profile table does not fit the net or the run.
     """
     kind, value = _grid_key(grid)
-    return copy.deepcopy(_load_cached(kind, value))
+    net = copy.deepcopy(_load_cached(kind, value))
+    if isinstance(grid.get("profiles"), dict):
+        from .profiles import apply_to_net
+
+        apply_to_net(net, grid["profiles"])
+    return net
 
 
 def profile_row(start: datetime | str, t_s: int | np.ndarray = 0) -> int | np.ndarray:
@@ -162,6 +174,10 @@ class ElementProfiles:
 
     ``values(rows)[i, j] = rel[rows[i], col[j]] * nominal[j]``.
 
+    Elements named in a user profile table (``grid.profiles``) take its
+    absolute values instead: ``values(rows)[i, ovr_pos[k]] =
+    ovr[clip(rows[i] - ovr_row0), k]`` (first/last row held outside the table).
+
     Attributes
     ----------
     element_index : np.ndarray
@@ -173,19 +189,46 @@ class ElementProfiles:
         Column of ``rel`` per element.
     nominal : np.ndarray
         Nominal value per element (``net[element][column]``) [MW or Mvar].
+    ovr_pos : np.ndarray
+        Positions (into ``element_index``) of the elements a user table overrides.
+    ovr : np.ndarray or None
+        Their absolute values [table rows, len(ovr_pos)] [MW or Mvar].
+    ovr_row0 : int
+        Profile row of the table's first row.
     """
 
     element_index: np.ndarray
     rel: np.ndarray
     col: np.ndarray
     nominal: np.ndarray
+    ovr_pos: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    ovr: np.ndarray | None = None
+    ovr_row0: int = 0
 
     def values(self, rows: slice | np.ndarray | int) -> np.ndarray:
         """Absolute values [len(rows), n_elements] (2-D even for an int row)."""
         r = self.rel[rows]
         if r.ndim == 1:
             r = r[np.newaxis, :]
-        return r[:, self.col] * self.nominal
+        out = r[:, self.col] * self.nominal
+        if self.ovr is not None and len(self.ovr_pos):
+            idx = np.arange(PROFILE_ROWS)[rows] if isinstance(rows, slice) else np.atleast_1d(rows)
+            k = np.clip(np.asarray(idx) - self.ovr_row0, 0, len(self.ovr) - 1)
+            out[:, self.ovr_pos] = self.ovr[k]
+        return out
+
+    def at(self, row: int) -> np.ndarray:
+        """Absolute values [n_elements] of one profile row, wrapped into the profile year."""
+        return self.values(int(row) % PROFILE_ROWS)[0]
+
+    def subset(self, sel: np.ndarray) -> ElementProfiles:
+        """The same profiles for the elements selected by the bool mask ``sel``."""
+        sel = np.asarray(sel, dtype=bool)
+        new_pos = np.cumsum(sel) - 1
+        keep = sel[self.ovr_pos] if len(self.ovr_pos) else np.zeros(0, dtype=bool)
+        ovr = self.ovr[:, keep] if self.ovr is not None else None
+        return ElementProfiles(self.element_index[sel], self.rel, self.col[sel], self.nominal[sel],
+                               new_pos[self.ovr_pos[keep]], ovr, self.ovr_row0)
 
 
 def _relative_table(net, element: str) -> pd.DataFrame:
@@ -205,8 +248,24 @@ def element_profiles(net, element: str, column: str) -> ElementProfiles:
     Same mapping as ``simbench.get_absolute_profiles_from_relative_profiles``:
     loads use ``<profile>_pload`` / ``<profile>_qload``; sgens and gens look
     in the merged powerplants + renewables tables; elements with no profile
-    keep their nominal value (relative 1).
+    keep their nominal value (relative 1). Elements named in a user profile
+    table attached by :func:`load_net` take its values instead.
     """
+    base = _simbench_profiles(net, element, column)
+    from .profiles import attached
+
+    user = attached(net)
+    if user is None or len(base.element_index) == 0:
+        return base
+    idx, vals = user.for_element(element, column)
+    if not len(idx):
+        return base
+    pos = pd.Index(base.element_index).get_indexer(idx)
+    return ElementProfiles(base.element_index, base.rel, base.col, base.nominal, pos.astype(np.int64),
+                           vals, user.row0)
+
+
+def _simbench_profiles(net, element: str, column: str) -> ElementProfiles:
     table = net[element]
     n = len(table)
     nominal = table[column].to_numpy(dtype=float) if n else np.zeros(0)

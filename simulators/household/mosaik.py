@@ -111,6 +111,7 @@ class HouseholdSim(Adapter):
         p = self.model.pop
         hh = pd.DataFrame({
             "id": [f"hh_{i}" for i in range(p.n)], "bus": p.bus, "load": p.load_idx,
+            "load_class": p.load_class.astype(str),
             "aggregated": np.full(p.n, p.aggregated), "pv_mwp": p.pv_mw, "pv_sgen_mwp": p.pv_sgen_mw,
             "battery_mwh": p.bat_e_mwh, "ev_battery_mwh": p.ev_e_mwh, "ev_charger_mw": p.ev_p_mw,
             "hp_h_mw_per_k": p.hp_h_mw_per_k, "hp_c_mwh_per_k": p.hp_c_mwh_per_k,

@@ -1,7 +1,10 @@
 """Households built from the loads of a pandapower/SimBench net.
 
-One household per load at an LV bus (``vn_kv < 1``); loads at MV/HV buses stay
-grid elements. A net without any LV load (an MV-only grid) gets one
+One household per load at an LV bus (``vn_kv < 1``) whose class (from its
+SimBench profile name, :func:`.checks.load_classes`) is in
+``households.include`` (default: household profiles and loads without a
+profile); the other loads, and loads at MV/HV buses, stay profile-driven grid
+elements. A net without any LV load (an MV-only grid) gets one
 *aggregated* household per load element instead: the same device logic then
 acts on a whole LV area behind that load, which is a coarse stand-in and is
 flagged in the ``aggregated`` column of the households table.
@@ -33,7 +36,7 @@ import numpy as np
 
 from simulators.common.netdata import PROFILE_ROWS, ElementProfiles, element_profiles
 
-from .checks import battery_pool_reason, household_loads, too_many_homes, wanted_homes
+from .checks import battery_pool_reason, household_loads, load_classes, too_many_homes, wanted_homes
 from .errors import HouseholdConfigError
 from .schema import HouseholdsConfig, SizeDist
 
@@ -71,7 +74,7 @@ def pick_homes(share: float, count: int | None, eligible: np.ndarray, rng: np.ra
 
 
 def _subset(ep: ElementProfiles, sel: np.ndarray) -> ElementProfiles:
-    return ElementProfiles(ep.element_index[sel], ep.rel, ep.col[sel], ep.nominal[sel])
+    return ep.subset(sel)
 
 
 @dataclass
@@ -84,6 +87,7 @@ class Population:
 
     n: int
     load_idx: np.ndarray
+    load_class: np.ndarray
     bus: np.ndarray
     bus_pos: np.ndarray
     bus_index: np.ndarray
@@ -114,17 +118,17 @@ class Population:
 
     def base_p_mw(self, row: int) -> np.ndarray:
         """Base load per household [MW], exactly the SimBench absolute value."""
-        return self.load_p.rel[row % PROFILE_ROWS, self.load_p.col] * self.load_p.nominal
+        return self.load_p.at(row)
 
     def base_q_mvar(self, row: int) -> np.ndarray:
         """Base reactive load per household [Mvar] (SimBench absolute value)."""
-        return self.load_q.rel[row % PROFILE_ROWS, self.load_q.col] * self.load_q.nominal
+        return self.load_q.at(row)
 
     def pv_avail_mw(self, row: int) -> np.ndarray:
         """Available PV AC power per household before limits [MW]."""
         p = self.pv_norm_year[row % PROFILE_ROWS] * self.pv_drawn_mw
         if self.sgen_p is not None and len(self.sgen_idx):
-            s = self.sgen_p.rel[row % PROFILE_ROWS, self.sgen_p.col] * self.sgen_p.nominal
+            s = self.sgen_p.at(row)
             per_bus = np.bincount(self.sgen_bus_pos, weights=s, minlength=len(self.bus_index))
             p = p + per_bus[self.bus_pos] / self.homes_per_bus[self.bus_pos]
         return p
@@ -164,11 +168,12 @@ def _pv_norm_year(net, cfg: HouseholdsConfig) -> np.ndarray:
 def build_population(net, cfg: HouseholdsConfig, rng: np.random.Generator) -> Population:
     """Turn the loads of ``net`` into households and draw their devices."""
     bus_index = net.bus.index.to_numpy()
-    sel, aggregated = household_loads(net)
+    sel, aggregated = household_loads(net, cfg.include)
     if aggregated:
         logger.info("no LV loads: one aggregated household per load (%d)", sel.sum())
     n = int(sel.sum())
     load_idx = net.load.index.to_numpy()[sel]
+    load_class = load_classes(net)[sel]
     bus = net.load.bus.to_numpy()[sel]
     bus_pos = np.searchsorted(bus_index, bus) if np.all(np.diff(bus_index) > 0) else \
         np.array([net.bus.index.get_loc(b) for b in bus])
@@ -213,6 +218,6 @@ def build_population(net, cfg: HouseholdsConfig, rng: np.random.Generator) -> Po
         has_pv = has_pv | (pv_sgen > 0)
     logger.info("households: %d (pv %d, battery %d, ev %d, heat pump %d)", n, has_pv.sum(),
                 has_bat.sum(), has_ev.sum(), has_hp.sum())
-    return Population(n, load_idx, bus, bus_pos, bus_index, aggregated, load_p, load_q, has_pv,
+    return Population(n, load_idx, load_class, bus, bus_pos, bus_index, aggregated, load_p, load_q, has_pv,
                       pv_drawn, pv_sgen, pv_norm, sgen_idx, sgen_p, sgen_bus_pos, homes_per_bus,
                       has_bat, bat_e, has_ev, ev_e, ev_p, has_hp, hp_h, hp_c)

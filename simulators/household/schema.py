@@ -256,10 +256,19 @@ class WeatherConfig(BaseModel):
         return self
 
 
+#: Load classes that become homes unless ``households.include`` says otherwise:
+#: SimBench household (H0) profiles, and loads without a SimBench profile (one's own net).
+DEFAULT_INCLUDE = ("household", "unclassified")
+
+
 class HouseholdsConfig(BaseModel):
     """The scenario's ``households:`` section."""
 
     model_config = _CFG
+    #: Load classes that become homes (see :func:`.checks.load_classes`); the
+    #: others stay profile-driven grid loads. Ignored on a net without LV loads.
+    include: list[Literal["household", "commercial", "agricultural", "other", "unclassified"]] = Field(
+        default_factory=lambda: list(DEFAULT_INCLUDE), min_length=1)
     policy: str = "none"
     forecast: Literal["perfect", "persistence"] = "perfect"
     pv: PvConfig = PvConfig()

@@ -7,9 +7,9 @@ and :mod:`.aggregator`.
 The DSO's grid forecast
 -----------------------
 Households are learnt from their messages: every household message carries its
-``sender`` (household row) and ``bus``; the loads at those buses are the
-household-modelled elements (the household simulator builds one household per
-load at an LV bus, see ``simulators.household.population``). Net consumption per
+``sender`` (household row) and ``bus``. The household-modelled elements are the
+loads the household simulator announces (``replace_elements``; without that, the
+loads at those buses), see ``simulators.household.population``. Net consumption per
 bus for interval ``k`` [MW, consumer reference] is
 
 * the SimBench profiles of every load, sgen and storage for ``k`` (a *perfect*
@@ -155,6 +155,8 @@ class FlexMarket:
         self.op_loads = np.asarray(pp.create_loads(self.op_net, self.bus_index, p_mw=0.0, q_mvar=0.0,
                                                    name="forecast"))
         self.agent_bus = np.full(self.n, -1)
+        #: loads the households model (``replace_elements``); None: every load at a household's bus
+        self.replaced_loads: np.ndarray | None = None
         self.agent_agg = np.zeros(self.n, dtype=int)
         self.device_mw = np.zeros(len(self.bus_index))
         self.flex_offers: list[np.ndarray] = []
@@ -193,7 +195,11 @@ class FlexMarket:
 
     # ------------------------------------------------------------ forecast
     def hh_load_mask(self) -> np.ndarray:
-        """Loads replaced by households: the loads at buses households send from."""
+        """Loads replaced by households: the announced set (``replaced_loads``), else the
+        loads at buses households send from. A bus may hold a home and a load that is
+        not one (e.g. a shop; ``households.include``): only the announced set is the home's."""
+        if self.replaced_loads is not None:
+            return np.isin(self.net.load.index.to_numpy(), self.replaced_loads)
         buses = np.unique(self.agent_bus[self.agent_bus >= 0])
         return np.isin(self.net.load.bus.to_numpy(), buses)
 

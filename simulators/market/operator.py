@@ -168,6 +168,8 @@ class MarketOperator:
         of the profile base; they enter through the participants' orders."""
         self.replaced = {el: np.asarray(list(idx), dtype=np.int64)
                          for el, idx in (("load", load), ("sgen", sgen), ("storage", storage))}
+        if self.flex is not None:
+            self.flex.replaced_loads = self.replaced["load"]
 
     def gate_ms(self, k: int) -> int:
         """Gate closure of interval ``k`` [ms since start]."""

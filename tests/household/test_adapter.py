@@ -8,7 +8,9 @@ from simulators.household.mosaik import META, HouseholdSim
 
 RURAL = {"simbench": "1-LV-rural1--0-sw"}
 
-CFG = {"policy": "market", "pv": {"share": 0.5}, "battery": {"share": 0.3}}
+#: all 13 loads of 1-LV-rural1 as homes (3 H0 homes and 10 farms), as the counts below assume
+CFG = {"policy": "market", "pv": {"share": 0.5}, "battery": {"share": 0.3},
+       "include": ["household", "commercial", "agricultural"]}
 
 
 def _sim(n_steps=4):

@@ -42,11 +42,12 @@ def test_extra_field_rejected():
 
 
 def test_more_homes_than_exist(rural_net):
-    # 1-LV-rural1 has 13 loads, all at 0.4 kV buses.
+    # 1-LV-rural1 has 13 loads at 0.4 kV buses, 3 with household (H0) profiles: 3 homes by default
     cfg = HouseholdsConfig.model_validate({"pv": {"count": 20}})
-    with pytest.raises(HouseholdConfigError, match=r"households\.pv\.count: count=20 asks for 20 homes but only 13"):
+    with pytest.raises(HouseholdConfigError, match=r"households\.pv\.count: count=20 asks for 20 homes but only 3"):
         build_population(rural_net, cfg, np.random.default_rng(0))
-    # battery needs PV: share 0.5 of 13 -> 7 homes, but only round(0.2*13)=3 have PV
-    cfg = HouseholdsConfig.model_validate({"pv": {"share": 0.2}, "battery": {"share": 0.5}})
+    # all 13 loads as homes; battery needs PV: share 0.5 of 13 -> 7 homes, but only round(0.2*13)=3 have PV
+    cfg = HouseholdsConfig.model_validate({"pv": {"share": 0.2}, "battery": {"share": 0.5},
+                                           "include": ["household", "commercial", "agricultural"]})
     with pytest.raises(HouseholdConfigError, match=r"households\.battery\.share: share=0.5 asks for 7 homes but only 3"):
         build_population(rural_net, cfg, np.random.default_rng(0))
