@@ -187,6 +187,7 @@ DELEGATED = (
     ("kpis", "analysis.cli:kpis_main", "print the KPIs of a result file"),
     ("check", "analysis.cli:check_main", "compare KPIs with a baseline; exit 1 on regression"),
     ("sweep", "cosim.sweep:main", "run a parameter sweep on Dask"),
+    ("cache", "simulators.common.netcache:main", "show (info) or empty (clear) the parsed-grid cache"),
 )
 
 

@@ -1,8 +1,9 @@
 """Load grids and SimBench profiles, shared by every simulator.
 
 SimBench nets and their relative profiles ship inside the ``simbench``
-package (no download). A SimBench net takes a few seconds to build, so nets are
-cached per process and every caller gets its own deep copy.
+package (no download). A SimBench net takes a few seconds to build, so parsed
+nets are cached on disk (:mod:`simulators.common.netcache`) and per process,
+and every caller gets its own deep copy.
 
 Profiles are kept *relative* (one column per profile type, a few dozen
 columns) and multiplied by the element's nominal value on demand. This gives
@@ -40,9 +41,14 @@ class GridSpecError(ValueError):
 @functools.lru_cache(maxsize=1)
 def simbench_codes() -> tuple[str, ...]:
     """All SimBench codes the installed ``simbench`` package can build."""
-    import simbench
+    from .netcache import load_codes
 
-    return tuple(simbench.collect_all_simbench_codes())
+    def build():
+        import simbench
+
+        return simbench.collect_all_simbench_codes()
+
+    return load_codes(build)
 
 
 def _grid_key(grid: dict) -> tuple[str, str]:
@@ -64,15 +70,20 @@ def _load_cached(kind: str, value: str):
         # simbench/pandapower emit FutureWarnings from pandas on load
         warnings.simplefilter("ignore")
         if kind == "simbench":
-            import simbench
-
             if value not in simbench_codes():
                 raise GridSpecError(
                     f"grid.simbench: unknown SimBench code {value!r}; "
                     "run `cosim grids` for the list"
                 )
-            log.info("building SimBench net %s", value)
-            return simbench.get_simbench_net(value)
+            from .netcache import load_simbench
+
+            def build():
+                import simbench
+
+                log.info("building SimBench net %s", value)
+                return simbench.get_simbench_net(value)
+
+            return load_simbench(value, build)
         import pandapower as pp
 
         path = Path(value)
