@@ -199,9 +199,13 @@ def _table_bytes(df) -> tuple[bytes | None, dict]:
     objects = [[pos, col, _cells(df[col].tolist(), col)]
                for pos, col in enumerate(df.columns) if df[col].dtype == object]
     rest = df.drop(columns=[c for _, c, _ in objects])
+    spec: dict = {"objects": objects}
+    if rest.shape[1] == 0:  # Parquet needs a column to carry the rows (and a RangeIndex)
+        spec["filler"] = "__rows__" + "_" * max((len(str(c)) for c in df.columns), default=0)
+        rest = rest.assign(**{spec["filler"]: 0})
     buf = io.BytesIO()
     pq.write_table(pa.Table.from_pandas(rest), buf, compression="snappy")
-    return buf.getvalue(), {"objects": objects}
+    return buf.getvalue(), spec
 
 
 @functools.lru_cache(maxsize=64)
@@ -233,6 +237,8 @@ def _read_table(data: bytes | None, spec: dict):
     import pyarrow.parquet as pq
 
     df = pq.read_table(io.BytesIO(data)).to_pandas()
+    if "filler" in spec:
+        df = df.drop(columns=[spec["filler"]])
     for pos, col, cells in spec["objects"]:
         df.insert(int(pos), col, pd.Series(_uncells(cells), index=df.index, dtype=object))
     return df

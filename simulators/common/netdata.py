@@ -21,7 +21,6 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from .safe_json import UnsafeGridFile, check_pandapower_json
 
@@ -205,6 +204,8 @@ def _relative_table(net, element: str) -> pd.DataFrame:
         return profiles[element]
     if element in ("sgen", "gen"):
         parts = [profiles[k] for k in ("powerplants", "renewables") if k in profiles]
+        import pandas as pd  # imported on use: `cosim grids` and scenario checks need no pandas
+
         merged = pd.concat([p.drop(columns=["time"], errors="ignore") for p in parts], axis=1)
         return merged
     raise ValueError(f"element {element!r} has no SimBench profiles")
@@ -228,6 +229,8 @@ def element_profiles(net, element: str, column: str) -> ElementProfiles:
     suffix = {"p_mw": "_pload", "q_mvar": "_qload"}[column] if element == "load" else ""
     rel_df = _relative_table(net, element)
     names = table["profile"].astype(object)
+    import pandas as pd
+
     applied = [None if pd.isna(p) else f"{p}{suffix}" for p in names]
     missing = sorted({a for a in applied if a is not None and a not in rel_df.columns})
     if missing:

@@ -177,3 +177,17 @@ def test_info_and_clear(cache, small_net, capsys):
     assert netcache.main(["info"]) == 0 and "1 files" in capsys.readouterr().out
     assert netcache.main(["clear"]) == 0 and netcache.entries(cache) == []
     assert netcache.main(["bogus"]) == 2
+
+
+def test_table_of_only_object_columns_keeps_its_rows(cache):
+    """A non-empty table whose columns are all text (the district grid has one) round-trips."""
+    import pandapower as pp
+
+    net = pp.create_empty_network()
+    net["notes"] = pd.DataFrame({"a": ["x", None, "z"]}, index=pd.Index([3, 5, 9]))
+    net["ranged"] = pd.DataFrame({"b": ["u", "v"]})  # RangeIndex
+    build = Builder(net)
+    netcache.load_simbench("texts", build)
+    warm = netcache.load_simbench("texts", build)
+    assert build.calls == 1
+    netcache.assert_same(net, warm)
