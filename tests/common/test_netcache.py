@@ -191,3 +191,17 @@ def test_table_of_only_object_columns_keeps_its_rows(cache):
     warm = netcache.load_simbench("texts", build)
     assert build.calls == 1
     netcache.assert_same(net, warm)
+
+
+def test_grids_answers_from_cache_without_pandapower(cache):
+    """`cosim grids` on a warm code list imports neither simbench, pandapower nor pandas."""
+    import os
+    import subprocess
+    import sys
+
+    netcache.load_codes(lambda: ["9-TEST-code--0-sw"])  # the key of the installed simbench
+    code = ("import sys; from cosim.cli import main; main(['grids']); "
+            "print(sorted(m for m in ('simbench', 'pandapower', 'pandas') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "COSIM_CACHE_DIR": str(cache)}).stdout.split("\n")
+    assert out[0] == "9-TEST-code--0-sw" and out[1] == "[]"
