@@ -200,6 +200,7 @@ DELEGATED = (
     ("check", "analysis.cli:check_main", "compare KPIs with a baseline; exit 1 on regression"),
     ("export", "analysis.cli:export_main", "export a result to CSV, Parquet or NetCDF"),
     ("sweep", "cosim.sweep:main", "run a parameter sweep on Dask"),
+    ("cache", "simulators.common.netcache:main", "show (info) or empty (clear) the parsed-grid cache"),
 )
 
 

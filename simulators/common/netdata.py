@@ -1,8 +1,9 @@
 """Load grids and SimBench profiles, shared by every simulator.
 
 SimBench nets and their relative profiles ship inside the ``simbench``
-package (no download). A SimBench net takes a few seconds to build, so nets are
-cached per process and every caller gets its own deep copy.
+package (no download). A SimBench net takes a few seconds to build, so parsed
+nets are cached on disk (:mod:`simulators.common.netcache`) and per process,
+and every caller gets its own deep copy.
 
 Profiles are kept *relative* (one column per profile type, a few dozen
 columns) and multiplied by the element's nominal value on demand. This gives
@@ -20,7 +21,6 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from .safe_json import UnsafeGridFile, check_pandapower_json
 
@@ -40,9 +40,14 @@ class GridSpecError(ValueError):
 @functools.lru_cache(maxsize=1)
 def simbench_codes() -> tuple[str, ...]:
     """All SimBench codes the installed ``simbench`` package can build."""
-    import simbench
+    from .netcache import load_codes
 
-    return tuple(simbench.collect_all_simbench_codes())
+    def build():
+        import simbench
+
+        return simbench.collect_all_simbench_codes()
+
+    return load_codes(build)
 
 
 def _grid_key(grid: dict) -> tuple[str, str]:
@@ -66,15 +71,20 @@ def _load_cached(kind: str, value: str):
         # simbench/pandapower emit FutureWarnings from pandas on load
         warnings.simplefilter("ignore")
         if kind == "simbench":
-            import simbench
-
             if value not in simbench_codes():
                 raise GridSpecError(
                     f"grid.simbench: unknown SimBench code {value!r}; "
                     "run `cosim grids` for the list"
                 )
-            log.info("building SimBench net %s", value)
-            return simbench.get_simbench_net(value)
+            from .netcache import load_simbench
+
+            def build():
+                import simbench
+
+                log.info("building SimBench net %s", value)
+                return simbench.get_simbench_net(value)
+
+            return load_simbench(value, build)
         import pandapower as pp
 
         path = Path(value)
@@ -237,6 +247,8 @@ def _relative_table(net, element: str) -> pd.DataFrame:
         return profiles[element]
     if element in ("sgen", "gen"):
         parts = [profiles[k] for k in ("powerplants", "renewables") if k in profiles]
+        import pandas as pd  # imported on use: `cosim grids` and scenario checks need no pandas
+
         merged = pd.concat([p.drop(columns=["time"], errors="ignore") for p in parts], axis=1)
         return merged
     raise ValueError(f"element {element!r} has no SimBench profiles")
@@ -276,6 +288,8 @@ def _simbench_profiles(net, element: str, column: str) -> ElementProfiles:
     suffix = {"p_mw": "_pload", "q_mvar": "_qload"}[column] if element == "load" else ""
     rel_df = _relative_table(net, element)
     names = table["profile"].astype(object)
+    import pandas as pd
+
     applied = [None if pd.isna(p) else f"{p}{suffix}" for p in names]
     missing = sorted({a for a in applied if a is not None and a not in rel_df.columns})
     if missing:

@@ -71,3 +71,17 @@ def test_probe_counts_calls_and_restores_methods():
     assert rec["run_s"] == pytest.approx(2.0) and rec["simulator_steps_per_step"] == pytest.approx(1.0)
     # run 2 s over 2 steps = 1,000 ms/step, of which the adapters took a few microseconds
     assert rec["mosaik_ms_per_step"] == pytest.approx(1e3 - rec["adapters_ms_per_step"], rel=1e-12)
+
+
+def test_startup_section_reports_ratios():
+    # hand calculation: cold 12 s / warm 0.5 s = 24.0x; run 6 s over bare imports 4 s = 1.50x
+    st = {"load_avg_1min_before": 1.0, "load_avg_1min_after": 2.0,
+          "grid_load": {"1-LV-rural1--0-sw": {"cold_s": 12.0, "warm_s": 0.5, "off_s": 11.0,
+                                              "cold_over_warm": 24.0, "off_over_warm": 22.0}},
+          "process": {"bare_imports": 4.0, "help": 0.2, "grids": 0.8, "run_default": 6.0,
+                      "run_default_cache_off": 15.0, "help_over_bare": 0.05, "grids_over_bare": 0.2,
+                      "run_default_over_bare": 1.5, "run_default_cache_off_over_bare": 3.75}}
+    text = "\n".join(report._startup({"startup": st}))
+    assert "| `1-LV-rural1--0-sw` | 12.00 | 0.50 | 11.00 | 24.0x | 22.0x | - |" in text
+    assert "| `cosim run` (default scenario) | 6.00 | 1.50x | nan | nanx |" in text
+    assert report._startup({}) == []
