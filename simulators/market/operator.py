@@ -20,7 +20,7 @@ from simulators.common.auth import KeyRing, verify
 from simulators.market.dso import REASONS, DsoValidator, dso_check
 from simulators.market.errors import MarketConfigError
 from simulators.market.execution import Execution
-from simulators.market.mechanisms import MECHANISMS
+from simulators.market.mechanisms import MECHANISMS, resolve_mechanism
 from simulators.market.orders import STATUS_CODES, TRADE_DTYPE, ClearingContext, ClearingResult
 from simulators.market.settlement import Ledger
 from simulators.common.tariffs import TariffConfig, feed_in_price_eur_per_mwh, import_price_eur_per_mwh
@@ -109,6 +109,7 @@ class MarketOperator:
             self.values["dso_forecast_p_mw"] = np.full(len(net.bus), np.nan)
             self.values["dso_feasible"] = 1.0
         self.flex = None
+        self.clear_fn = resolve_mechanism(cfg.mechanism)  # None for the network mechanisms below
         if cfg.mechanism in ("dlmp", "lfm"):
             if net is None:
                 raise MarketConfigError(f"market.mechanism={cfg.mechanism!r} needs the scenario grid")
@@ -201,7 +202,7 @@ class MarketOperator:
             self.out_messages.append(m)
             res = MECHANISMS["tariff"](book, ctx)  # energy at the retail tariff
         else:
-            res = MECHANISMS[mech](book, ctx)
+            res = self.clear_fn(book, ctx)
         ex = Execution.from_clearing(book, res.trades, retail, feed_in)
         base_p, base_q = self.base_state(k)
         dso = dso_check(self.cfg.dso_check, self.validator, ex, base_p, self.step_s / 3600.0, base_q)

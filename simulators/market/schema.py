@@ -52,8 +52,10 @@ class MarketConfig(BaseModel):
             raise ValueError(_MOVED_TARIFF)
         return data
 
-    mechanism: Literal["pay_as_clear", "pay_as_bid", "p2p_cda", "p2p_bilateral", "community", "tariff",
-                       "dlmp", "lfm"] = "pay_as_clear"
+    #: A built-in (pay_as_clear, pay_as_bid, p2p_cda, p2p_bilateral, community,
+    #: tariff, dlmp, lfm), an entry point of group ``cosim.mechanisms`` or
+    #: ``package.module:function`` (imported: runs user code, see docs/extending.md).
+    mechanism: str = "pay_as_clear"
     gate_closure_s: int = Field(300, ge=0, description="gate closure before delivery [s]")
     dso_check: Literal["none", "caps", "ac_check", "zonal"] = "none"
     imbalance_price: Literal["tariff", "penalty"] = "tariff"
@@ -115,6 +117,14 @@ class MarketConfig(BaseModel):
                 "grid state (elements no participant models from their profiles, participants from their "
                 "executed orders); delete the key")
         return data
+
+    @field_validator("mechanism")
+    @classmethod
+    def _mechanism(cls, v: str) -> str:
+        from simulators.market.mechanisms import resolve_mechanism
+
+        resolve_mechanism(v)  # UnknownMechanismError (a ValueError): one line, lists the allowed names
+        return v
 
     @field_validator("voltage_band_pu")
     @classmethod
