@@ -26,3 +26,20 @@ try:  # property tests: reproducible examples in CI, fresh exploration locally
         settings.load_profile("ci")
 except ImportError:  # pragma: no cover - hypothesis is a dev dependency
     pass
+
+
+@pytest.fixture
+def user_code(tmp_path, monkeypatch):
+    """``tests/plugins/usermech.py`` copied outside the repository and importable as ``usermech``,
+    as a module of a user's own project would be."""
+    import shutil
+    import sys
+    from pathlib import Path
+
+    folder = tmp_path / "user_project"
+    folder.mkdir()
+    shutil.copy(Path(__file__).parent / "plugins" / "usermech.py", folder / "usermech.py")
+    monkeypatch.syspath_prepend(str(folder))
+    monkeypatch.delitem(sys.modules, "usermech", raising=False)
+    yield folder
+    sys.modules.pop("usermech", None)
