@@ -271,11 +271,10 @@ class TsoProcess(Protocol):
 
 def ar1_process(inp: TsoInput) -> tuple[np.ndarray, np.ndarray]:
     """Built-in ``ar1``: the area's share of an AR(1) system imbalance, a constant price."""
-    t = inp.config
-    need = inp.area_share * ar1_needs(inp.rng, inp.n_steps, inp.step_s, mean_mw=t.get("mean_mw", 0.0),
-                                      sigma_mw=t.get("system_sigma_mw", 500.0),
-                                      phi_15min=t.get("phi_15min", 0.7))
-    return need, np.full(inp.n_steps, float(t.get("price_eur_per_mwh", 150.0)))
+    t = inp.config  # the validated section: its defaults are those of schema.TsoConfig
+    need = inp.area_share * ar1_needs(inp.rng, inp.n_steps, inp.step_s, mean_mw=t["mean_mw"],
+                                      sigma_mw=t["system_sigma_mw"], phi_15min=t["phi_15min"])
+    return need, np.full(inp.n_steps, float(t["price_eur_per_mwh"]))
 
 
 def csv_process(inp: TsoInput) -> tuple[np.ndarray, np.ndarray]:
