@@ -103,6 +103,12 @@ def test_schema_refuses_bad_simulator_entries(spec, fragment):
     assert any(fragment in line for line in exc.value.problems), exc.value.problems
 
 
+def test_the_documented_example_scenario_validates():
+    sc, _ = load_scenario(EXAMPLE.with_suffix(".yaml"))
+    (x,) = sc.simulators
+    assert x.remote and x.record == {"max_loading_percent": "percent", "alarm": "bool", "hours_above_limit_h": "h"}
+
+
 def test_names_must_be_unique():
     with pytest.raises(ScenarioError, match="simulators.1.name: 'watch' is given twice"):
         validate({**GRID, "simulators": [_watch(), _watch()]})
