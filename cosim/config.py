@@ -33,6 +33,7 @@ from simulators.ict.schema import IctConfig
 from simulators.market.schema import MarketConfig
 
 from .errors import ScenarioError
+from .extensions import ExtraSimulator, check_names
 from .timeutil import parse_duration_s
 
 PROFILE_YEAR_START = PROFILE_START
@@ -159,6 +160,8 @@ class Scenario(_Frozen):
     market: MarketConfig | None = None
     coordinator: CoordinatorConfig | None = None
     output: OutputConfig = OutputConfig()
+    #: Extra mosaik simulators that join the world (:mod:`cosim.extensions`, docs/extending.md).
+    simulators: list[ExtraSimulator] = Field(default_factory=list)
     auth_key_file: str | None = Field(
         None, description="file with the master secret of order authentication (hex, >= 64 digits); "
                           "default: a fresh secret from the operating system per run")
@@ -200,6 +203,11 @@ class Scenario(_Frozen):
                 f"profile resolution), got {v!r}"
             )
         return v
+
+    def enabled_simulators(self) -> set[str]:
+        """cosim's simulators this scenario runs, by their name in ``simulators[].connections``."""
+        enabled = {"grid"} | {k for k in ("ict", "market", "coordinator") if getattr(self, k) is not None}
+        return enabled | ({"household"} if self.households is not None else set())
 
     @model_validator(mode="after")
     def _fits(self):
@@ -500,11 +508,15 @@ def format_validation_error(exc: ValidationError, model: type[BaseModel] = Scena
 def validate(data: dict) -> Scenario:
     """Validate a scenario dict; raise :class:`ScenarioError` with every problem."""
     try:
-        return Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         raise ScenarioError(format_validation_error(exc)) from None
     except RecursionError:
         raise ScenarioError(["(scenario): nesting is too deep"]) from None
+    problems = check_names(scenario.simulators, scenario.enabled_simulators())
+    if problems:  # needs the whole scenario, so after the schema (each line names its field)
+        raise ScenarioError(problems)
+    return scenario
 
 
 def default_scenario_path() -> Path:

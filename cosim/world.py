@@ -223,8 +223,21 @@ class _Builder:
             ict = ict_sim.Network()
             self._register("ict", ict_sim, ict)
         self._messages(hh, ict, market, coord)
+        self._extensions(dict(grid=grid, household=hh, ict=ict, market=market, coordinator=coord))
         self._recorder()
         return world
+
+    def _extensions(self, entities: dict) -> None:
+        """The scenario's extra simulators (:mod:`.extensions`); their recorded outputs go to /series/<name>."""
+        if not self.sc.simulators:
+            return
+        from .extensions import join
+
+        for name, entity, series in join(self.world, list(self.sc.simulators), entities):
+            for attr, meta in series.items():
+                self.sink.declare(name, attr, meta)
+            self.record.append((name, entity, list(series)))
+            self.sources[entity.full_id] = name
 
     def _messages(self, hh, ict, market, coord) -> None:
         """Message paths: through the ICT model when configured, else direct.

@@ -46,3 +46,51 @@ try:  # property tests: reproducible examples in CI, fresh exploration locally
         settings.load_profile("ci")
 except ImportError:  # pragma: no cover - hypothesis is a dev dependency
     pass
+
+
+@pytest.fixture
+def user_code(tmp_path, monkeypatch):
+    """``tests/plugins/usermech.py`` copied outside the repository and importable as ``usermech``,
+    as a module of a user's own project would be."""
+    import shutil
+    import sys
+    from pathlib import Path
+
+    folder = tmp_path / "user_project"
+    folder.mkdir()
+    shutil.copy(Path(__file__).parent / "plugins" / "usermech.py", folder / "usermech.py")
+    monkeypatch.syspath_prepend(str(folder))
+    monkeypatch.delitem(sys.modules, "usermech", raising=False)
+    yield folder
+    sys.modules.pop("usermech", None)
+
+
+#: Test modules that run scenarios, sweeps, notebooks or a CLI subprocess per case (seconds to
+#: minutes each on 2 cores): every test in them is marked ``slow``. ``make test-fast`` runs
+#: ``-m "not slow"``; single slow tests elsewhere carry ``@pytest.mark.slow`` themselves.
+SLOW_MODULES = frozenset({
+    "analysis/test_analysis_ci_workflow.py", "analysis/test_analysis_notebooks.py",
+    "analysis/test_analysis_screenshot.py", "analysis/test_analysis_shipped_scenario.py",
+    "bad_inputs/test_bad_inputs.py", "bad_inputs/test_cli_corpus.py", "bad_inputs/test_grid_json.py",
+    "bad_inputs/test_sweep_cases.py",
+    "coordinator/test_schemes_recorded.py",
+    "cosim/test_auth_secret.py", "cosim/test_conservation.py", "cosim/test_dso_grid_state.py",
+    "cosim/test_integration.py", "cosim/test_interrupt.py", "cosim/test_one_tariff.py",
+    "cosim/test_outputs.py", "cosim/test_recorder.py", "cosim/test_regression_baselines.py",
+    "grid/test_grid_vs_pandapower.py",
+    "market/test_flex_integration.py",
+    "sweep/test_child.py", "sweep/test_faults.py", "sweep/test_reproducible.py", "sweep/test_sweep_faults.py",
+})
+
+
+def pytest_collection_modifyitems(config, items):
+    from pathlib import Path
+
+    here = Path(__file__).parent
+    for item in items:
+        try:
+            rel = Path(item.fspath).relative_to(here).as_posix()
+        except ValueError:
+            continue
+        if rel in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)

@@ -47,6 +47,14 @@ tag : uint64
     0 = untagged.
 ref_id : int64
     msg_id of the message this one answers (results, activations), else -1.
+
+On the wire
+-----------
+Between processes (a simulator started with mosaik's ``cmd`` or ``connect``
+starter, see ``docs/extending.md``) a batch is a JSON list of objects with
+exactly these field names (:func:`to_records`, :func:`from_records`); the
+orchestrator converts at the connection, so simulators in another process or
+language never see numpy.
 """
 
 from __future__ import annotations
@@ -152,3 +160,40 @@ def concat(batches: list[np.ndarray]) -> np.ndarray:
     if not parts:
         return empty(0)
     return np.concatenate(parts)
+
+
+def to_records(batch: np.ndarray | None) -> list[dict]:
+    """A message batch as a list of plain dicts, one per message (the wire form)."""
+    if batch is None or not len(batch):
+        return []
+    names = MESSAGE_DTYPE.names
+    return [dict(zip(names, row)) for row in np.asarray(batch, dtype=MESSAGE_DTYPE).tolist()]
+
+
+def from_records(rows) -> np.ndarray:
+    """A message batch from its wire form (list of dicts; fields left out take :func:`empty`'s defaults).
+
+    Raises
+    ------
+    ValueError
+        A row that is not a mapping, an unknown field name, or a value that
+        does not fit its field's type; the message names the row and field.
+    """
+    if rows is None:
+        return empty(0)
+    if isinstance(rows, np.ndarray) and rows.dtype == MESSAGE_DTYPE:
+        return rows
+    rows = list(rows)
+    out = empty(len(rows))
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise ValueError(f"message {i}: expected an object with the fields of MESSAGE_DTYPE; "
+                             f"got {type(row).__name__}")
+        for key, value in row.items():
+            if key not in MESSAGE_DTYPE.names:
+                raise ValueError(f"message {i}: unknown field {key!r}; fields: {', '.join(MESSAGE_DTYPE.names)}")
+            try:
+                out[key][i] = value
+            except (TypeError, ValueError, OverflowError):
+                raise ValueError(f"message {i}.{key}: does not fit {MESSAGE_DTYPE[key]}; got {value!r}") from None
+    return out

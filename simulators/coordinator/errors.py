@@ -25,3 +25,8 @@ class AreaError(_core.AreaError, CoordinatorError):
 
 class GridTopologyError(_core.GridTopologyError, CoordinatorError):
     """The grid has no slack bus, so the linear DSO model cannot be built."""
+
+
+class TsoProcessError(CoordinatorError):
+    """``coordinator.tso.source`` names no process, a ``module:function`` that does not
+    import or has the wrong signature, or a process returned unusable needs."""

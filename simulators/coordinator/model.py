@@ -22,7 +22,7 @@ from simulators.common.network.traffic_light import traffic_light
 from .network import build_linear_grid
 from .schema import CoordinatorConfig
 from .schemes import BRP, DSO, EPS_MW, TSO, GridState, Offers, merit_order, solve_lp
-from .tso import GERMAN_PEAK_LOAD_MW, ar1_needs, csv_needs, read_tso_csv
+from .tso import GERMAN_PEAK_LOAD_MW, TsoInput, ar1_needs, run_tso_process
 
 log = logging.getLogger(__name__)
 
@@ -84,15 +84,10 @@ class Coordinator:
         pos = self.grid.bus_positions(area_load.bus.to_numpy())
         sup = (pos >= 0) & (self.grid.bus_area[np.maximum(pos, 0)] >= 0)
         t = config.tso
-        if t.source == "csv":
-            self.tso_need_mw, self.tso_price = csv_needs(read_tso_csv(t.csv_path), pd.Timestamp(start),
-                                                         self.step_s, self.n_steps, t.csv_path)
-        else:
-            share = t.area_share if t.area_share is not None else \
-                float((area_load.p_mw * area_load.scaling).to_numpy()[sup].sum()) / GERMAN_PEAK_LOAD_MW
-            self.tso_need_mw = share * ar1_needs(self.rng, self.n_steps, self.step_s, mean_mw=t.mean_mw,
-                                                 sigma_mw=t.system_sigma_mw, phi_15min=t.phi_15min)
-            self.tso_price = np.full(self.n_steps, t.price_eur_per_mwh)
+        share = t.area_share if t.area_share is not None else \
+            float((area_load.p_mw * area_load.scaling).to_numpy()[sup].sum()) / GERMAN_PEAK_LOAD_MW
+        self.tso_need_mw, self.tso_price = run_tso_process(t.source, TsoInput(
+            self.rng, pd.Timestamp(start), self.step_s, self.n_steps, share, t.model_dump(mode="json")))
         b = config.brp
         self.brp_need_mw = ar1_needs(self.rng, self.n_steps, self.step_s, mean_mw=b.mean_mw,
                                      sigma_mw=b.sigma_mw, phi_15min=b.phi_15min)

@@ -14,7 +14,7 @@ Example::
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
@@ -37,8 +37,12 @@ class _Frozen(BaseModel):
 class TsoConfig(_Frozen):
     """TSO balancing need and price (see :mod:`simulators.coordinator.tso`)."""
 
-    source: Literal["ar1", "csv"] = "ar1"
+    #: ``ar1``, ``csv``, an entry point of group ``cosim.tso_processes`` or
+    #: ``package.module:function`` (imported: runs user code, see docs/extending.md).
+    source: str = "ar1"
     csv_path: str | None = None
+    #: Parameters of a user process (``TsoInput.config["params"]``); unused by ar1 / csv.
+    params: dict[str, Any] = Field(default_factory=dict)
     #: stationary mean of the system imbalance [MW] (0: no bias; assumption).
     mean_mw: float = 0.0
     #: std of the system imbalance [MW]; assumption of the order of the German
@@ -52,6 +56,14 @@ class TsoConfig(_Frozen):
     #: TSO price for activated energy [EUR/MWh]; assumption of the order of
     #: German aFRR energy prices (regelleistung.net), replace with the CSV.
     price_eur_per_mwh: float = 150.0
+
+    @field_validator("source")
+    @classmethod
+    def _source(cls, v: str) -> str:
+        from .tso import resolve_tso_process
+
+        resolve_tso_process(v)  # TsoProcessError (a ValueError): one line, lists the allowed names
+        return v
 
     @model_validator(mode="after")
     def _csv(self) -> "TsoConfig":

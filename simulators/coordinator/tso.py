@@ -34,17 +34,31 @@ Columns ``time`` (ISO 8601 timestamp or seconds since the run start),
 ``need_mw`` (signed, convention above) and ``price_eur_per_mwh`` (the TSO's
 price for activated energy in that interval). Rows equally spaced, no NaN.
 Each interval takes the last row at or before its start (zero-order hold).
+
+Your own process
+----------------
+``coordinator.tso.source`` also takes an entry point of group
+``cosim.tso_processes`` or a ``package.module:function`` reference (imported:
+it runs user code, see ``docs/extending.md``). The function has the
+:class:`TsoProcess` signature: it gets a :class:`TsoInput` (the coordinator's
+generator, the run's intervals, the area share and ``coordinator.tso.params``)
+and returns the need at the PCC [MW] and the TSO price [EUR/MWh] per interval.
+The built-ins ``ar1`` and ``csv`` are written the same way.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
-from .errors import TsoCsvError
+from simulators.common.plugins import PluginError, check_callable, resolve
+
+from .errors import TsoCsvError, TsoProcessError
 
 log = logging.getLogger(__name__)
 
@@ -212,3 +226,108 @@ def ar1_needs(rng: np.random.Generator, n_steps: int, step_s: int, *, mean_mw: f
         prev = prev if k == 0 else phi * prev + innov * e[k]
         x[k] = prev
     return mean_mw + sigma_mw * x
+
+
+@dataclass(frozen=True)
+class TsoInput:
+    """What a TSO process draws the run's needs from.
+
+    Attributes
+    ----------
+    rng : numpy.random.Generator
+        The coordinator's generator (seeded from the scenario seed); draw from
+        it, never from global state, so the same seed gives the same run.
+    start : pandas.Timestamp
+        Run start.
+    step_s, n_steps : int
+        Interval length [s] and number of intervals.
+    area_share : float
+        Share of the system imbalance seen at the coordinator's PCC [-]
+        (``coordinator.tso.area_share``, else nominal area load / 80 GW).
+    config : dict
+        The scenario section ``coordinator.tso`` (JSON values); a user process
+        reads its own parameters from ``config["params"]``.
+    """
+
+    rng: np.random.Generator
+    start: pd.Timestamp
+    step_s: int
+    n_steps: int
+    area_share: float
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+class TsoProcess(Protocol):
+    """The signature of a TSO need process.
+
+    Returns ``(need_mw, price_eur_per_mwh)``: two arrays of length
+    ``inp.n_steps``, the need at the PCC [MW] (sign convention of this module:
+    > 0 upward regulation wanted) and the TSO price of activated energy
+    [EUR/MWh], both finite.
+    """
+
+    def __call__(self, inp: TsoInput, /) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+def ar1_process(inp: TsoInput) -> tuple[np.ndarray, np.ndarray]:
+    """Built-in ``ar1``: the area's share of an AR(1) system imbalance, a constant price."""
+    t = inp.config  # the validated section: its defaults are those of schema.TsoConfig
+    need = inp.area_share * ar1_needs(inp.rng, inp.n_steps, inp.step_s, mean_mw=t["mean_mw"],
+                                      sigma_mw=t["system_sigma_mw"], phi_15min=t["phi_15min"])
+    return need, np.full(inp.n_steps, float(t["price_eur_per_mwh"]))
+
+
+def csv_process(inp: TsoInput) -> tuple[np.ndarray, np.ndarray]:
+    """Built-in ``csv``: need and price from ``coordinator.tso.csv_path`` (zero-order hold)."""
+    path = inp.config["csv_path"]
+    return csv_needs(read_tso_csv(path), inp.start, inp.step_s, inp.n_steps, path)
+
+
+#: Built-in processes by their name in ``coordinator.tso.source``.
+TSO_PROCESSES: dict[str, TsoProcess] = {"ar1": ar1_process, "csv": csv_process}
+#: Entry point group of installed processes.
+ENTRY_POINT_GROUP = "cosim.tso_processes"
+
+
+def resolve_tso_process(name: str) -> TsoProcess:
+    """The function of ``coordinator.tso.source``: built-in, entry point or ``module:function``.
+
+    Raises
+    ------
+    TsoProcessError
+        Unknown name (lists the allowed ones), a reference that does not
+        import, or a function that cannot be called with one argument.
+    """
+
+    def adapt(obj):
+        problem = check_callable(obj, 1, "(TsoInput) -> (need_mw, price_eur_per_mwh)")
+        if problem:
+            raise PluginError(problem)
+        return obj
+
+    try:
+        return resolve(name, builtins=TSO_PROCESSES, group=ENTRY_POINT_GROUP, kind="TSO process", adapt=adapt)
+    except PluginError as exc:
+        raise TsoProcessError(str(exc)) from None
+
+
+def run_tso_process(name: str, inp: TsoInput) -> tuple[np.ndarray, np.ndarray]:
+    """Run the process ``name`` and check its output against :class:`TsoProcess`.
+
+    Raises
+    ------
+    TsoProcessError
+        Output not two finite arrays of length ``inp.n_steps``.
+    """
+    out = resolve_tso_process(name)(inp)
+    try:
+        need, price = (np.asarray(a, dtype=float).reshape(-1) for a in out)
+    except (TypeError, ValueError):
+        raise TsoProcessError(f"coordinator.tso.source: process {name!r} must return (need_mw, "
+                              f"price_eur_per_mwh), two arrays; got {type(out).__name__}") from None
+    for label, arr in (("need_mw", need), ("price_eur_per_mwh", price)):
+        if len(arr) != inp.n_steps or not np.isfinite(arr).all():
+            raise TsoProcessError(f"coordinator.tso.source: process {name!r} returned {label} with "
+                                  f"{len(arr)} values ({int((~np.isfinite(arr)).sum())} not finite); "
+                                  f"the run needs {inp.n_steps} finite values")
+    return need, price

@@ -50,6 +50,14 @@ Policies (``households.policy``)
     consume less; quantity [MWh] over the interval given by ``interval_s``)
     shifts the battery by ``side * quantity / dt``.
 
+Your own policy
+---------------
+``households.policy`` also takes an entry point of group
+``cosim.hems_policies`` or a ``package.module:name`` reference (imported: it
+runs user code, see ``docs/extending.md``). The object is a :class:`Policy`,
+or a function ``dispatch(DispatchInput) -> Dispatch`` (a policy that sends no
+messages); :func:`resolve_policy` checks it.
+
 Inbound message semantics (receiver = household row)
 ----------------------------------------------------
 RESULT: one per order; executed energy = ``quantity_mwh`` (local) +
@@ -66,6 +74,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from simulators.common import messages as msgs
+from simulators.common.plugins import PluginError, check_callable, resolve
 
 from .bidding import Setpoints
 
@@ -332,3 +341,37 @@ POLICIES: dict[str, Policy] = {
     "market_fixed": Policy(dispatch_market_fixed, offers_market_fixed),
     "flex": Policy(dispatch_flex, offers_flex),
 }
+
+#: Entry point group of installed policies.
+ENTRY_POINT_GROUP = "cosim.hems_policies"
+
+
+def _adapt_policy(obj) -> Policy:
+    """A :class:`Policy` from a loaded object (a Policy, or a dispatch function)."""
+    if isinstance(obj, Policy):
+        for part, fn, n, sig in (("dispatch", obj.dispatch, 1, "(DispatchInput) -> Dispatch"),
+                                 ("offers", obj.offers, 1, "(OfferInput) -> messages")):
+            problem = None if fn is None else check_callable(fn, n, sig)
+            if problem:
+                raise PluginError(f"{part} {problem}")
+        return obj
+    problem = check_callable(obj, 1, "dispatch(DispatchInput) -> Dispatch, or a Policy")
+    if problem:
+        raise PluginError(problem)
+    return Policy(obj)
+
+
+def resolve_policy(name: str) -> Policy:
+    """The :class:`Policy` of ``households.policy``.
+
+    A built-in name of :data:`POLICIES`, an entry point of group
+    ``cosim.hems_policies`` or ``package.module:name``; the object is a
+    :class:`Policy` or a function ``dispatch(DispatchInput) -> Dispatch``.
+
+    Raises
+    ------
+    simulators.common.plugins.PluginError
+        Unknown name (lists the allowed ones), a reference that does not
+        import, or an object with the wrong signature.
+    """
+    return resolve(name, builtins=POLICIES, group=ENTRY_POINT_GROUP, kind="policy", adapt=_adapt_policy)

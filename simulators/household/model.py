@@ -55,6 +55,7 @@ class HouseholdModel:
                  tariff: TariffConfig | None = None):
         self.cfg, self.step_s, self.n_steps = cfg, int(step_s), int(n_steps)
         self.tariff = tariff if tariff is not None else TariffConfig()
+        self.policy = hems.resolve_policy(cfg.policy)
         self.dt_h = self.step_s / 3600.0
         rng = np.random.default_rng(seed)
         self.pop = p = build_population(net, cfg, rng)
@@ -196,7 +197,7 @@ class HouseholdModel:
         ch_max, dis_max = battery_limits(self.bat_soc, self.bat_e_min, self.bat_e_max, self.bat_p_max,
                                          cfg.battery.eta_charge, cfg.battery.eta_discharge,
                                          cfg.battery.self_discharge_per_h, dt)
-        policy = hems.POLICIES[cfg.policy]
+        policy = self.policy
         self.fallback = np.zeros(p.n)
         result = self.results.pop(t_s, None)
         local_net = self.local_net.pop(t_s, None)
@@ -332,7 +333,7 @@ class HouseholdModel:
         return float(np.mean(self.ref_prices[-per_day:]))
 
     def _messages(self, k: int, t_s: int) -> np.ndarray:
-        cfg, policy = self.cfg, hems.POLICIES[self.cfg.policy]
+        cfg, policy = self.cfg, self.policy
         offers = policy.offers
         if offers is None and not policy.curve:
             return msgs.empty(0)

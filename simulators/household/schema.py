@@ -14,6 +14,8 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from simulators.common.schema import STRICT
 
+#: Built-in policies (:data:`simulators.household.hems.POLICIES`); ``households.policy``
+#: also takes an entry point of group ``cosim.hems_policies`` or ``package.module:name``.
 POLICIES = ("none", "self_consumption", "tariff", "market", "market_fixed", "flex")
 _CFG = STRICT
 #: Error for the retired per-section tariff keys (one tariff per scenario).
@@ -297,6 +299,9 @@ class HouseholdsConfig(BaseModel):
     @field_validator("policy")
     @classmethod
     def _policy(cls, v: str) -> str:
-        if v not in POLICIES:
-            raise ValueError(f"policy={v!r} is unknown; allowed: {', '.join(POLICIES)}")
+        if v in POLICIES:
+            return v
+        from .hems import resolve_policy
+
+        resolve_policy(v)  # PluginError (a ValueError): one line, lists the allowed names
         return v

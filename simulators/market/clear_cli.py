@@ -35,8 +35,8 @@ import sys
 import numpy as np
 
 from simulators.common.tariffs import TariffConfig
-from simulators.market.errors import MarketError, OrderCsvError
-from simulators.market.mechanisms import MECHANISMS, clear
+from simulators.market.errors import MarketError, OrderCsvError, UnknownMechanismError
+from simulators.market.mechanisms import MECHANISMS, clear, resolve_mechanism
 from simulators.market.orders import ClearingContext, make_orders
 
 #: The default tariff (prices of unmatched volume).
@@ -160,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of ``cosim clear``; returns the exit code (0 ok, 2 bad input)."""
     ap = argparse.ArgumentParser(prog="cosim clear", description="Clear one order book from a CSV file.")
     ap.add_argument("orders", help="CSV with columns agent,bus,side,quantity_mwh,price_eur_per_mwh[,send_ms]")
-    ap.add_argument("--mechanism", required=True, help=f"one of {', '.join(MECHANISMS)}")
+    ap.add_argument("--mechanism", required=True,
+                    help=f"one of {', '.join(MECHANISMS)}, an installed entry point or package.module:function")
     ap.add_argument("--retail", type=float, default=_TARIFF.retail_eur_per_mwh, help="retail import price [EUR/MWh]")
     ap.add_argument("--feed-in", type=float, default=_TARIFF.feed_in_eur_per_mwh, help="feed-in price [EUR/MWh]")
     ap.add_argument("--community-price-rule", default="sdr", choices=("sdr", "mid_market"))
@@ -169,8 +170,14 @@ def main(argv: list[str] | None = None) -> int:
         args = ap.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
-    if args.mechanism not in MECHANISMS:
-        print(f"error: --mechanism {args.mechanism!r} unknown; allowed: {', '.join(MECHANISMS)}", file=sys.stderr)
+    try:
+        fn = resolve_mechanism(args.mechanism)
+    except UnknownMechanismError as exc:
+        print(f"error: --mechanism: {exc}", file=sys.stderr)
+        return 2
+    if fn is None:
+        print(f"error: --mechanism {args.mechanism!r} needs the grid; allowed here: {', '.join(MECHANISMS)}",
+              file=sys.stderr)
         return 2
     for flag, value in (("--retail", args.retail), ("--feed-in", args.feed_in)):
         if not math.isfinite(value):

@@ -11,7 +11,12 @@ class MarketError(ValueError):
 
 
 class UnknownMechanismError(MarketError):
-    """A mechanism name that is not in :data:`simulators.market.mechanisms.MECHANISMS`."""
+    """A ``market.mechanism`` that is not built in, not an installed entry point, or a
+    ``module:function`` that does not import or has the wrong signature."""
+
+
+class MechanismResultError(MarketError):
+    """A user mechanism returned something that is not a valid :class:`ClearingResult`."""
 
 
 class OrderBookError(MarketError):

@@ -17,6 +17,12 @@ matched volume):
 * ``community``: one internal price -> exactly balanced internally.
 * ``tariff``: no trades.
 
+More mechanisms plug in without editing this module: any function with the
+:class:`Mechanism` signature, named in the scenario as
+``market.mechanism: package.module:function`` or registered as an entry point
+of group ``cosim.mechanisms`` (see :func:`resolve_mechanism` and
+``docs/extending.md``).
+
 Price-limit invariants (no buyer above its limit, no seller below its limit)
 hold for every mechanism except ``community``, whose members are price takers
 of the internal price (which always lies between feed-in and retail price).
@@ -28,13 +34,14 @@ import dataclasses
 
 import heapq
 import logging
-from typing import Callable
+from typing import Callable, Protocol
 
 import numpy as np
 
 from simulators.common import messages as msgs
+from simulators.common.plugins import PluginError, check_callable, resolve
 from simulators.market.community import clear_community
-from simulators.market.errors import UnknownMechanismError
+from simulators.market.errors import MechanismResultError, UnknownMechanismError
 from simulators.market.orders import (
     ClearingContext,
     ClearingResult,
@@ -47,6 +54,40 @@ from simulators.market.orders import (
 )
 
 log = logging.getLogger(__name__)
+
+
+class Mechanism(Protocol):
+    """The signature of a clearing mechanism.
+
+    Parameters
+    ----------
+    orders : numpy.ndarray
+        The order book of one interval: BID and OFFER records of
+        :data:`simulators.common.messages.MESSAGE_DTYPE` that arrived by gate
+        closure, authenticated and checked (finite price, quantity >= 0,
+        side +1 buy / -1 sell). Do not modify it.
+    ctx : ClearingContext
+        Retail and feed-in price of the interval [EUR/MWh], its start [s].
+
+    Returns
+    -------
+    ClearingResult
+        Trades (:data:`~simulators.market.orders.TRADE_DTYPE`, row numbers of
+        the book), matched quantity per order [MWh] (same length as the book),
+        price, welfare, status; :func:`~simulators.market.orders.finish`
+        fills everything but the trades and the price. Volume not matched goes
+        to the retailer at the tariff. The trades are binding: the DSO check
+        of ``market.dso_check`` and the settlement apply as to built-ins.
+    """
+
+    def __call__(self, orders: np.ndarray, ctx: ClearingContext, /) -> ClearingResult: ...
+
+
+#: Entry point group of installed mechanisms.
+ENTRY_POINT_GROUP = "cosim.mechanisms"
+#: Mechanisms the market operator runs with the grid itself
+#: (:mod:`simulators.market.flexmarket`), not through a :class:`Mechanism`.
+NETWORK_MECHANISMS = ("dlmp", "lfm")
 
 
 def _welfare_allocation(orders: np.ndarray):
@@ -267,6 +308,55 @@ MECHANISMS: dict[str, Callable[[np.ndarray, ClearingContext], ClearingResult]] =
 }
 
 
+def _checked(fn: Callable, name: str) -> Mechanism:
+    """A user mechanism whose result is checked against the :class:`Mechanism` contract."""
+
+    def run(orders: np.ndarray, ctx: ClearingContext) -> ClearingResult:
+        res = fn(orders, ctx)
+        if not isinstance(res, ClearingResult):
+            raise MechanismResultError(
+                f"mechanism {name!r} returned {type(res).__name__}, not a ClearingResult "
+                "(build it with simulators.market.orders.finish)")
+        if len(res.filled_mwh) != len(orders):
+            raise MechanismResultError(
+                f"mechanism {name!r} returned filled_mwh of length {len(res.filled_mwh)} "
+                f"for a book of {len(orders)} orders")
+        return res
+
+    run.__name__, run.__doc__, run.__wrapped__ = getattr(fn, "__name__", name), fn.__doc__, fn
+    return run
+
+
+def resolve_mechanism(name: str) -> Mechanism | None:
+    """The clearing function of ``market.mechanism``.
+
+    Built-ins come from :data:`MECHANISMS`; ``dlmp`` and ``lfm`` return None
+    (the operator runs them with the grid); any other name is an entry point of
+    group ``cosim.mechanisms`` or a ``package.module:function`` reference,
+    whose function must accept ``(orders, ctx)`` (:class:`Mechanism`). User
+    mechanisms get the same minimum order size as built-ins and their result
+    is checked at every call.
+
+    Raises
+    ------
+    UnknownMechanismError
+        Unknown name (lists the available ones), a reference that does not
+        import, or a function with the wrong signature.
+    """
+
+    def adapt(obj):
+        problem = check_callable(obj, 2, "(orders, ctx) -> ClearingResult")
+        if problem:
+            raise PluginError(problem)
+        return _min_size(_checked(obj, name))
+
+    builtins = {**MECHANISMS, **dict.fromkeys(NETWORK_MECHANISMS)}
+    try:
+        return resolve(name, builtins=builtins, group=ENTRY_POINT_GROUP, kind="mechanism", adapt=adapt)
+    except PluginError as exc:
+        raise UnknownMechanismError(str(exc)) from None
+
+
 def clear(
     orders: np.ndarray,
     mechanism: str,
@@ -275,17 +365,22 @@ def clear(
 ) -> ClearingResult:
     """Validate an order book and clear it with the named mechanism.
 
+    ``mechanism`` is a key of :data:`MECHANISMS`, an entry point of group
+    ``cosim.mechanisms`` or a ``package.module:function`` (:func:`resolve_mechanism`).
+
     Raises
     ------
     UnknownMechanismError
-        If ``mechanism`` is not a key of :data:`MECHANISMS`.
+        If ``mechanism`` cannot be resolved, or names a network mechanism
+        (``dlmp``, ``lfm``), which needs the grid and the market operator.
     OrderBookError
         If an order is malformed (nothing is cleared then).
     """
-    fn = MECHANISMS.get(mechanism)
+    fn = resolve_mechanism(mechanism)
     if fn is None:
         raise UnknownMechanismError(
-            f"unknown mechanism {mechanism!r}; allowed: {', '.join(sorted(MECHANISMS))}"
+            f"mechanism {mechanism!r} needs the grid; it runs only inside a scenario; "
+            f"allowed here: {', '.join(sorted(MECHANISMS))}"
         )
     if validate:
         validate_orders(orders)

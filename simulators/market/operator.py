@@ -20,7 +20,7 @@ from simulators.common.auth import KeyRing, verify
 from simulators.market.dso import REASONS, DsoValidator, dso_check
 from simulators.market.errors import MarketConfigError
 from simulators.market.execution import Execution
-from simulators.market.mechanisms import MECHANISMS
+from simulators.market.mechanisms import MECHANISMS, resolve_mechanism
 from simulators.market.orders import STATUS_CODES, TRADE_DTYPE, ClearingContext, ClearingResult
 from simulators.market.settlement import Ledger
 from simulators.common.tariffs import TariffConfig, feed_in_price_eur_per_mwh, import_price_eur_per_mwh
@@ -134,6 +134,7 @@ class MarketOperator:
             self.values["dso_forecast_p_mw"] = np.full(len(net.bus), np.nan)
             self.values["dso_feasible"] = 1.0
         self.flex = None
+        self.clear_fn = resolve_mechanism(cfg.mechanism)  # None for the network mechanisms below
         if cfg.mechanism in ("dlmp", "lfm"):
             if net is None:
                 raise MarketConfigError(f"market.mechanism={cfg.mechanism!r} needs the scenario grid")
@@ -238,7 +239,7 @@ class MarketOperator:
             self.out_messages.append(m)
             res = MECHANISMS["tariff"](book, ctx)  # energy at the retail tariff
         else:
-            res = MECHANISMS[mech](book, ctx)
+            res = self.clear_fn(book, ctx)
         if self.dlt is not None:
             res.trades = self._settle_on_ledger(k, g, res.trades)
         ex = Execution.from_clearing(book, res.trades, retail, feed_in)

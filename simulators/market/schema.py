@@ -111,8 +111,10 @@ class MarketConfig(BaseModel):
             raise ValueError(_MOVED_TARIFF)
         return data
 
-    mechanism: Literal["pay_as_clear", "pay_as_bid", "p2p_cda", "p2p_bilateral", "community", "tariff",
-                       "dlmp", "lfm"] = "pay_as_clear"
+    #: A built-in (pay_as_clear, pay_as_bid, p2p_cda, p2p_bilateral, community,
+    #: tariff, dlmp, lfm), an entry point of group ``cosim.mechanisms`` or
+    #: ``package.module:function`` (imported: runs user code, see docs/extending.md).
+    mechanism: str = "pay_as_clear"
     gate_closure_s: int = Field(300, ge=0, description="gate closure before delivery [s]")
     dso_check: Literal["none", "caps", "ac_check", "zonal"] = "none"
     imbalance_price: Literal["tariff", "penalty"] = "tariff"
@@ -211,6 +213,14 @@ class MarketConfig(BaseModel):
     def rent_to(self) -> str:
         """Who receives the operator's surplus: ``operator``, ``dso`` or ``participants``."""
         return "operator" if self.dso_model is None else DSO_MODELS[self.dso_model]["rent_to"]
+
+    @field_validator("mechanism")
+    @classmethod
+    def _mechanism(cls, v: str) -> str:
+        from simulators.market.mechanisms import resolve_mechanism
+
+        resolve_mechanism(v)  # UnknownMechanismError (a ValueError): one line, lists the allowed names
+        return v
 
     @field_validator("voltage_band_pu")
     @classmethod

@@ -55,6 +55,16 @@ TEXT: dict[str, str] = {
     "s_pv_share_is_list.yaml": OK + "households: {pv: {share: [0.5]}}\n",
     "s_market_mechanism_unknown.yaml": OK + "market: {mechanism: barter}\n",
     "s_households_policy_unknown.yaml": OK + "households: {policy: magic}\n",
+    # --- user code named in a scenario (module:function), and extra simulators
+    "s_market_mechanism_no_module.yaml": OK + "market: {mechanism: 'no_such_pkg_xyz.clearing:clear'}\n",
+    "s_market_mechanism_bad_signature.yaml": OK + "market: {mechanism: 'math:sqrt'}\n",
+    "s_households_policy_not_callable.yaml": OK + "households: {policy: 'math:pi'}\n",
+    "s_tso_source_unknown.yaml": OK + "coordinator: {tso: {source: nrv}}\n",
+    "s_simulators_two_starters.yaml": OK + ("simulators: [{name: x, cmd: 'run %(addr)s', connect: "
+                                            "'localhost:5678', models: [{model: A}]}]\n"),
+    "s_simulators_not_a_simulator.yaml": OK + "simulators: [{name: x, python: 'json:JSONEncoder', models: [{model: A}]}]\n",
+    "s_simulators_peer_missing.yaml": OK + ("simulators: [{name: x, connect: 'localhost:5678', models: [{model: A}], "
+                                            "connections: [{from: market.price_eur_per_mwh, to: price}]}]\n"),
     "s_start_garbage.yaml": OK + "start: yesterday\n",
     # --- out-of-range values
     "s_seed_negative.yaml": OK + "seed: -1\n",

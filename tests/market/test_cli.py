@@ -44,3 +44,13 @@ def test_bad_csv(tmp_path, capsys, body, needle):
 def test_unknown_mechanism(capsys):
     assert main([str(DATA), "--mechanism", "auction9"]) == 2
     assert "allowed" in capsys.readouterr().err
+
+
+def test_user_mechanism_from_the_command_line(user_code, capsys):
+    """--mechanism takes a module:function like the scenario field (tests/plugins/usermech.py)."""
+    assert main([str(DATA), "--mechanism", "usermech:mid_price", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    # hand calculation: posted price = (default retail 287 + feed-in 123.1) / 2 = 205.05 EUR/MWh
+    assert d["clearing_price_eur_per_mwh"] == pytest.approx(205.05, abs=1e-9)
+    assert main([str(DATA), "--mechanism", "usermech:nothing"]) == 2
+    assert "has no attribute 'nothing'" in capsys.readouterr().err
