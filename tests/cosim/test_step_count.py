@@ -12,6 +12,8 @@ from __future__ import annotations
 import collections
 import importlib
 
+import mosaik_api_v3
+
 from benchmarks.probe import ADAPTERS
 from cosim.config import load_scenario
 from cosim.world import run_scenario
@@ -62,3 +64,57 @@ def test_full_stack_steps_per_interval(monkeypatch, tmp_path):
     # receiver's decision point (households, market) -> 4
     assert per["ict"] <= 4.0, per
     assert sum(per.values()) <= 9.0, per
+
+
+class _Emitter(mosaik_api_v3.Simulator):
+    """Emits one event batch at every step (ticks 0, 1, 2, ...)."""
+
+    def __init__(self):
+        super().__init__({"api_version": "3.0", "type": "hybrid", "models": {"E": {
+            "public": True, "params": [], "attrs": ["events_x"], "non-persistent": ["events_x"]}}})
+
+    def create(self, num, model):
+        return [{"eid": "e", "type": model}]
+
+    def step(self, time, inputs, max_advance=None):
+        self.t = time
+        return time + 1
+
+    def get_data(self, outputs):
+        return {"e": {"events_x": [self.t]}}
+
+
+class _Sink(mosaik_api_v3.Simulator):
+    """Steps every 10 ticks; its input is not a trigger."""
+
+    def __init__(self):
+        super().__init__({"api_version": "3.0", "type": "hybrid", "models": {"S": {
+            "public": True, "params": [], "attrs": [], "any_inputs": True, "trigger": []}}})
+        self.steps = []
+
+    def create(self, num, model):
+        return [{"eid": "s", "type": model}]
+
+    def step(self, time, inputs, max_advance=None):
+        self.steps.append(time)
+        return time + 10
+
+
+def test_mosaik_calls_a_connection_transform_at_every_push():
+    """The recorder's event staging relies on this (``cosim.world._Builder._connect_events``):
+    a non-trigger receiver stepping every 10 ticks sees only the last batch, but
+    the connection's ``transform`` is called for each of the 20 pushes, in order.
+    Fails if a mosaik version applies the transform when the receiver reads instead."""
+    import warnings
+
+    import mosaik
+
+    world = mosaik.World({"E": {"python": f"{__name__}:_Emitter"}, "S": {"python": f"{__name__}:_Sink"}},
+                         skip_greetings=True)
+    src, dst = world.start("E").E(), world.start("S").S()
+    seen = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        world.connect(src, dst, "events_x", transform=lambda v: seen.extend(v))
+    world.run(until=20, print_progress=False)
+    assert seen == list(range(20))
