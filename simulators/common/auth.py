@@ -35,8 +35,6 @@ from pathlib import Path
 
 import numpy as np
 
-from . import blake2b
-
 #: Bytes of a master secret (256 bit).
 SECRET_BYTES = 32
 
@@ -111,6 +109,8 @@ class KeyRing:
 
     def _rows(self, senders: np.ndarray) -> np.ndarray:
         """Row of each sender in :attr:`_states` (keyed BLAKE2b states, added on first use)."""
+        from . import blake2b  # numba: imported when the first batch is tagged, not with this module
+
         uniq, inverse = np.unique(senders, return_inverse=True)
         new = np.setdiff1d(uniq, self._ids, assume_unique=True)
         if len(new):
@@ -127,6 +127,8 @@ class KeyRing:
         packed = np.empty(n, dtype=[(f, orders.dtype[f]) for f in _FIELDS])
         for f in _FIELDS:
             packed[f] = orders[f]
+        from . import blake2b
+
         rows = self._rows(np.asarray(orders["sender"], dtype=np.int64))
         out = blake2b.tags(self._states, rows, packed.tobytes(), n, packed.dtype.itemsize)
         out[out == 0] = 1  # 0 means unsigned
