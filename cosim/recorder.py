@@ -561,9 +561,10 @@ class HDF5Sink:
 class RecorderSim(mosaik_api_v3.Simulator):
     """mosaik adapter: stores every connected attribute through an :class:`HDF5Sink`.
 
-    Series attributes are written once per regular step (every ``step_s``);
-    ``events_*`` attributes trigger a step whenever they carry records and are
-    appended to /events.
+    Series attributes are written once per regular step (every ``step_s``),
+    the only steps it takes. ``events_*`` are connected without a trigger and
+    staged in the sink by the connection itself (see ``cosim.world``), so they
+    never wake the recorder; a batch that still reaches :meth:`step` is appended.
     """
 
     def __init__(self) -> None:
@@ -578,7 +579,7 @@ class RecorderSim(mosaik_api_v3.Simulator):
         self.on_step = on_step
         self.meta["models"]["Recorder"] = {
             "public": True, "params": [], "attrs": [], "any_inputs": True,
-            "trigger": list(event_attrs), "persistent": [],
+            "trigger": [], "persistent": [],
         }
         return self.meta
 

@@ -284,8 +284,35 @@ class _Builder:
                               sources=self.sources, event_attrs=self.event_attrs, on_step=on_step)
         rec = rec_sim.Recorder()
         for _name, entity, attrs in self.record:
-            if attrs:
-                world.connect(entity, rec, *attrs)
+            series = [a for a in attrs if not a.startswith("events_")]
+            if series:
+                world.connect(entity, rec, *series)
+            for attr in attrs:
+                if attr.startswith("events_"):
+                    self._connect_events(entity, rec, attr)
+
+    def _connect_events(self, entity, rec, attr: str) -> None:
+        """``events_*`` are staged in the sink as mosaik hands them on, without waking the recorder.
+
+        The connection is not a trigger, so the recorder steps once per interval
+        only. mosaik keeps one value per connection between two steps of the
+        receiver, so the records are taken when mosaik pushes them (the
+        connection's ``transform``, called once per push in the order of the
+        steps), not when the recorder next steps.
+        """
+        import warnings
+
+        sink, table = self.sink, attr[len("events_"):]
+
+        def stage(records):
+            if records is not None and len(records):
+                sink.append_events(table, records)
+
+        with warnings.catch_warnings():
+            # mosaik advises against non-persistent -> non-trigger links because the
+            # receiver would see only the last value; ``stage`` takes every one
+            warnings.filterwarnings("ignore", message="A connection between the non-persistent")
+            self.world.connect(entity, rec, attr, transform=stage)
 
 
 def _headline(path: Path) -> dict:

@@ -15,10 +15,10 @@ of the secret, for unit tests of the model only.
 Tag: keyed BLAKE2b (the MAC mode of RFC 7693, §2.9) with the sender's key
 over the packed fields ``msg_id, kind, sender, bus, interval_s, side,
 quantity_mwh, price_eur_per_mwh, send_ms``, with an 8-byte digest
-(little-endian uint64) written to ``tag``. A tag of 0 means unsigned. Keyed
-BLAKE2b is one C call per message (HMAC-SHA256 needs two hash passes and a
-Python object per message): 5 ms instead of 24 ms for the 9,000 orders of a
-district's gate closure.
+(little-endian uint64) written to ``tag``. A tag of 0 means unsigned. A batch
+is tagged in one compiled call (:mod:`.blake2b`: the key block once per
+sender, then one compression per message), the same function as
+``hashlib.blake2b(fields, key=key, digest_size=8)`` per message.
 
 Verification rejects an order whose tag does not match (*forged*: wrong key,
 altered field, unsigned) or whose ``msg_id`` was already accepted (*replayed*,
@@ -96,6 +96,8 @@ class KeyRing:
         else:
             self._master = np.random.default_rng(int(secret)).bytes(SECRET_BYTES)
         self._keys: dict[int, bytes] = {}
+        self._ids = np.zeros(0, dtype=np.int64)  # senders with a keyed state, sorted
+        self._states = np.zeros((0, 8), dtype=np.uint64)
 
     def key(self, agent: int) -> bytes:
         """The 32-byte key of ``agent``."""
@@ -105,21 +107,30 @@ class KeyRing:
             k = self._keys[agent] = hmac.new(self._master, msg, hashlib.sha256).digest()
         return k
 
+    def _rows(self, senders: np.ndarray) -> np.ndarray:
+        """Row of each sender in :attr:`_states` (keyed BLAKE2b states, added on first use)."""
+        from . import blake2b  # numba: imported when the first batch is tagged, not with this module
+
+        uniq, inverse = np.unique(senders, return_inverse=True)
+        new = np.setdiff1d(uniq, self._ids, assume_unique=True)
+        if len(new):
+            states = blake2b.keyed_states([self.key(int(a)) for a in new.tolist()], digest_size=8)
+            ids = np.concatenate([self._ids, new])
+            order = np.argsort(ids, kind="stable")
+            self._ids = ids[order]
+            self._states = np.concatenate([self._states, states])[order]
+        return np.searchsorted(self._ids, uniq)[inverse]
+
     def tags(self, orders: np.ndarray) -> np.ndarray:
-        """Correct tags of ``orders`` (uint64 array)."""
+        """Correct tags of ``orders`` (uint64 array), the whole batch in one compiled call."""
         n = len(orders)
         packed = np.empty(n, dtype=[(f, orders.dtype[f]) for f in _FIELDS])
         for f in _FIELDS:
             packed[f] = orders[f]
-        raw = packed.tobytes()
-        size = packed.dtype.itemsize
-        out = np.empty(n, dtype=np.uint64)
-        senders = orders["sender"].tolist()
-        keys = [self.key(a) for a in senders]
-        blake = hashlib.blake2b
-        digests = b"".join(blake(raw[i * size:(i + 1) * size], key=keys[i], digest_size=8).digest()
-                           for i in range(n))
-        out[:] = np.frombuffer(digests, dtype="<u8")
+        from . import blake2b
+
+        rows = self._rows(np.asarray(orders["sender"], dtype=np.int64))
+        out = blake2b.tags(self._states, rows, packed.tobytes(), n, packed.dtype.itemsize)
         out[out == 0] = 1  # 0 means unsigned
         return out
 
@@ -139,11 +150,18 @@ def verify(orders: np.ndarray, ring: KeyRing, seen: set[int]) -> tuple[np.ndarra
     """
     forged = orders["tag"] != ring.tags(orders)
     replayed = np.zeros(len(orders), dtype=bool)
-    for i, (mid, bad) in enumerate(zip(orders["msg_id"].tolist(), forged.tolist())):
-        if bad:
-            continue
-        if mid in seen:
-            replayed[i] = True
-        else:
-            seen.add(mid)
+    cand = np.flatnonzero(~forged)
+    ids = orders["msg_id"][cand]
+    listed = ids.tolist()
+    if seen.isdisjoint(listed):  # the usual case: one C-level pass
+        rep = np.zeros(len(ids), dtype=bool)
+    else:
+        rep = np.fromiter((m in seen for m in listed), dtype=bool, count=len(listed))
+    # within the batch only the first copy of a msg_id can be accepted
+    _, first = np.unique(ids, return_index=True)
+    again = np.ones(len(ids), dtype=bool)
+    again[first] = False
+    rep |= again
+    replayed[cand] = rep
+    seen.update(ids[~rep].tolist())
     return forged, replayed

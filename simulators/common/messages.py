@@ -43,7 +43,7 @@ status : int8
 size_bytes : int32
     Payload size used for serialisation delay [byte].
 tag : uint64
-    Authentication tag (truncated HMAC-SHA256, see the market package);
+    Authentication tag (keyed BLAKE2b-64, see :mod:`simulators.common.auth`);
     0 = untagged.
 ref_id : int64
     msg_id of the message this one answers (results, activations), else -1.

@@ -1,0 +1,120 @@
+"""How often mosaik steps each simulator per market interval in the full stack.
+
+Counted by wrapping each adapter's ``step`` (mosaik calls it once per
+simulator step), not by timing. The configuration is the full LV stack of
+the speed issue: households with every device and the market HEMS,
+pay-as-clear with the DSO's AC check, ICT half LTE / half fibre, the
+coordinator's ``common`` scheme, everything recorded.
+"""
+
+from __future__ import annotations
+
+import collections
+import importlib
+
+import mosaik_api_v3
+
+from benchmarks.probe import ADAPTERS
+from cosim.config import load_scenario
+from cosim.world import run_scenario
+
+FULL_LV = [
+    "households.policy=market",
+    "households.pv={share: 0.8, kwp: {dist: uniform, low: 5, high: 10}, sgen_mode: absorb}",
+    "households.battery={share: 0.6}",
+    "households.ev={share: 0.5, mode: smart}",
+    "households.heat_pump={share: 0.5}",
+    "market.mechanism=pay_as_clear",
+    "market.dso_check=ac_check",
+    "ict.technologies={lte: 0.5, fiber: 0.5}",
+    "coordinator.scheme=common",
+    "duration=2h",
+]
+
+
+def _count_steps(monkeypatch, tmp_path, overrides):
+    steps: list[tuple[str, int]] = []
+    for name, target in ADAPTERS.items():
+        module, cls_name = target.split(":")
+        cls = getattr(importlib.import_module(module), cls_name)
+
+        def counted(self, time, inputs, max_advance=None, _orig=cls.step, _name=name):
+            steps.append((_name, int(time)))
+            return _orig(self, time, inputs, max_advance)
+
+        monkeypatch.setattr(cls, "step", counted)
+    sc, text = load_scenario(None, overrides)
+    run_scenario(sc, text, tmp_path / "steps.h5")
+    return sc, steps
+
+
+def test_full_stack_steps_per_interval(monkeypatch, tmp_path):
+    sc, steps = _count_steps(monkeypatch, tmp_path, FULL_LV)
+    tick = int(round(sc.step_s * 1000))  # 1 tick = 1 ms
+    # intervals 1 .. n-2: interval 0 has the start-up steps every simulator takes at
+    # t=0, and the coordinator acts in interval k-1 for interval k (none in the last)
+    inner = [(n, t) for n, t in steps if tick <= t < (sc.n_steps - 1) * tick]
+    per = {k: v / (sc.n_steps - 2) for k, v in collections.Counter(n for n, _ in inner).items()}
+    # each decision-making simulator once per interval, the recorder once (series only;
+    # events no longer wake it)
+    for name in ("household", "grid", "market", "coordinator", "recorder"):
+        assert per[name] == 1.0, (name, per)
+    assert all(t % tick == 0 for n, t in inner if n == "recorder")
+    # the ICT: on receipt of the orders and of the results, and one tick before each
+    # receiver's decision point (households, market) -> 4
+    assert per["ict"] <= 4.0, per
+    assert sum(per.values()) <= 9.0, per
+
+
+class _Emitter(mosaik_api_v3.Simulator):
+    """Emits one event batch at every step (ticks 0, 1, 2, ...)."""
+
+    def __init__(self):
+        super().__init__({"api_version": "3.0", "type": "hybrid", "models": {"E": {
+            "public": True, "params": [], "attrs": ["events_x"], "non-persistent": ["events_x"]}}})
+
+    def create(self, num, model):
+        return [{"eid": "e", "type": model}]
+
+    def step(self, time, inputs, max_advance=None):
+        self.t = time
+        return time + 1
+
+    def get_data(self, outputs):
+        return {"e": {"events_x": [self.t]}}
+
+
+class _Sink(mosaik_api_v3.Simulator):
+    """Steps every 10 ticks; its input is not a trigger."""
+
+    def __init__(self):
+        super().__init__({"api_version": "3.0", "type": "hybrid", "models": {"S": {
+            "public": True, "params": [], "attrs": [], "any_inputs": True, "trigger": []}}})
+        self.steps = []
+
+    def create(self, num, model):
+        return [{"eid": "s", "type": model}]
+
+    def step(self, time, inputs, max_advance=None):
+        self.steps.append(time)
+        return time + 10
+
+
+def test_mosaik_calls_a_connection_transform_at_every_push():
+    """The recorder's event staging relies on this (``cosim.world._Builder._connect_events``):
+    a non-trigger receiver stepping every 10 ticks sees only the last batch, but
+    the connection's ``transform`` is called for each of the 20 pushes, in order.
+    Fails if a mosaik version applies the transform when the receiver reads instead."""
+    import warnings
+
+    import mosaik
+
+    world = mosaik.World({"E": {"python": f"{__name__}:_Emitter"}, "S": {"python": f"{__name__}:_Sink"}},
+                         skip_greetings=True)
+    src, dst = world.start("E").E(), world.start("S").S()
+    seen = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        world.connect(src, dst, "events_x", transform=lambda v: seen.extend(v))
+    world.run(until=20, print_progress=False)
+    assert seen == list(range(20))
