@@ -272,6 +272,8 @@ def element_profiles(net, element: str, column: str) -> ElementProfiles:
     idx, vals = user.for_element(element, column)
     if not len(idx):
         return base
+    import pandas as pd
+
     pos = pd.Index(base.element_index).get_indexer(idx)
     return ElementProfiles(base.element_index, base.rel, base.col, base.nominal, pos.astype(np.int64),
                            vals, user.row0)
