@@ -17,7 +17,7 @@ import numpy as np
 from cosim.config import load_scenario
 from cosim.world import run_scenario
 
-BASE = ["households.policy=tariff", "households.battery={share: 0.6}", "households.pv={share: 0.8}",
+BASE = ["households.include=[household, agricultural]", "households.policy=tariff", "households.battery={share: 0.6}", "households.pv={share: 0.8}",
         "start=2016-01-12T00:00:00", "duration=1d"]
 
 

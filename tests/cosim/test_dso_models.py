@@ -15,7 +15,7 @@ from cosim.errors import ScenarioError
 from cosim.world import run_scenario
 
 BASE = [
-    "households.policy=market",
+    "households.include=[household, agricultural]", "households.policy=market",
     "households.pv={share: 0.8, kwp: {dist: uniform, low: 5, high: 10}, sgen_mode: absorb}",
     "households.battery={share: 0.6}",
     "start=2016-06-06T09:00:00",

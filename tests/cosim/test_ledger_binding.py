@@ -25,7 +25,7 @@ from cosim.config import load_scenario
 from cosim.world import run_scenario
 
 BASE = [
-    "households.policy=market",
+    "households.include=[household, agricultural]", "households.policy=market",
     "households.pv={share: 0.8, kwp: {dist: uniform, low: 5, high: 10}, sgen_mode: absorb}",
     "households.battery={share: 0.6}",
     "market.mechanism=pay_as_clear",

@@ -94,9 +94,10 @@ def test_sigkill_never_corrupts_an_earlier_complete_result(tmp_path):
     first = cosim("run", str(DEFAULT), "--set", "duration=2h", "-o", str(out), "-q")
     assert first.returncode == 0, first.stderr
     digest, mtime = dataset_digest(out), out.stat().st_mtime_ns
-    # a 60-day rerun (about a minute) to the same path, killed 2 s after its partial file appears
+    # a 60-day rerun (about a minute) to the same path (--force: overwriting is asked for),
+    # killed 2 s after its partial file appears
     proc = subprocess.Popen([sys.executable, "-m", "cosim.cli", "run", str(DEFAULT), "--set", "duration=60d",
-                             "--set", "output.chunk_steps=8", "-o", str(out), "-q"],
+                             "--set", "output.chunk_steps=8", "-o", str(out), "--force", "-q"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 120
