@@ -36,10 +36,13 @@ the *feed-in* price. Kinds:
   bill and the market's settlement); the cumulative resets at each period
   boundary. A run is assumed to start with an empty counter (no import before
   ``start`` in its period). :func:`import_price_eur_per_mwh` returns the
-  first-tier price (the published base price; the market's retail backstop
-  and the ``tariff`` policy's 24 h reference use it); each home's energy
+  first-tier price (the published base price; the market's retail backstop,
+  its provisional bill at clearing, the ``tariff`` policy's 24 h reference and
+  the bid curves' trailing reference price use it); each home's energy
   manager sees its *marginal* tier price for the next interval
-  (:meth:`BlockBiller.marginal_eur_per_mwh`).
+  (:meth:`BlockBiller.marginal_eur_per_mwh`) as the price of its retail
+  purchases. Within a tier the marginal price is the same in every interval,
+  so shifting load in time earns nothing; only using less does.
 
 Feed-in is a fixed feed-in tariff for all kinds (net metering is the special
 case ``feed_in = import price``, set it explicitly).
