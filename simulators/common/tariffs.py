@@ -24,6 +24,25 @@ the *feed-in* price. Kinds:
   ``cpp_months`` of each year with the seeded generator ``cpp_seed``
   (:func:`cpp_event_days`). Events are announced day-ahead: the home energy
   managers bid 5-15 min ahead, so they always know an event when they bid.
+* ``ibp``: increasing block prices; the import price of a kWh depends on how
+  much the home has already imported from the retailer in the billing period
+  (``ibp_period``: calendar ``month`` or ``year`` in local time of ``start``):
+  ``ibp_prices_eur_per_mwh[i]`` up to the upper bound ``ibp_tiers_kwh[i]``,
+  the last price above the last bound. Prices must rise strictly, one more price
+  than bounds. The energy counted is the retail import residual
+  (:func:`retail_residual_mwh`: local trades are not retail energy). The bill
+  integrates the tier prices over ``[cumulative, cumulative + import]`` per home
+  (:class:`BlockBiller`, the one implementation used by the households' own
+  bill and the market's settlement); the cumulative resets at each period
+  boundary. A run is assumed to start with an empty counter (no import before
+  ``start`` in its period). :func:`import_price_eur_per_mwh` returns the
+  first-tier price (the published base price; the market's retail backstop,
+  its provisional bill at clearing, the ``tariff`` policy's 24 h reference and
+  the bid curves' trailing reference price use it); each home's energy
+  manager sees its *marginal* tier price for the next interval
+  (:meth:`BlockBiller.marginal_eur_per_mwh`) as the price of its retail
+  purchases. Within a tier the marginal price is the same in every interval,
+  so shifting load in time earns nothing; only using less does.
 
 Feed-in is a fixed feed-in tariff for all kinds (net metering is the special
 case ``feed_in = import price``, set it explicitly).
@@ -39,7 +58,13 @@ PG&E Peak Day Pricing up to 15), in the German winter peak months December to
 February, 17-21 h, at 1,000 EUR/MWh, about 3.5 times the flat price; the
 experiments surveyed by Faruqui & Sergici (2010, J. Regul. Econ. 38:193-225)
 used critical-peak to off-peak ratios of about 3 to 10. The German choices
-(months, price) are assumptions.
+(months, price) are assumptions. Block-price defaults: monthly tiers at 240
+and 400 kWh with price ratios 1 : 1.102 : 1.614, the residential tiered tariff
+of Beijing since 2012 (0.4883 / 0.5383 / 0.7883 CNY/kWh for 0-240 / 241-400 /
+above 400 kWh a month, NDRC tiered-pricing reform), applied to the German 2016
+flat price: 287.0 / 316.4 / 463.3 EUR/MWh (transferring the ratios to German
+prices is an assumption). Monthly tiers are also used by the California
+investor-owned utilities (baseline allowance per month).
 """
 
 from __future__ import annotations
@@ -50,7 +75,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from simulators.common.schema import STRICT
 
@@ -65,7 +90,7 @@ class TariffConfig(BaseModel):
     """
 
     model_config = STRICT
-    kind: Literal["flat", "tou", "rtp", "cpp"] = "flat"
+    kind: Literal["flat", "tou", "rtp", "cpp", "ibp"] = "flat"
     retail_eur_per_mwh: float = Field(287.0, ge=0)
     feed_in_eur_per_mwh: float = Field(123.1, ge=0)
     tou_peak_eur_per_mwh: float = Field(350.0, ge=0)
@@ -81,6 +106,23 @@ class TariffConfig(BaseModel):
     cpp_months: tuple[int, ...] = (1, 2, 12)
     cpp_event_days: tuple[str, ...] | None = None
     cpp_seed: int = Field(0, ge=0)
+    ibp_period: Literal["month", "year"] = "month"
+    ibp_tiers_kwh: tuple[float, ...] = (240.0, 400.0)
+    ibp_prices_eur_per_mwh: tuple[float, ...] = (287.0, 316.4, 463.3)
+
+    @field_validator("ibp_tiers_kwh")
+    @classmethod
+    def _tiers_increase(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        if not v or not all(np.isfinite(b) and b > 0 for b in v) or any(b1 <= b0 for b0, b1 in zip(v, v[1:])):
+            raise ValueError("at least one upper bound [kWh], finite, > 0 and strictly increasing")
+        return v
+
+    @field_validator("ibp_prices_eur_per_mwh")
+    @classmethod
+    def _prices_increase(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        if len(v) < 2 or not all(np.isfinite(p) and p >= 0 for p in v) or any(p1 <= p0 for p0, p1 in zip(v, v[1:])):
+            raise ValueError("at least two prices [EUR/MWh], finite, >= 0 and strictly increasing")
+        return v
 
     @model_validator(mode="after")
     def _kind_params(self) -> "TariffConfig":
@@ -102,6 +144,10 @@ class TariffConfig(BaseModel):
                     pd.Timestamp(d)
                 except ValueError:
                     raise ValueError(f"tariff.cpp_event_days: {d!r} is not an ISO date (YYYY-MM-DD)") from None
+        if self.kind == "ibp" and len(self.ibp_prices_eur_per_mwh) != len(self.ibp_tiers_kwh) + 1:
+            raise ValueError(f"tariff.ibp_prices_eur_per_mwh: needs one price per tier, "
+                             f"len(ibp_tiers_kwh) + 1 = {len(self.ibp_tiers_kwh) + 1} values "
+                             f"(got {len(self.ibp_prices_eur_per_mwh)})")
         return self
 
 
@@ -141,7 +187,9 @@ def import_price_eur_per_mwh(tariff, start: str, interval_s: np.ndarray | int) -
         events = np.concatenate([_cpp_days(_cpp_key(tariff), int(y)) for y in years])
         event = np.isin(day, events) & (hour >= int(tariff["cpp_start_h"])) & (hour < int(tariff["cpp_end_h"]))
         return np.where(event, float(tariff["cpp_event_price_eur_per_mwh"]), float(tariff["retail_eur_per_mwh"]))
-    raise ValueError(f"tariff kind {kind!r} unknown; allowed: flat, tou, rtp, cpp")
+    if kind == "ibp":  # the first block; per home see BlockBiller.marginal_eur_per_mwh
+        return np.full(len(t), float(tariff["ibp_prices_eur_per_mwh"][0]))
+    raise ValueError(f"tariff kind {kind!r} unknown; allowed: flat, tou, rtp, cpp, ibp")
 
 
 def _cpp_key(tariff: dict) -> tuple:
@@ -223,3 +271,89 @@ def retail_bill_eur(import_mwh, export_mwh, local_net_mwh, retail_eur_per_mwh, f
     imp_res, exp_res = retail_residual_mwh(import_mwh, export_mwh, local_net_mwh)
     return imp_res * np.asarray(retail_eur_per_mwh, dtype=float) - exp_res * np.asarray(feed_in_eur_per_mwh,
                                                                                        dtype=float)
+
+
+def block_cost_eur(cumulative_mwh, import_mwh, tiers_mwh, prices_eur_per_mwh) -> np.ndarray:
+    """Import cost under increasing block prices [EUR]: the tier prices integrated
+    over ``[cumulative, cumulative + import]``.
+
+    Parameters
+    ----------
+    cumulative_mwh, import_mwh : array_like
+        Energy already imported in the billing period and imported now, >= 0 [MWh].
+    tiers_mwh : array_like
+        Upper bounds of the tiers but the last, strictly increasing [MWh].
+    prices_eur_per_mwh : array_like
+        One price per tier (``len(tiers_mwh) + 1``) [EUR/MWh].
+    """
+    c = np.asarray(cumulative_mwh, dtype=float)[..., None]
+    e = c + np.asarray(import_mwh, dtype=float)[..., None]
+    b = np.asarray(tiers_mwh, dtype=float)
+    lo = np.concatenate([[0.0], b])
+    hi = np.concatenate([b, [np.inf]])
+    overlap = np.maximum(np.minimum(e, hi) - np.maximum(c, lo), 0.0)
+    return overlap @ np.asarray(prices_eur_per_mwh, dtype=float)
+
+
+class BlockBiller:
+    """Per-home cumulative retail import of the billing periods of an ``ibp`` tariff.
+
+    The one stateful implementation of increasing block prices: the households'
+    own bill and the market's settlement each keep one and feed it the same
+    retail import residuals, so their bills agree. Each billing period (calendar
+    month or year of the interval start, local time of ``start``) has its own
+    counter, starting at zero; the bill of a period does not depend on the
+    order in which its intervals are charged, only the split between intervals.
+
+    Parameters
+    ----------
+    tariff : TariffConfig or dict
+        A validated ``tariff`` section of kind ``ibp``.
+    start : str
+        ISO 8601 start of the run.
+    n_agents : int
+        Number of homes (ids ``0 .. n_agents-1``).
+    """
+
+    def __init__(self, tariff, start: str, n_agents: int) -> None:
+        t = _as_dict(tariff)
+        self.tiers_mwh = np.asarray(t["ibp_tiers_kwh"], dtype=float) * 1e-3
+        self.prices_eur_per_mwh = np.asarray(t["ibp_prices_eur_per_mwh"], dtype=float)
+        self.period = str(t.get("ibp_period", "month"))
+        self.start = pd.Timestamp(start)
+        self.n = int(n_agents)
+        self._cum: dict[int, np.ndarray] = {}
+
+    def period_of(self, interval_s: int) -> int:
+        """Billing period of an interval start [s since ``start``] (year, or 12 * year + month - 1)."""
+        ts = self.start + pd.Timedelta(seconds=int(interval_s))
+        return int(ts.year) if self.period == "year" else 12 * int(ts.year) + int(ts.month) - 1
+
+    def cumulative_mwh(self, interval_s: int) -> np.ndarray:
+        """Retail import charged so far in the billing period of ``interval_s`` [MWh] (a view)."""
+        key = self.period_of(interval_s)
+        if key not in self._cum:
+            self._cum[key] = np.zeros(self.n)
+        return self._cum[key]
+
+    def marginal_eur_per_mwh(self, interval_s: int) -> np.ndarray:
+        """Per home, the price of the next kWh imported in interval ``interval_s`` [EUR/MWh]."""
+        tier = np.searchsorted(self.tiers_mwh, self.cumulative_mwh(interval_s), side="right")
+        return self.prices_eur_per_mwh[tier]
+
+    def charge_eur(self, interval_s: int, import_mwh, agents=None) -> np.ndarray:
+        """Cost of ``import_mwh`` [MWh] per agent (all agents, or the distinct ids ``agents``) in
+        interval ``interval_s`` [EUR]; advances the counters."""
+        cum = self.cumulative_mwh(interval_s)
+        idx = slice(None) if agents is None else np.asarray(agents, dtype=np.int64)
+        q = np.broadcast_to(np.asarray(import_mwh, dtype=float), cum[idx].shape)
+        cost = block_cost_eur(cum[idx], q, self.tiers_mwh, self.prices_eur_per_mwh)
+        cum[idx] = cum[idx] + q
+        return cost
+
+    def retail_bill_eur(self, interval_s: int, import_mwh, export_mwh, local_net_mwh, feed_in_eur_per_mwh,
+                        agents=None) -> np.ndarray:
+        """:func:`retail_bill_eur` under block prices: the import residual charged through the
+        tiers, the export residual at the feed-in price [EUR]; advances the counters."""
+        imp_res, exp_res = retail_residual_mwh(import_mwh, export_mwh, local_net_mwh)
+        return self.charge_eur(interval_s, imp_res, agents) - exp_res * np.asarray(feed_in_eur_per_mwh, dtype=float)

@@ -130,7 +130,8 @@ class FlexState:
     eta_round_trip : float
         Battery round-trip efficiency (charge x discharge) [1].
     retail_eur_per_mwh, feed_in_eur_per_mwh, p_ref_eur_per_mwh : float
-        Tariff prices of the next interval and the trailing reference price.
+        Tariff prices of the next interval and the trailing reference price
+        (``retail_eur_per_mwh`` per home, shape (n,), under block prices).
     dt_h : float
     """
 
@@ -147,7 +148,7 @@ class FlexState:
     bat_dis_max_mw: np.ndarray
     bat_soc_frac: np.ndarray
     eta_round_trip: float
-    retail_eur_per_mwh: float
+    retail_eur_per_mwh: float | np.ndarray
     feed_in_eur_per_mwh: float
     p_ref_eur_per_mwh: float
     dt_h: float
@@ -165,14 +166,14 @@ class BidCurve:
         Slot quantities, >= 0 [MWh], shape (n, N_SLOTS).
     price_eur_per_mwh : np.ndarray
         Slot prices [EUR/MWh], shape (n, N_SLOTS).
-    retail_eur_per_mwh : float
-        Limit price of the inflexible BID.
+    retail_eur_per_mwh : float or np.ndarray
+        Limit price of the inflexible BID (per home under block prices).
     """
 
     r0_mwh: np.ndarray
     q_mwh: np.ndarray
     price_eur_per_mwh: np.ndarray
-    retail_eur_per_mwh: float
+    retail_eur_per_mwh: float | np.ndarray
 
     @cached_property
     def supply_mwh(self) -> np.ndarray:
@@ -239,7 +240,8 @@ def build_curve(s: FlexState, f: ValuationFactors) -> BidCurve:
     # every other demand slot is on (so curtailment never creates a purchase)
     d_lo_without = r0 - q[:, BAT_DISCHARGE] + q.sum(axis=1)
     q[:, PV_CURTAIL] = np.minimum(np.maximum(-d_lo_without, 0.0), np.maximum(s.pv_p_mw, 0.0) * dt)
-    return BidCurve(r0, q, price, float(s.retail_eur_per_mwh))
+    retail = s.retail_eur_per_mwh  # a scalar, or per home under block prices
+    return BidCurve(r0, q, price, float(retail) if np.ndim(retail) == 0 else np.asarray(retail, dtype=float))
 
 
 def _sorted(curve: BidCurve):

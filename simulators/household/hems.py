@@ -98,7 +98,8 @@ class DispatchInput:
         Battery charge / discharge limits.
     price_eur_per_mwh, price_ref_eur_per_mwh : float
         Retail price of the interval and its causal reference (trailing 24 h
-        mean of the published import price) [EUR/MWh].
+        mean of the published import price) [EUR/MWh]. Under block prices
+        ``price_eur_per_mwh`` is each home's marginal tier price, shape (n,).
     dt_h : float
         Interval length [h].
     result_mwh, activation_mwh : np.ndarray or None
@@ -119,7 +120,7 @@ class DispatchInput:
     hp_lo_mw: np.ndarray
     bat_ch_max_mw: np.ndarray
     bat_dis_max_mw: np.ndarray
-    price_eur_per_mwh: float
+    price_eur_per_mwh: float | np.ndarray
     price_ref_eur_per_mwh: float
     dt_h: float
     result_mwh: np.ndarray | None = None
@@ -149,7 +150,8 @@ class OfferInput:
     interval_s, send_ms : int
         Start of the interval offered [s]; send time [ms].
     buy_price_eur_per_mwh, sell_price_eur_per_mwh, flex_price_eur_per_mwh : float
-        Limit prices of bids, offers and flexibility offers [EUR/MWh].
+        Limit prices of bids, offers and flexibility offers [EUR/MWh]
+        (``buy_price_eur_per_mwh`` per home, shape (n,), under block prices).
     flex_receiver : int
         Receiver of flexibility offers (market or aggregator id).
     counter : np.ndarray
@@ -165,7 +167,7 @@ class OfferInput:
     bus: np.ndarray
     interval_s: int
     send_ms: int
-    buy_price_eur_per_mwh: float
+    buy_price_eur_per_mwh: float | np.ndarray
     sell_price_eur_per_mwh: float
     flex_price_eur_per_mwh: float
     flex_receiver: int
@@ -217,6 +219,8 @@ def build_orders(net_mwh, sender, bus, interval_s, send_ms, buy_price, sell_pric
     m["kind"] = np.where(buy, msgs.Kind.BID, msgs.Kind.OFFER)
     m["side"] = np.where(buy, 1, -1)
     m["quantity_mwh"] = np.abs(q)
+    if np.ndim(buy_price):  # per home (block prices: each home's marginal tier price)
+        buy_price = np.asarray(buy_price)[nz]
     m["price_eur_per_mwh"] = np.where(buy, buy_price, sell_price)
     return _address(m, nz, sender, bus, msgs.MARKET, interval_s, send_ms, counter)
 
@@ -272,6 +276,15 @@ def dispatch_tariff(d: DispatchInput) -> Dispatch:
     """Take all below the reference price, the minimum above it, else self-consumption."""
     ev_p, hp_p, bat_req = dispatch_self_consumption(d)
     price, mean = d.price_eur_per_mwh, d.price_ref_eur_per_mwh
+    if np.ndim(price):  # per home (block prices): each home compares its own marginal price
+        low, high = price < mean - 1e-9, price > mean + 1e-9
+        hp_min = d.hp_lo_mw
+        rest = d.base_p_mw + d.ev_must_mw + hp_min - d.pv_p_mw
+        bat_min = np.clip(-rest, -d.bat_dis_max_mw, 0.0)
+        ev_min = d.ev_must_mw - np.minimum(np.maximum(rest + bat_min, 0.0), d.ev_must_mw - d.ev_min_mw)
+        pick = lambda lo_v, hi_v, mid: np.where(low, lo_v, np.where(high, hi_v, mid))
+        return (pick(d.ev_max_mw, ev_min, ev_p), pick(d.hp_hi_mw, hp_min, hp_p),
+                pick(d.bat_ch_max_mw, bat_min, bat_req))
     if price < mean - 1e-9:
         return d.ev_max_mw, d.hp_hi_mw, d.bat_ch_max_mw
     if price > mean + 1e-9:

@@ -14,6 +14,7 @@ import pandas as pd
 from simulators.common import messages as msgs
 from simulators.common.netdata import profile_row
 from simulators.common.tariffs import (
+    BlockBiller,
     TariffConfig,
     feed_in_price_eur_per_mwh,
     import_price_eur_per_mwh,
@@ -87,6 +88,8 @@ class HouseholdModel:
         t_s = np.arange(n_steps + 2) * self.step_s
         self.price = import_price_eur_per_mwh(self.tariff, start, t_s)
         self.feed_in = feed_in_price_eur_per_mwh(self.tariff, start, t_s)
+        #: increasing block prices: per-home cumulative retail import (the market settles with its own copy)
+        self.block = BlockBiller(self.tariff, start, n) if self.tariff.kind == "ibp" else None
         # reference of the ``tariff`` policy: the mean published import price over
         # [t - 12 h, t + 12 h) (published by noon of the day before; see hems)
         per_day = max(1, 86400 // self.step_s)
@@ -205,7 +208,7 @@ class HouseholdModel:
         curve_sp = self._curve_setpoints(t_s, result) if policy.curve else None
         decided = policy.dispatch(hems.DispatchInput(
             base_p, pv_p, ev_must, ev_max, ev_min, hp_set, hp_hi, hp_lo, ch_max, dis_max,
-            self.price[k], self.price_ref24[k], dt, result, self.activations.pop(t_s, None), curve_sp))
+            self._price(k), self.price_ref24[k], dt, result, self.activations.pop(t_s, None), curve_sp))
         ev_p, hp_p, bat_req = decided[:3]
         pv_forecastable = pv_p  # before market curtailment (persistence forecast)
         if len(decided) > 3:  # PV export curtailed because it was not sold [MW]
@@ -234,8 +237,11 @@ class HouseholdModel:
         tot["energy_export_mwh"] += exp_
         # local trades at their prices + the retailer's bill of the metered residual: the
         # settlement rule the market applies too (simulators.common.tariffs.retail_bill_eur)
-        tot["bill_eur"] += retail_bill_eur(imp, exp_, 0.0 if local_net is None else local_net,
-                                           self.price[k], self.feed_in[k])
+        local = 0.0 if local_net is None else local_net
+        if self.block is None:
+            tot["bill_eur"] += retail_bill_eur(imp, exp_, local, self.price[k], self.feed_in[k])
+        else:
+            tot["bill_eur"] += self.block.retail_bill_eur(t_s, imp, exp_, local, self.feed_in[k])
         if local_cost is not None:
             tot["bill_eur"] += local_cost
         self.last_partial = {"base": base_p, "pv": pv_forecastable, "ev": ev_p, "hp": hp_p}
@@ -245,13 +251,20 @@ class HouseholdModel:
             "p_mw": net_p, "q_mvar": net_q, "pv_p_mw": pv_p, "pv_curtailed_mw": pv_curt,
             "battery_p_mw": bat_p, "battery_soc_mwh": self.bat_soc.copy(), "ev_p_mw": ev_p,
             "ev_soc_mwh": self.ev_soc.copy(), "hp_p_mw": hp_p, "indoor_temp_c": self.t_in.copy(),
-            "hems_fallback": self.fallback, "bus_p_mw": p.to_bus(net_p), "bus_q_mvar": p.to_bus(net_q),
+            "hems_fallback": self.fallback, "import_price_eur_per_mwh": np.broadcast_to(self._price(k + 1), (p.n,)).copy(), "bus_p_mw": p.to_bus(net_p), "bus_q_mvar": p.to_bus(net_q),
         }
         out.update({key: v.copy() for key, v in tot.items()})
         self.last = out
         return out, out_msgs
 
     # ------------------------------------------------------------------ helpers
+    def _price(self, k: int):
+        """Retail import price the HEMS sees for interval ``k`` [EUR/MWh]: the tariff's price of the
+        interval (a scalar), under block prices each home's marginal tier price (shape (n,))."""
+        if self.block is None:
+            return self.price[k]
+        return self.block.marginal_eur_per_mwh(k * self.step_s)
+
     def _ev_prepare(self, t_s: float):
         p, e = self.pop, self.cfg.ev
         plugged, dep_s, trip = session_state(self.sessions, t_s)
@@ -352,7 +365,7 @@ class HouseholdModel:
         recv = msgs.MARKET if cfg.aggregator is None else msgs.AGGREGATOR_BASE - cfg.aggregator
         parts.append(offers(hems.OfferInput(
             net_f, bat_f, ch, dis, self.dt_h, self.sender, self.bus32, t_s + self.step_s, send_ms,
-            self.price[k + 1], self.feed_in[k + 1], cfg.flex_price_eur_per_mwh, recv, self.counter)))
+            self._price(k + 1), self.feed_in[k + 1], cfg.flex_price_eur_per_mwh, recv, self.counter)))
         return msgs.concat(parts)
 
     def _curve_orders(self, k: int, t_s: int, send_ms: int) -> np.ndarray:
@@ -364,7 +377,8 @@ class HouseholdModel:
         self.curves[iv] = (curve, n_sent)
         out = bidding.build_curve_orders(steps, self.sender, self.bus32, iv, send_ms, self.counter)
         lim, buy = out["price_eur_per_mwh"], out["side"] > 0
-        ok = np.where(buy, lim >= self.price[k + 1], lim <= self.feed_in[k + 1])
+        retail = self._price(k + 1)
+        ok = np.where(buy, lim >= (retail if np.ndim(retail) == 0 else retail[steps.home]), lim <= self.feed_in[k + 1])
         order = np.argsort(out["msg_id"])
         self.sent_orders[iv] = (out["msg_id"][order], ok[order])
         return out
@@ -402,7 +416,11 @@ class HouseholdModel:
         return bidding.FlexState(
             base, pv, ev_must, ev_max, slack_h, q_of(hp.comfort_low_c) / cop, q_of(hp.setpoint_c) / cop,
             q_of(hp.comfort_high_c) / cop, band_pos, ch, dis, soc_frac, b.eta_charge * b.eta_discharge,
-            float(self.price[k + 1]), float(self.feed_in[k + 1]), self._p_ref(), dt)
+            self._retail_for_curve(k + 1), float(self.feed_in[k + 1]), self._p_ref(), dt)
+
+    def _retail_for_curve(self, k: int):
+        price = self._price(k)
+        return float(price) if np.ndim(price) == 0 else price
 
     def _forecast_base_pv(self, k: int):
         """Base load and PV power forecast for interval ``k+1`` [MW] (``households.forecast``)."""

@@ -41,11 +41,14 @@ ATTRS = (
     Attr("energy_import_mwh", "MWh", "household", "running total of energy imported"),
     Attr("energy_export_mwh", "MWh", "household", "running total of energy exported"),
     Attr("bill_eur", "EUR", "household", "running total of the bill: local trades of the RESULTs received at "
-         "their prices plus the retailer's bill of the metered residual (tariffs.retail_bill_eur)"),
+         "their prices plus the retailer's bill of the metered residual (tariffs.retail_bill_eur; "
+         "tariffs.BlockBiller under block prices)"),
     Attr("ev_unmet_mwh", "MWh", "household", "running total of EV energy missing at departure"),
     Attr("comfort_violation_kh", "K*h", "household", "running total of degree-hours below the comfort band"),
     Attr("hems_fallback", "1", "household", "1 where the HEMS used its safe fallback this step (bid curve sent, "
          "RESULTs missing at the interval start), else 0"),
+    Attr("import_price_eur_per_mwh", "EUR/MWh", "household", "retail import price the HEMS sees for the next "
+         "interval: the tariff's price, under block prices (kind ibp) the home's marginal tier price"),
     Attr("bus_p_mw", "MW", "bus", "net active power per bus, consumer reference (to the grid)"),
     Attr("bus_q_mvar", "Mvar", "bus", "net reactive power per bus, consumer reference (to the grid)"),
     Attr("messages_out", "", "", "orders, flexibility offers and meter readings", "output"),

@@ -115,9 +115,9 @@ class MarketOperator:
         self.ring = KeyRing(auth_seed)
         self.seen: set[int] = set()
         self.n_agents = int(n_agents)
-        self.ledger = Ledger(n_agents, cfg.imbalance_price, cfg.imbalance_penalty_eur_per_mwh)
-        self.values: dict = {}
         self.tariff = (tariff or TariffConfig()).model_dump()
+        self.ledger = Ledger(n_agents, cfg.imbalance_price, cfg.imbalance_penalty_eur_per_mwh, self.tariff, start)
+        self.values: dict = {}
         self.validator = None
         if cfg.dso_check != "none":
             if net is None:

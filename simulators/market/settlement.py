@@ -28,6 +28,10 @@ Per delivery interval and agent ``a``:
    The tariff-only baseline bill (``import * retail - export * feed_in``, the
    same function with ``L = 0``) is accumulated at the same time for comparison.
    A second reading of the same agent and interval is ignored.
+   Under increasing block prices (tariff kind ``ibp``) the retail import is
+   charged through the tiers by a :class:`~simulators.common.tariffs.BlockBiller`
+   fed with the metered residuals (a second one, fed with the plain meter
+   import, prices the tariff-only baseline), the same rule the households bill with.
 
 Agents without a meter reading keep their provisional bill. ``bill_open_eur``
 is the part of ``bill_eur`` booked for intervals whose reading has not been
@@ -53,7 +57,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulators.common.tariffs import retail_bill_eur
+from simulators.common.tariffs import BlockBiller, retail_bill_eur
 
 log = logging.getLogger(__name__)
 
@@ -87,11 +91,19 @@ class Ledger:
         ``"tariff"`` or ``"penalty"``.
     imbalance_penalty_eur_per_mwh : float
         Penalty for ``"penalty"`` [EUR/MWh].
+    tariff : TariffConfig or dict, optional
+        The scenario tariff; only its kind ``ibp`` changes the ledger (block billing at metering).
+    start : str, optional
+        ISO start of the run (needed with an ``ibp`` tariff: billing periods).
     """
 
     def __init__(self, n_agents: int, imbalance_price: str = "tariff",
-                 imbalance_penalty_eur_per_mwh: float = 0.0) -> None:
+                 imbalance_penalty_eur_per_mwh: float = 0.0, tariff=None, start: str | None = None) -> None:
         self.n = int(n_agents)
+        kind = None if tariff is None else (tariff.get("kind") if isinstance(tariff, dict) else tariff.kind)
+        #: block billers of an ``ibp`` tariff: metered residual, and plain meter (tariff baseline)
+        self.blocks = ((BlockBiller(tariff, start, self.n), BlockBiller(tariff, start, self.n))
+                       if kind == "ibp" else None)
         self.rule = imbalance_price
         self.penalty = float(imbalance_penalty_eur_per_mwh) if imbalance_price == "penalty" else 0.0
         self.bill_eur = np.zeros(self.n)
@@ -202,10 +214,14 @@ class Ledger:
             np.subtract.at(self.bill_open_eur, a, bk.cost_eur[a])
             imp, exp_ = m["quantity_mwh"], m["quantity2_mwh"]
             dev = imp - exp_ - bk.sched_mwh[a]
-            retail = retail_bill_eur(imp, exp_, bk.local_mwh[a], bk.retail_eur_per_mwh, bk.feed_in_eur_per_mwh)
+            if self.blocks is None:
+                retail = retail_bill_eur(imp, exp_, bk.local_mwh[a], bk.retail_eur_per_mwh, bk.feed_in_eur_per_mwh)
+                base = retail_bill_eur(imp, exp_, 0.0, bk.retail_eur_per_mwh, bk.feed_in_eur_per_mwh)
+            else:
+                retail = self.blocks[0].retail_bill_eur(int(iv), imp, exp_, bk.local_mwh[a], bk.feed_in_eur_per_mwh, a)
+                base = self.blocks[1].retail_bill_eur(int(iv), imp, exp_, 0.0, bk.feed_in_eur_per_mwh, a)
             pay = retail - bk.retail_eur[a] + self.penalty * np.abs(dev)
             np.add.at(self.bill_eur, a, pay)
             self.retailer_eur += float(pay.sum())
             np.add.at(self.imbalance_mwh, a, dev)
-            np.add.at(self.bill_tariff_eur, a,
-                      retail_bill_eur(imp, exp_, 0.0, bk.retail_eur_per_mwh, bk.feed_in_eur_per_mwh))
+            np.add.at(self.bill_tariff_eur, a, base)

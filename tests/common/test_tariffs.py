@@ -9,8 +9,8 @@ from cosim.config import validate
 from cosim.errors import ScenarioError
 import pandas as pd
 
-from simulators.common.tariffs import (TariffConfig, cpp_event_days, feed_in_price_eur_per_mwh,
-                                      import_price_eur_per_mwh)
+from simulators.common.tariffs import (BlockBiller, TariffConfig, block_cost_eur, cpp_event_days,
+                                      feed_in_price_eur_per_mwh, import_price_eur_per_mwh)
 
 GRID = {"grid": {"simbench": "1-LV-rural1--0-sw"}}
 
@@ -73,3 +73,62 @@ def test_cpp_validation():
         validate(dict(GRID, tariff={"kind": "cpp", "cpp_months": [13]}))
     with pytest.raises(ScenarioError, match="cpp_event_days"):
         validate(dict(GRID, tariff={"kind": "cpp", "cpp_event_days": ["next tuesday"]}))
+
+
+def _ibp(**kw):
+    return TariffConfig(kind="ibp", ibp_tiers_kwh=(1.0, 2.0), ibp_prices_eur_per_mwh=(100.0, 200.0, 400.0), **kw)
+
+
+def test_block_bill_across_a_tier_boundary_and_a_monthly_reset():
+    # hand calculation, tiers 0-1 kWh at 100, 1-2 kWh at 200, above at 400 EUR/MWh, monthly;
+    # start 2016-01-31 23:30, intervals at 0 and 900 s are in January, 1800 s is 1 February
+    b = BlockBiller(_ibp(), "2016-01-31T23:30:00", 2)
+    # home 0: 0.8 kWh -> 0.8 * 0.1 = 0.08 EUR; home 1: nothing
+    assert np.allclose(b.charge_eur(0, [0.8e-3, 0.0]), [0.08, 0.0], rtol=0, atol=1e-12)
+    assert b.marginal_eur_per_mwh(900).tolist() == [100.0, 100.0]
+    # home 0: 0.2 kWh at 100 + 0.3 kWh at 200 = 0.08 EUR; home 1: 1 x 100 + 1 x 200 + 0.5 x 400 = 0.5 EUR
+    assert np.allclose(b.charge_eur(900, [0.5e-3, 2.5e-3]), [0.08, 0.5], rtol=0, atol=1e-12)
+    assert b.marginal_eur_per_mwh(900).tolist() == [200.0, 400.0]
+    # February: the counters restart, 0.5 kWh at 100 = 0.05 EUR each
+    assert b.marginal_eur_per_mwh(1800).tolist() == [100.0, 100.0]
+    assert np.allclose(b.charge_eur(1800, [0.5e-3, 0.5e-3]), [0.05, 0.05], rtol=0, atol=1e-12)
+    # a yearly period does not reset on 1 February: home 1 stays in the top tier, 0.5 x 400 = 0.2 EUR
+    y = BlockBiller(_ibp(ibp_period="year"), "2016-01-31T23:30:00", 2)
+    y.charge_eur(900, [0.0, 2.5e-3])
+    assert np.allclose(y.charge_eur(1800, [0.0, 0.5e-3]), [0.0, 0.2], rtol=0, atol=1e-12)
+
+
+def test_block_bill_prices_the_residual_and_pays_feed_in_flat():
+    # hand calculation: import 1.5 kWh, export 0, bought 0.5 kWh locally -> retail residual 1 kWh,
+    # all in tier 1: 0.1 EUR; home 1 exports 2 kWh at 123.1 EUR/MWh: -0.2462 EUR
+    b = BlockBiller(_ibp(), "2016-06-01T00:00:00", 2)
+    bill = b.retail_bill_eur(0, [1.5e-3, 0.0], [0.0, 2e-3], [0.5e-3, 0.0], 123.1)
+    assert np.allclose(bill, [0.1, -0.2462], rtol=0, atol=1e-12)
+    assert b.cumulative_mwh(0).tolist() == [1e-3, 0.0]
+    # only the distinct agents given are charged: home 0 from 1 kWh, 1 x 200 + 0.5 x 400 = 0.4 EUR
+    assert np.allclose(b.charge_eur(0, [1.5e-3], agents=[0]), [0.4], rtol=0, atol=1e-12)
+    assert b.cumulative_mwh(0).tolist() == [2.5e-3, 0.0]
+
+
+def test_ibp_published_price_is_the_first_block_and_defaults_are_consistent():
+    d = TariffConfig(kind="ibp")
+    assert d.ibp_tiers_kwh == (240.0, 400.0) and d.ibp_prices_eur_per_mwh == (287.0, 316.4, 463.3)
+    assert import_price_eur_per_mwh(d, "2016-06-01T00:00:00", np.arange(3) * 900).tolist() == [287.0] * 3
+    # the integral of the tiers equals a hand sum: 240 x 287 + 160 x 316.4 + 100 x 463.3 [EUR/MWh x kWh]
+    cost = block_cost_eur(0.0, 0.5, np.array([0.24, 0.4]), np.array([287.0, 316.4, 463.3]))
+    assert abs(cost - (0.24 * 287.0 + 0.16 * 316.4 + 0.1 * 463.3)) < 1e-9
+
+
+@pytest.mark.parametrize("override, field, fragment", [
+    ("tariff.ibp_prices_eur_per_mwh=[300, 200, 400]", "tariff.ibp_prices_eur_per_mwh", "strictly increasing"),
+    ("tariff.ibp_prices_eur_per_mwh=[300, 300, 400]", "tariff.ibp_prices_eur_per_mwh", "strictly increasing"),
+    ("tariff.ibp_tiers_kwh=[400, 240]", "tariff.ibp_tiers_kwh", "strictly increasing"),
+    ("tariff.ibp_prices_eur_per_mwh=[300, 400]", "tariff", "len(ibp_tiers_kwh) + 1 = 3 values (got 2)"),
+])
+def test_ibp_validation_is_one_line_with_exit_2(override, field, fragment, capsys):
+    from cosim.cli import main
+    rc = main(["run", "--set", "tariff.kind=ibp", "--set", override, "-q", "-o", "unused.h5"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2
+    assert len(err) == 1, err
+    assert err[0].startswith(f"error: {field}:") and fragment in err[0]

@@ -28,7 +28,10 @@ LAG = 2  # records between a household's interval and its settlement by the mark
 # persistence forecast: meters deviate from the cleared schedule, so the residual rule is exercised
 BASE = ["duration=2h", "start=2016-06-06T10:00:00", "households.forecast=persistence"]
 KEYS = ("household/bill_eur", "market/bill_eur", "market/bill_open_eur", "market/imbalance_mwh", "market/bill_tariff_eur", "market/traded_mwh",
-        "household/hems_fallback")
+        "household/hems_fallback", "household/import_price_eur_per_mwh", "household/energy_import_mwh")
+#: increasing block prices with tiers small enough that homes cross them within the 2 h run
+#: (0.3 and 1 kWh; prices an assumption for the test, strictly increasing)
+IBP = "tariff={kind: ibp, ibp_tiers_kwh: [0.3, 1.0], ibp_prices_eur_per_mwh: [287.0, 400.0, 600.0]}"
 
 
 def _run(tmp_path_factory, name: str, sets: list[str]) -> dict:
@@ -47,6 +50,11 @@ def tariff_run(tmp_path_factory):
 @pytest.fixture(scope="module")
 def clear_run(tmp_path_factory):
     return _run(tmp_path_factory, "pay_as_clear", ["market.mechanism=pay_as_clear", "market.dso_check=ac_check"])
+
+
+@pytest.fixture(scope="module")
+def ibp_run(tmp_path_factory):
+    return _run(tmp_path_factory, "ibp", ["market.mechanism=pay_as_clear", "market.dso_check=none", IBP])
 
 
 def test_market_tariff_baseline_equals_household_bills(tariff_run):
@@ -76,3 +84,23 @@ def test_market_bills_with_local_trades_equal_household_bills(clear_run):
     assert np.allclose(_settled(s), hh, rtol=0, atol=1e-6)
     # and they differ from the tariff-only bill of the same meters (else the check is vacuous)
     assert np.abs(s["market/bill_tariff_eur"][-1] - _settled(s)).max() > 1e-3
+
+
+def test_block_price_bills_of_households_and_market_agree(ibp_run):
+    # both sides charge the retail import residuals through their own BlockBiller; 1e-6 EUR as above
+    s = ibp_run
+    assert s["market/traded_mwh"].sum() > 1e-3  # local trades: the residual, not the meter, is tiered
+    hh = s["household/bill_eur"][-1 - LAG]
+    assert np.abs(hh).sum() > 0.1
+    assert np.allclose(_settled(s), hh, rtol=0, atol=1e-6)
+
+
+def test_block_prices_raise_the_marginal_price_seen_by_the_hems(ibp_run):
+    # prices of IBP: every home starts in tier 1 (287), homes whose retail import passes
+    # 0.3 kWh then see 400 and past 1 kWh 600; exact values (set, not computed)
+    price = ibp_run["household/import_price_eur_per_mwh"]
+    assert set(np.unique(price)) <= {287.0, 400.0, 600.0}
+    first, last = price[0], price[-1]
+    assert (last >= first).all()  # no reset inside the run (one month): prices only rise
+    assert (last > first).sum() >= 1  # at least one home passed a tier
+    assert (np.diff(price, axis=0) >= 0).all()

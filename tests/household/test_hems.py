@@ -47,6 +47,16 @@ def test_tariff_charges_fully_below_the_average_price():
     assert bat.tolist() == pytest.approx([-1e-3, 0.0, 0.0], abs=1e-15)  # above: never charges
 
 
+def test_tariff_with_per_home_prices_decides_per_home_as_with_one_price():
+    # block prices give every home its own marginal price; expectation: home i decides exactly as
+    # the scalar policy does at price[i] (below / above / at the reference), exact equality
+    price = np.array([50.0, 150.0, 100.0])
+    got = hems.POLICIES["tariff"].dispatch(_input(price=price, mean=100.0))
+    for i, p in enumerate(price):
+        want = hems.POLICIES["tariff"].dispatch(_input(price=float(p), mean=100.0))
+        assert [float(np.broadcast_to(g, (3,))[i]) for g in got] == [float(np.broadcast_to(w, (3,))[i]) for w in want]
+
+
 def test_market_fixed_follows_the_executed_position_where_there_is_one():
     # home 0 bought 0.5 kWh over 15 min -> net 2 kW -> battery 0; home 1: no result
     res = np.array([0.5e-3, np.nan, 0.0])
