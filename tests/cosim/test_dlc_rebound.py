@@ -14,9 +14,11 @@ a building that cooled for 2 h).
 from __future__ import annotations
 
 import h5py
+import pytest
 import numpy as np
 
 from analysis import kpis, load
+from cosim.cli import main
 from cosim.config import load_scenario
 from cosim.world import run_scenario
 
@@ -49,3 +51,19 @@ def test_dlc_lowers_heat_pump_load_and_rebounds(tmp_path):
     assert values["dr_energy_shifted_mwh"].value > 0
     n_homes = hp1.shape[1]
     assert values["dr_payments_eur"].value == 2.0 * n_homes  # every home enrolled, one event each
+
+
+@pytest.mark.parametrize("bad, field", [
+    ("households.dlc={trigger: {}}", "households.dlc.trigger"),
+    ("households.dlc={trigger: {vm_pu_below: -1}}", "households.dlc.trigger.vm_pu_below"),
+    ("households.emergency_dr={events: [{start: noon, duration_s: 60, reduction_frac: 0.5}]}",
+     "households.emergency_dr.events.0.start"),
+    ("households.emergency_dr={events: [{start: '2016-01-12T17:00:00', duration_s: 60, reduction_frac: 0.5}], "
+     "compliance_rate: 1.2}", "households.emergency_dr.compliance_rate"),
+])
+def test_bad_programme_input_is_one_line_exit_2(tmp_path, capsys, bad, field):
+    out = tmp_path / "x.h5"
+    assert main(["run", "-q", "-o", str(out), "--set", "duration=15min", "--set", bad]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {field}: ") and "; got " in err[0], err
+    assert not out.exists()
