@@ -1,7 +1,8 @@
 """The household model: all homes of a grid stepped together in arrays.
 
 :class:`HouseholdModel` owns the device states and runs one regular step per
-interval ``[T, T + step)``; see :mod:`.hems` for the policies and messages.
+interval ``[T, T + step)``; see :mod:`.hems` for the policies and messages and
+:mod:`.programmes` for the demand-response programmes applied after them.
 """
 
 from __future__ import annotations
