@@ -597,6 +597,74 @@ def household_pv_curtailed_mwh(result: Result) -> float:
     return _energy_mwh(result, result.array("household", "pv_curtailed_mw"))
 
 
+# ------------------------------------------------------ demand response ----
+_DR_ANY = "household/dlc_active|household/edr_requested"
+
+
+def _dr_indicator(result: Result) -> np.ndarray:
+    """Per step: some home is in a direct load control event or an emergency request."""
+    on = np.zeros(result.n_steps, dtype=bool)
+    for attr in ("dlc_active", "edr_requested"):
+        if result.has("household", attr):
+            on |= np.nan_to_num(result.array("household", attr)).sum(axis=1) > 0
+    return on
+
+
+def _dr_ends(on: np.ndarray) -> np.ndarray:
+    """Last step of each programme event (a run of active steps)."""
+    return np.flatnonzero(on & ~np.append(on[1:], False))
+
+
+@_kpi("events", "demand_response", (_DR_ANY,), EQUAL)
+def dr_events(result: Result) -> float:
+    """Programme events: runs of steps in which some home is in a direct load control event or an
+    emergency request (``dlc_active`` / ``edr_requested``) [events]."""
+    return float(len(_dr_ends(_dr_indicator(result))))
+
+
+@_kpi("MWh", "demand_response", ("household/dr_reduction_mw",), EQUAL, abs_tol=1e-6, rel_tol=0.02)
+def dr_energy_shifted_mwh(result: Result) -> float:
+    """Energy the programmes took away during events: ``dr_reduction_mw`` (flexible consumption below
+    the HEMS decision of the step) summed over homes and steps [MWh].
+
+    The reference is the decision of the same step in the same run: a heat pump
+    blocked for several steps wants more in each (its building cooled), so this
+    exceeds the reduction against a run without the programme.
+    """
+    return _energy_mwh(result, result.array("household", "dr_reduction_mw"))
+
+
+@_kpi("MW", "demand_response", (_DR_ANY, "household/p_mw"), LOWER, rel_tol=0.05)
+def dr_rebound_peak_mw(result: Result) -> float:
+    """Rebound peak: the largest aggregate household import (sum of ``p_mw`` over homes, > 0) in the
+    hour after the end of each programme event [MW].
+
+    The peak without the programme at the same hours would need a second run,
+    so this is the peak after events within one run; compare it with a run
+    without the programme for the rebound itself. NaN when no event ends
+    before the last step.
+    """
+    on = _dr_indicator(result)
+    agg = np.clip(np.nansum(result.array("household", "p_mw"), axis=1), 0.0, None)
+    n_after = int(math.ceil(3600.0 / (result.dt_h * 3600.0) - 1e-9))
+    peaks = [agg[e + 1:e + 1 + n_after].max() for e in _dr_ends(on) if e + 1 < len(agg)]
+    return float(max(peaks)) if peaks else math.nan
+
+
+@_kpi("1", "demand_response", ("household/edr_requested", "household/edr_complied"), EQUAL, abs_tol=0.02)
+def dr_edr_compliance_share(result: Result) -> float:
+    """Share of requested home-steps of emergency demand response in which the home complied [1]."""
+    req = np.nan_to_num(result.array("household", "edr_requested"))
+    ok = np.nan_to_num(result.array("household", "edr_complied"))
+    return _ratio(float((ok * req).sum()), float(req.sum()))
+
+
+@_kpi("EUR", "demand_response", ("household/dr_payment_eur",), EQUAL, abs_tol=0.01, rel_tol=0.02)
+def dr_payments_eur(result: Result) -> float:
+    """Demand-response payments to homes: final running totals of ``dr_payment_eur`` summed [EUR]."""
+    return float(np.nansum(_final(result.array("household", "dr_payment_eur"))))
+
+
 # --------------------------------------------------------- flexibility ----
 def _flex_settled(result: Result):
     """Settlement rows (kind 1) of /events/flex: one per profile and interval."""

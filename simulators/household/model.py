@@ -1,7 +1,8 @@
 """The household model: all homes of a grid stepped together in arrays.
 
 :class:`HouseholdModel` owns the device states and runs one regular step per
-interval ``[T, T + step)``; see :mod:`.hems` for the policies and messages.
+interval ``[T, T + step)``; see :mod:`.hems` for the policies and messages and
+:mod:`.programmes` for the demand-response programmes applied after them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from simulators.common.tariffs import (
 )
 
 from . import bidding, hems, weather
+from .programmes import DirectLoadControl, EmergencyDemandResponse
 from .battery import battery_limits, battery_step
 from .ev import draw_sessions, ev_bounds, session_state
 from .heatpump import building_step, cop_ashp, heat_to_reach
@@ -124,6 +126,12 @@ class HouseholdModel:
         self._setpoints: list[np.ndarray] = []
         # drawn last, so every other random stream is the same with or without bid curves
         self.factors = bidding.draw_valuation_factors(rng, n)
+        # demand-response programmes draw after everything else (off: no draw, same streams)
+        self.dlc = DirectLoadControl(cfg.dlc, n, rng, start) if cfg.dlc is not None else None
+        self.edr = (EmergencyDemandResponse(cfg.emergency_dr, n, rng, start)
+                    if cfg.emergency_dr is not None else None)
+        if self.dlc is not None or self.edr is not None:
+            self.totals["dr_payment_eur"] = np.zeros(n)
 
     @property
     def n_fallback(self) -> int:
@@ -217,10 +225,13 @@ class HouseholdModel:
             pv_p = pv_new
         self._note_reference_price(k, t_s)
         self._drop_stale(t_s)
+        ev_p = np.clip(ev_p, ev_min, ev_max)
+        dr_out = {}
+        if self.dlc is not None or self.edr is not None:
+            ev_p, hp_p, bat_req, dr_out = self._programmes(k, t_s, ev_p, hp_p, bat_req, cop, ch_max, dis_max)
         bat_p, self.bat_soc = battery_step(self.bat_soc, bat_req, self.bat_e_min, self.bat_e_max, self.bat_p_max,
                                            cfg.battery.eta_charge, cfg.battery.eta_discharge,
                                            cfg.battery.self_discharge_per_h, dt)
-        ev_p = np.clip(ev_p, ev_min, ev_max)
         e = cfg.ev.efficiency
         self.ev_soc = self.ev_soc + e * np.maximum(ev_p, 0.0) * dt - np.maximum(-ev_p, 0.0) * dt / e
         self.t_in, _ = building_step(self.t_in, t_out, hp_p * cop + self.gains, p.hp_h_mw_per_k,
@@ -254,6 +265,7 @@ class HouseholdModel:
             "hems_fallback": self.fallback, "import_price_eur_per_mwh": np.broadcast_to(self._price(k + 1), (p.n,)).copy(), "bus_p_mw": p.to_bus(net_p), "bus_q_mvar": p.to_bus(net_q),
         }
         out.update({key: v.copy() for key, v in tot.items()})
+        out.update(dr_out)
         self.last = out
         return out, out_msgs
 
@@ -264,6 +276,33 @@ class HouseholdModel:
         if self.block is None:
             return self.price[k]
         return self.block.marginal_eur_per_mwh(k * self.step_s)
+
+    def _programmes(self, k, t_s, ev_p, hp_p, bat_req, cop, ch_max, dis_max):
+        """Direct load control and emergency requests on the HEMS decision (:mod:`.programmes`).
+
+        Returns the devices' power and the per-home outputs of the programmes;
+        payments are added to the running total ``dr_payment_eur``.
+        """
+        p, dt = self.pop, self.dt_h
+        bat0 = np.clip(bat_req, -dis_max, ch_max)
+        before = hp_p + ev_p + np.maximum(bat0, 0.0)
+        out = {}
+        pay = self.totals["dr_payment_eur"]
+        if self.dlc is not None:
+            started = self.dlc.update(t_s, float(self.price[k]), self.vm_pu[p.bus_pos])
+            hp_p, ev_p = self.dlc.limit(hp_p, ev_p, self.hp_q_max / cop, np.where(p.has_ev, p.ev_p_mw, 0.0))
+            pay += started * self.cfg.dlc.payment_eur_per_event
+            out["dlc_active"] = self.dlc.active.astype(float)
+        if self.edr is not None:
+            requested, complied, frac = self.edr.request(t_s)
+            hp1, ev1, bat1 = self.edr.reduce(frac, hp_p, ev_p, bat0)
+            shed = (hp_p - hp1) + (ev_p - ev1) + (np.maximum(bat0, 0.0) - np.maximum(bat1, 0.0))
+            hp_p, ev_p, bat_req = hp1, ev1, np.where(frac > 0, bat1, bat_req)
+            pay += shed * dt * self.cfg.emergency_dr.payment_eur_per_mwh
+            out["edr_requested"] = requested.astype(float)
+            out["edr_complied"] = complied.astype(float)
+        out["dr_reduction_mw"] = before - (hp_p + ev_p + np.maximum(np.clip(bat_req, -dis_max, ch_max), 0.0))
+        return ev_p, hp_p, bat_req, out
 
     def _ev_prepare(self, t_s: float):
         p, e = self.pop, self.cfg.ev

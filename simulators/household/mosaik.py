@@ -49,6 +49,15 @@ ATTRS = (
          "RESULTs missing at the interval start), else 0"),
     Attr("import_price_eur_per_mwh", "EUR/MWh", "household", "retail import price the HEMS sees for the next "
          "interval: the tariff's price, under block prices (kind ibp) the home's marginal tier price"),
+    Attr("dlc_active", "1", "household", "1 where a direct load control event limits the home's devices this step "
+         "(households.dlc), else 0"),
+    Attr("edr_requested", "1", "household", "1 where an emergency demand response request is active this step "
+         "(households.emergency_dr), else 0"),
+    Attr("edr_complied", "1", "household", "1 where the home complies with an active emergency request, else 0"),
+    Attr("dr_reduction_mw", "MW", "household", "flexible consumption (heat pump, EV, battery charging) taken away "
+         "by demand-response programmes against the HEMS decision of the step"),
+    Attr("dr_payment_eur", "EUR", "household", "running total of demand-response payments received "
+         "(not part of bill_eur)"),
     Attr("bus_p_mw", "MW", "bus", "net active power per bus, consumer reference (to the grid)"),
     Attr("bus_q_mvar", "Mvar", "bus", "net reactive power per bus, consumer reference (to the grid)"),
     Attr("messages_out", "", "", "orders, flexibility offers and meter readings", "output"),
@@ -102,6 +111,17 @@ class HouseholdSim(Adapter):
         return self.out.get(attr)
 
     # ---------------------------------------------------------- extra methods
+    def offers(self, attr):
+        """Demand-response series only where the programme is configured (off: files unchanged)."""
+        cfg = self.model.cfg
+        if attr == "dlc_active":
+            return cfg.dlc is not None
+        if attr in ("edr_requested", "edr_complied"):
+            return cfg.emergency_dr is not None
+        if attr in ("dr_reduction_mw", "dr_payment_eur"):
+            return cfg.dlc is not None or cfg.emergency_dr is not None
+        return True
+
     def decision_schedule(self) -> dict:
         """Messages act at the start of every interval."""
         return {"period_s": self.step_s, "offsets_s": [0]}

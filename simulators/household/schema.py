@@ -258,6 +258,101 @@ class WeatherConfig(BaseModel):
         return self
 
 
+class DlcTrigger(BaseModel):
+    """``households.dlc.trigger``: when an enrolled home's direct load control event starts.
+
+    Any condition given starts an event (logical or); at least one is required.
+    Each is observable by the home without a new coupling: the published
+    tariff import price of the interval, the bus voltage it already receives
+    from the last power flow, or fixed local clock hours.
+    """
+
+    model_config = _CFG
+    #: Tariff import price of the interval at or above this [EUR/MWh] (a price trigger).
+    price_eur_per_mwh: float | None = None
+    #: The home's bus voltage of the last power flow below this [pu] (a reliability trigger).
+    vm_pu_below: float | None = Field(default=None, gt=0)
+    #: Local clock hours [0, 23] in which an event is called (an event-hour schedule).
+    hours: list[int] | None = None
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, v: list[int] | None) -> list[int] | None:
+        if v is not None:
+            bad = [h for h in v if not 0 <= h <= 23]
+            if bad or not v:
+                raise ValueError(f"hours must be a non-empty list of local hours 0..23; got {v}")
+        return v
+
+    @model_validator(mode="after")
+    def _one(self) -> "DlcTrigger":
+        if self.price_eur_per_mwh is None and self.vm_pu_below is None and self.hours is None:
+            raise ValueError("give at least one of price_eur_per_mwh, vm_pu_below, hours (none given)")
+        return self
+
+
+class DlcConfig(BaseModel):
+    """``households.dlc``: direct load control (see :mod:`.programmes`).
+
+    Enrolled homes (a seeded draw of ``share``) have the listed devices limited
+    to ``limit_frac`` of their rated electric power while an event is active.
+    Defaults: at most 3 events a day of at most 2 h each, the blocking times
+    German network operators may impose on heat pumps on a heat-pump tariff
+    ("EVU-Sperre", commonly up to 3 x 2 h a day in the operators' technical
+    connection conditions; quoted from common tariff terms, not one cited
+    document). The limit of 50 % of rated power is an assumption (the
+    EVU-Sperre blocks fully, ``limit_frac: 0``; cycling programmes of US
+    utilities commonly run at 50 % duty). Enrolment of every home and the
+    payment per event (0) are scenario choices.
+    """
+
+    model_config = _CFG
+    share: float = Field(default=1.0, ge=0, le=1)
+    devices: list[Literal["heat_pump", "ev"]] = Field(default_factory=lambda: ["heat_pump", "ev"], min_length=1)
+    limit_frac: float = Field(default=0.5, ge=0, le=1)
+    trigger: DlcTrigger
+    max_events_per_day: int = Field(default=3, ge=1)
+    max_duration_s: int = Field(default=2 * 3600, gt=0)
+    #: Paid to an enrolled home for each event it is called in [EUR] (scenario choice).
+    payment_eur_per_event: float = Field(default=0.0, ge=0)
+
+
+class EmergencyDrEvent(BaseModel):
+    """One emergency curtailment request: ``{start: ISO, duration_s, reduction_frac}``."""
+
+    model_config = _CFG
+    start: str
+    duration_s: int = Field(gt=0)
+    reduction_frac: float = Field(gt=0, le=1)
+
+    @field_validator("start")
+    @classmethod
+    def _iso(cls, v: str) -> str:
+        import pandas as pd
+
+        try:
+            pd.Timestamp(v)
+        except (ValueError, TypeError):
+            raise ValueError(f"start must be an ISO 8601 time such as 2016-01-12T17:00:00; got {v!r}") from None
+        return v
+
+
+class EmergencyDrConfig(BaseModel):
+    """``households.emergency_dr``: emergency demand response (see :mod:`.programmes`).
+
+    Every home is enrolled; for each event each home complies with
+    probability ``compliance_rate`` (seeded) by reducing its flexible
+    consumption (heat pump, EV charging, battery charging) by the event's
+    ``reduction_frac``. The defaults are assumptions (no cited programme).
+    """
+
+    model_config = _CFG
+    events: list[EmergencyDrEvent] = Field(min_length=1)
+    compliance_rate: float = Field(default=0.8, ge=0, le=1)
+    #: Paid per MWh of reduction delivered [EUR/MWh] (scenario choice).
+    payment_eur_per_mwh: float = Field(default=0.0, ge=0)
+
+
 #: Load classes that become homes unless ``households.include`` says otherwise:
 #: SimBench household (H0) profiles, and loads without a SimBench profile (one's own net).
 DEFAULT_INCLUDE = ("household", "unclassified")
@@ -283,6 +378,10 @@ class HouseholdsConfig(BaseModel):
     aggregator: int | None = Field(default=None, ge=0)
     #: Price of flexibility offers [EUR/MWh]; a scenario choice, no published default.
     flex_price_eur_per_mwh: float = 100.0
+    #: Direct load control (None: off).
+    dlc: DlcConfig | None = None
+    #: Emergency demand response (None: off).
+    emergency_dr: EmergencyDrConfig | None = None
     send_meter_readings: bool = True
 
     @model_validator(mode="before")

@@ -63,6 +63,13 @@ def tiny_series() -> dict:
             "pv_curtailed_mw": (np.array([[0.0, 0.0], [0.0, 0.2], [0.0, 0.0], [0.4, 0.0]]), "MW", hh),
             "battery_soc_mwh": (np.array([[0.01, 0.02], [0.02, 0.02], [0.03, 0.01], [0.02, 0.0]]), "MWh", hh),
             "hems_fallback": (np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), "1", hh),
+            # demand response: a DLC event in step 1 (both homes), an emergency request in
+            # step 3 (hh0 complies); reductions and running payment totals per home
+            "dlc_active": (np.array([[0.0, 0.0], [1.0, 1.0], [0.0, 0.0], [0.0, 0.0]]), "1", hh),
+            "edr_requested": (np.array([[0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [1.0, 1.0]]), "1", hh),
+            "edr_complied": (np.array([[0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [1.0, 0.0]]), "1", hh),
+            "dr_reduction_mw": (np.array([[0.0, 0.0], [0.2, 0.1], [0.0, 0.0], [0.4, 0.0]]), "MW", hh),
+            "dr_payment_eur": (np.array([[0.0, 0.0], [2.0, 2.0], [2.0, 2.0], [3.0, 2.0]]), "EUR", hh),
         },
         "ict": {
             "sent": (np.array([10, 10, 10, 10]), "1", []),

@@ -100,6 +100,14 @@ EXPECTED = {
     "coord_blocked_by_traffic_light": 1.0,
     "coord_cost_tso_eur": 10.0,
     "coord_cost_dso_eur": 0.5,
+    # demand response: programme active (any home) in steps [0, 1, 0, 1] -> 2 events
+    "dr_events": 2.0,
+    "dr_energy_shifted_mwh": 0.35,  # (0.2 + 0.1 + 0.4) MW x 0.5 h
+    # aggregate p_mw per step [0, 2, -1, 2]; event 1 ends in step 1, its hour = steps 2, 3
+    # -> max(0, 2) = 2; event 2 ends in the last step (no hour after it)
+    "dr_rebound_peak_mw": 2.0,
+    "dr_edr_compliance_share": 0.5,  # 1 complied of 2 requested home-steps
+    "dr_payments_eur": 5.0,  # final running totals 3 + 2
     "comp_wall_time_per_step_s": 2.0,  # 8 s / 4 steps
     "comp_n_households": 2.0,
 }
