@@ -8,6 +8,7 @@ The README's comparison tables are produced with this module::
     python -m analysis.compare schemes   # the five TSO-DSO coordination schemes
     python -m analysis.compare design    # mechanism x DSO check x ICT on the congested LV grid
     python -m analysis.compare ledger    # P2P settlement on distributed ledgers
+    python -m analysis.compare demand_response  # tariffs and DR programmes on a winter day
     python -m analysis.compare dso_models  # the reviews' three DSO models on the congested LV grid
 
 Each study runs its variants with :func:`cosim.world.run_scenario` (same
@@ -39,6 +40,10 @@ DESIGN_ICT = {
     "lte_outage": ("ict={technologies: {fiber: 0.3, lte: 0.7}, order_deadline_s: 300, "
                    "outages: [{feeders: all, technologies: [lte], start_s: 3600, end_s: 7200}]}"),
 }
+#: The ``demand_response`` study: ``lv_rural_der.yaml`` (PV, batteries, EVs, heat pumps) on a
+#: January weekday with all 13 rural loads as homes and the price-responsive ``tariff`` HEMS.
+DR_BASE = ["start=2016-01-12T00:00:00", "duration=1d", "households.include=[household, agricultural]",
+           "households.policy=tariff"]
 DESIGN_MECHANISMS = ("tariff", "pay_as_clear", "pay_as_bid", "p2p_cda", "community")
 STUDIES: dict[str, dict] = {
     "markets": {
@@ -102,6 +107,26 @@ STUDIES: dict[str, dict] = {
         "kpis": ["grid_energy_imported_mwh", "grid_energy_exported_mwh", "grid_trafo_loading_max_percent",
                  "grid_dso_limit_steps", "market_curtailed_mwh", "market_traded_mwh", "market_bill_mean_eur",
                  "market_operator_surplus_eur", "market_surplus_to_dso_eur", "market_surplus_returned_eur"],
+    },
+    "demand_response": {
+        "runs": {
+            name: ("scenarios/lv_rural_der.yaml", [*DR_BASE, *extra]) for name, extra in {
+                "flat": ["tariff={kind: flat}"],
+                "time of use": ["tariff={kind: tou}"],
+                "critical peak (event that day)": ["tariff={kind: cpp, cpp_event_days: ['2016-01-12']}"],
+                "increasing block prices": ["tariff={kind: ibp}"],
+                "flat + direct load control 17-19 h": [
+                    "tariff={kind: flat}",
+                    "households.dlc={share: 1.0, devices: [heat_pump, ev], limit_frac: 0.5, trigger: {hours: [17, 18]}}"],
+                "flat + emergency DR 17-19 h": [
+                    "tariff={kind: flat}",
+                    "households.emergency_dr={events: [{start: '2016-01-12T17:00:00', duration_s: 7200, "
+                    "reduction_frac: 0.5}], compliance_rate: 0.8}"],
+            }.items()
+        },
+        "kpis": ["grid_pcc_peak_import_mw", "grid_energy_imported_mwh", "grid_trafo_loading_max_percent",
+                 "dr_events", "dr_energy_shifted_mwh", "dr_rebound_peak_mw", "dr_edr_compliance_share",
+                 "dr_payments_eur", "household_bill_mean_eur"],
     },
     "ledger": {
         "runs": {

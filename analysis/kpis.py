@@ -561,6 +561,13 @@ def _self_sufficiency(e: np.ndarray, g: np.ndarray) -> float:
     return _ratio(float(np.nansum(g - exported)), float(np.nansum(imported + g - exported)))
 
 
+@_kpi("EUR", "market", ("household/bill_eur",), LOWER, abs_tol=0.01, rel_tol=0.02)
+def household_bill_mean_eur(result: Result) -> float:
+    """Mean over homes of the households' own running bill at the end of the run
+    (``household/bill_eur``: retail residual plus local trades) [EUR]."""
+    return float(np.mean(_final(result.array("household", "bill_eur"))))
+
+
 @_kpi("1", "market", ("household/p_mw", "household/pv_p_mw"), HIGHER, abs_tol=0.01)
 def household_self_consumption(result: Result) -> float:
     """Share of PV energy used behind each meter: sum(G - E) / sum(G), E = export per household-step [1]."""

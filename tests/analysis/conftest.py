@@ -62,6 +62,8 @@ def tiny_series() -> dict:
             "pv_p_mw": (np.array([[0.0, 2.0], [0.0, 1.0], [3.0, 0.0], [0.0, 0.0]]), "MW", hh),
             "pv_curtailed_mw": (np.array([[0.0, 0.0], [0.0, 0.2], [0.0, 0.0], [0.4, 0.0]]), "MW", hh),
             "battery_soc_mwh": (np.array([[0.01, 0.02], [0.02, 0.02], [0.03, 0.01], [0.02, 0.0]]), "MWh", hh),
+            # the homes' own running bills [EUR]; final 4 and 5
+            "bill_eur": (np.array([[1.0, 2.0], [2.0, 3.0], [3.0, 3.0], [4.0, 5.0]]), "EUR", hh),
             "hems_fallback": (np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), "1", hh),
             # demand response: a DLC event in step 1 (both homes), an emergency request in
             # step 3 (hh0 complies); reductions and running payment totals per home

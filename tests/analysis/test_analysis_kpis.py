@@ -69,6 +69,7 @@ EXPECTED = {
     "market_orders_late": 3.0,
     # household energies (x 0.5 h): e = [[.5,-.5],[1,0],[-1,.5],[.5,.5]], g = [[0,1],[0,.5],[1.5,0],[0,0]]
     # G = 3, export E = 0.5 + 1 = 1.5, import I = 3
+    "household_bill_mean_eur": 4.5,  # final running bills (4 + 5) / 2
     "household_self_consumption": 0.5,  # (3 - 1.5) / 3
     "household_self_sufficiency": 1.5 / 4.5,  # (3 - 1.5) / (3 + 3 - 1.5)
     # community net per step [0, 1, -0.5, 1]: export 0.5, import 2
