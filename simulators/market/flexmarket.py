@@ -256,8 +256,16 @@ class FlexMarket:
                 self.device_mw = np.where(has, metered - base, self.device_mw)
 
     # ------------------------------------------------------------ DLMP
-    def dlmp(self, k: int, book: np.ndarray, gate_ms: int) -> DlmpOutcome:
-        """Clear interval ``k``'s energy orders and flexibility against the network."""
+    def dlmp(self, k: int, book: np.ndarray, gate_ms: int, base_pq=None) -> DlmpOutcome:
+        """Clear interval ``k``'s energy orders and flexibility against the network.
+
+        ``base_pq``: (p [MW], q [Mvar]) per bus of everything the orders do not
+        cover (the elements no participant replaces; consumer reference). Given
+        when households bid their whole position (bid curves): the orders then
+        carry the homes' active power, and subtracting their summed quantities
+        from a whole-grid forecast would count the curves, not the homes. None:
+        the whole-grid forecast minus the orders' net (net-position bids).
+        """
         cfg, iv = self.cfg, k * self.step_s
         self._update_from_meters(iv - 2 * self.step_s)
         fo = self._take_offers(iv, gate_ms)
@@ -270,6 +278,8 @@ class FlexMarket:
         sel = bpos >= 0
         np.add.at(e_net, bpos[sel], (book["side"] * book["quantity_mwh"])[sel] / self.dt_h)
         base = fp - e_net
+        if base_pq is not None and base_pq[0] is not None:
+            base, fq = np.asarray(base_pq[0], float), np.asarray(base_pq[1], float)
         flex = msgs.empty(2 * len(fo))
         flex[: len(fo)] = fo
         flex[len(fo):] = fo

@@ -141,6 +141,10 @@ class MarketOperator:
             from simulators.market.flexmarket import FlexMarket
 
             self.flex = FlexMarket(cfg, net, start, step_s, n_agents)
+            if cfg.mechanism == "dlmp" and self._base_profiles is None:
+                from simulators.common.netdata import element_profiles
+
+                self._base_profiles = {(el, c): element_profiles(net, el, c) for el, c in _BASE_ELEMENTS}
         self.pending = msgs.empty(0)
         self.last_accepted = msgs.empty(0)
         self.cleared_upto = -1  # last interval index gated
@@ -225,7 +229,10 @@ class MarketOperator:
         mech = self.cfg.mechanism
         self.cleared_upto = k
         if mech == "dlmp":
-            out = self.flex.dlmp(k, book, g)
+            # bid curves carry the homes' whole position: the pool clears them against the
+            # rest of the grid (the DSO's whole-grid state, as for the DSO checks)
+            curves = self.cfg.dlmp_base == "orders" and bool((book["sender"] >= 0).any())
+            out = self.flex.dlmp(k, book, g, base_pq=self.base_state(k) if curves else None)
             self.values.update(out.values)
             self.out_messages.append(out.messages)
             if out.status == "optimal":
@@ -321,7 +328,9 @@ class MarketOperator:
         tr["price_eur_per_mwh"] = tr["seller_price_eur_per_mwh"] = price[hit]
         tr["buyer_order"] = np.where(buy, hit, n)
         tr["seller_order"] = np.where(buy, n, hit)
-        ex = Execution.from_clearing(ext, tr, retail, feed_in)
+        # the network-constrained pool is the only counterparty: volume it does not accept is
+        # not executed (no retail backstop, which would bypass the network constraints)
+        ex = Execution.from_clearing(ext, tr, np.inf, -np.inf)
         before = self.ledger.operator_eur
         self.ledger.book_clearing(k * self.step_s, ext, tr, ex.retail_mwh, retail, feed_in)
         self._route(before, tr)
@@ -421,13 +430,13 @@ class MarketOperator:
         the orders only; orders carry no reactive power, so a replaced load keeps its
         profile's reactive power here (the participants' base-load Mvar, which the
         households inject too)."""
-        if self.validator is None:
+        if self._base_profiles is None:
             return None, None
         from simulators.common.netdata import profile_row
 
         net = self._net
         row = np.array([profile_row(self.start, k * self.step_s)])
-        pos = self.validator.positions
+        pos = self.validator.positions if self.validator is not None else (lambda b: self.flex.pos[b])
         p = np.zeros(len(net.bus))
         q = np.zeros(len(net.bus))
         for (el, col), prof in self._base_profiles.items():

@@ -141,6 +141,11 @@ class MarketConfig(BaseModel):
     #: ``dlmp_unserved_mw``). Default: the harmonised maximum clearing price of the
     #: EU single day-ahead coupling, 4,000 EUR/MWh (SDAC HMMCP, 2022).
     dlmp_shed_price_eur_per_mwh: float = Field(4000.0, gt=0)
+    #: What the DLMP pool clears the orders against: ``orders`` (default) -- the
+    #: elements no participant replaces (profiles) when households bid (their orders
+    #: carry their whole position, as bid curves do); ``forecast`` -- the whole-grid
+    #: forecast minus the orders' net (for net-position bids only).
+    dlmp_base: Literal["orders", "forecast"] = "orders"
     dlmp_losses: bool = True
     dlmp_ac_check: bool = True
     # --- local flexibility market (mechanism "lfm") ---
