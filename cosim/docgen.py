@@ -76,7 +76,7 @@ def _type(prop: dict) -> str:
     if "anyOf" in prop:
         return " or ".join(_type(p) for p in prop["anyOf"])
     if "enum" in prop:
-        return " \\| ".join(f"`{json.dumps(v)}`" for v in prop["enum"])
+        return " | ".join(f"`{json.dumps(v)}`" for v in prop["enum"])  # escaped by _cell
     if "const" in prop:
         return f"`{json.dumps(prop['const'])}`"
     t = prop.get("type", "any")

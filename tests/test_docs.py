@@ -59,6 +59,8 @@ def test_scenario_reference_lists_every_section_and_field():
     # hand-checked rows against cosim/config.py: seed >= 0 with default 0; grid has no default
     assert "| `seed` | integer | `0` | >= `0` |" in text
     assert "| `grid` | [GridConfig](#gridconfig) | **required** |" in text
+    # a Literal is listed once, with the table pipe escaped once (simulators/market/schema.py)
+    assert '| `dso_check` | `"none"` \\| `"caps"` \\| `"ac_check"` \\| `"zonal"` | `"none"` |' in text
 
 
 def test_json_schema_accepts_every_shipped_scenario_and_rejects_unknown_keys():
