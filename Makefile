@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-fast bench bench-check clean
+.PHONY: demo test test-fast docs bench bench-check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
 
+# The docs site into site/ (warnings are errors); `mkdocs serve` previews it live.
+docs: $(STAMP)
+	$(BIN)/python -m cosim.docgen docs
+	$(BIN)/python -m mkdocs build --strict
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
@@ -32,4 +37,4 @@ bench-check: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py --check
 
 clean:
-	rm -rf out .pytest_cache
+	rm -rf out site .pytest_cache

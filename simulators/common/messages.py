@@ -124,11 +124,11 @@ class Kind(IntEnum):
 class Status(IntEnum):
     """Delivery state set by the ICT model."""
 
-    PENDING = 0
-    DELIVERED = 1
-    LOST = 2
+    PENDING = 0  # not yet delivered (still in flight)
+    DELIVERED = 1  # delivered before the deadline
+    LOST = 2  # lost (packet loss)
     LATE = 3  # delivered after the receiver's deadline (gate closure)
-    DROPPED_OUTAGE = 4
+    DROPPED_OUTAGE = 4  # dropped because a link or node was out
 
 
 def empty(n: int = 0) -> np.ndarray:

@@ -51,16 +51,16 @@ log = logging.getLogger(__name__)
 
 #: ``reason`` codes written into trades (0 = untouched).
 REASONS: dict[int, str] = {
-    0: "approved",
-    1: "overvoltage",
-    2: "undervoltage",
-    3: "line_overload",
-    4: "trafo_overload",
-    5: "zone_import_cap",
-    6: "zone_export_cap",
-    7: "zone_own_needs_first",
-    8: "counterparty_curtailed",
-    9: "ledger_not_final",
+    0: "approved",  # untouched by the DSO check
+    1: "overvoltage",  # cut because a bus would exceed the upper voltage limit
+    2: "undervoltage",  # cut because a bus would fall below the lower voltage limit
+    3: "line_overload",  # cut because a line would exceed its loading limit
+    4: "trafo_overload",  # cut because a transformer would exceed its loading limit
+    5: "zone_import_cap",  # cut by a zone's import cap
+    6: "zone_export_cap",  # cut by a zone's export cap
+    7: "zone_own_needs_first",  # exports cut so that a zone covers its own needs first
+    8: "counterparty_curtailed",  # volume lost because the counterparty was curtailed
+    9: "ledger_not_final",  # dropped because its ledger transaction was not final in time
 }
 
 
