@@ -6,7 +6,7 @@ its top-level folders onto those names).
 """
 
 #: The one place the version is written (``pyproject.toml`` reads it from here).
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from cosim._layout import install as _install_layout  # noqa: E402
 
