@@ -16,6 +16,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+import analysis
 from analysis import inputs
 from analysis.synthetic import make_result
 
@@ -80,3 +81,19 @@ def test_a_named_result_that_does_not_exist_is_an_error(tmp_path, monkeypatch):
     monkeypatch.setenv("COSIM_RESULT", str(tmp_path / "typo.h5"))
     with pytest.raises(FileNotFoundError, match="typo.h5"):
         inputs.results("COSIM_RESULT", "out/x.h5", "cosim run ...", tmp_path)
+
+
+def test_in_a_checkout_without_results_short_real_runs_stand_in(tmp_path, monkeypatch, capsys):
+    """A checkout (pyproject.toml + scenarios/) without out/ files: the notebook studies a
+    short real run of the same shipped scenario, never synthetic data."""
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "scenarios").symlink_to(REPO / "scenarios", target_is_directory=True)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("COSIM_RESULT", raising=False)
+    got = inputs.results("COSIM_RESULT", "out/market_lv_congested.h5", "cosim run ...", tmp_path / "work")
+    text = capsys.readouterr().out
+    assert "SHORT REAL RUNS" in text and "SYNTHETIC" not in text
+    assert [p.name for p in got] == ["market_lv_congested.h5"]
+    res = analysis.load(got[0])
+    assert res.attrs["status"] == "complete" and res.n_steps == 8  # 2 h of 15-min steps
+    assert res.has("household", "p_mw") and res.has("market", "traded_mwh")
