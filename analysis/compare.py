@@ -115,9 +115,9 @@ STUDIES: dict[str, dict] = {
                 "time of use": ["tariff={kind: tou}"],
                 "critical peak (event that day)": ["tariff={kind: cpp, cpp_event_days: ['2016-01-12']}"],
                 "increasing block prices": ["tariff={kind: ibp}"],
-                "flat + direct load control 17-19 h": [
+                "flat + direct load control 17-19 h (blocked)": [
                     "tariff={kind: flat}",
-                    "households.dlc={share: 1.0, devices: [heat_pump, ev], limit_frac: 0.5, trigger: {hours: [17, 18]}}"],
+                    "households.dlc={share: 1.0, devices: [heat_pump, ev], limit_frac: 0.0, trigger: {hours: [17, 18]}}"],
                 "flat + emergency DR 17-19 h": [
                     "tariff={kind: flat}",
                     "households.emergency_dr={events: [{start: '2016-01-12T17:00:00', duration_s: 7200, "
