@@ -313,6 +313,14 @@ def _execute(plan, args, rows: list[dict], todo: list[int], stop: dict) -> dict:
         client.close(timeout=10)
         if cluster is not None:
             cluster.close(timeout=20)
+        # a variant can finish between the stop signal and the shutdown: its result file is
+        # complete although its row is still pending; record it, so index and files agree
+        for i in todo:
+            out = Path(rows[i]["output_path"])
+            if rows[i]["status"] == "pending" and out.exists() and result_status(out) == "complete":
+                rows[i] = index_row(plan.variants[i], out, "complete")
+                counts["pending"] -= 1
+                counts["complete"] += 1
         write_index(rows, plan.output_dir)
     return counts
 
