@@ -19,12 +19,19 @@ the simulators' tests test their own logic. SimBench profile rows are
 :func:`simulators.common.netdata.profile_row`.
 """
 
-from .acmodel import AcModel, AcResult, jacobian
+from simulators.common.lazy import lazy_getattr
+
 from .errors import AreaError, GridTopologyError, NetworkModelError
-from .linear import LinearNetwork, injection_sensitivity, linearize
-from .radial import LinearGrid, build_linear_grid
-from .topology import feeder_area, feeder_of_bus, trafo_zone_of_bus, zones
-from .traffic_light import AMBER, GREEN, RED, traffic_light
+
+# everything else on first use: reading a scenario (which imports the error
+# classes) must not import pandapower and scipy
+__getattr__ = lazy_getattr(__name__, {
+    **dict.fromkeys(("AcModel", "AcResult", "jacobian"), ".acmodel"),
+    **dict.fromkeys(("LinearNetwork", "injection_sensitivity", "linearize"), ".linear"),
+    **dict.fromkeys(("LinearGrid", "build_linear_grid"), ".radial"),
+    **dict.fromkeys(("feeder_area", "feeder_of_bus", "trafo_zone_of_bus", "zones"), ".topology"),
+    **dict.fromkeys(("AMBER", "GREEN", "RED", "traffic_light"), ".traffic_light"),
+})
 
 __all__ = [
     "AMBER", "AcModel", "AcResult", "AreaError", "GREEN", "GridTopologyError", "LinearGrid",
