@@ -125,6 +125,20 @@ def check_callable(obj: Any, n_args: int, signature: str) -> str | None:
     return None
 
 
+def callable_with(n_args: int, signature: str, then: Callable[[Any], Any] | None = None) -> Callable[[Any], Any]:
+    """An ``adapt`` for :func:`resolve`: refuse an object that cannot be called with
+    ``n_args`` positional arguments (:class:`PluginError` naming ``signature``),
+    else return it, passed through ``then`` if given."""
+
+    def adapt(obj: Any) -> Any:
+        problem = check_callable(obj, n_args, signature)
+        if problem:
+            raise PluginError(problem)
+        return obj if then is None else then(obj)
+
+    return adapt
+
+
 def resolve(value: str, *, builtins: Mapping[str, Any], group: str, kind: str,
             adapt: Callable[[Any], Any]) -> Any:
     """Look ``value`` up as a built-in, entry point or ``module:function``.

@@ -56,7 +56,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from simulators.common.plugins import PluginError, check_callable, resolve
+from simulators.common.plugins import PluginError, callable_with, resolve
 
 from .errors import TsoCsvError, TsoProcessError
 
@@ -299,12 +299,7 @@ def resolve_tso_process(name: str) -> TsoProcess:
         import, or a function that cannot be called with one argument.
     """
 
-    def adapt(obj):
-        problem = check_callable(obj, 1, "(TsoInput) -> (need_mw, price_eur_per_mwh)")
-        if problem:
-            raise PluginError(problem)
-        return obj
-
+    adapt = callable_with(1, "(TsoInput) -> (need_mw, price_eur_per_mwh)")
     try:
         return resolve(name, builtins=TSO_PROCESSES, group=ENTRY_POINT_GROUP, kind="TSO process", adapt=adapt)
     except PluginError as exc:

@@ -39,7 +39,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from simulators.common import messages as msgs
-from simulators.common.plugins import PluginError, check_callable, resolve
+from simulators.common.plugins import PluginError, callable_with, resolve
 from simulators.market.community import clear_community
 from simulators.market.errors import MechanismResultError, UnknownMechanismError
 from simulators.market.orders import (
@@ -344,12 +344,7 @@ def resolve_mechanism(name: str) -> Mechanism | None:
         import, or a function with the wrong signature.
     """
 
-    def adapt(obj):
-        problem = check_callable(obj, 2, "(orders, ctx) -> ClearingResult")
-        if problem:
-            raise PluginError(problem)
-        return _min_size(_checked(obj, name))
-
+    adapt = callable_with(2, "(orders, ctx) -> ClearingResult", lambda obj: _min_size(_checked(obj, name)))
     builtins = {**MECHANISMS, **dict.fromkeys(NETWORK_MECHANISMS)}
     try:
         return resolve(name, builtins=builtins, group=ENTRY_POINT_GROUP, kind="mechanism", adapt=adapt)
