@@ -13,8 +13,11 @@ cannot drift from what ``cosim run`` accepts::
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
+import re
 import sys
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -135,9 +138,71 @@ def _section(name: str, schema: dict) -> list[str]:
     return lines + [""]
 
 
+_FIELD = re.compile(r"^\s+([A-Za-z_]\w*)\s*:")
+_DOC = re.compile(r"^\s+#:\s?(.*)$")
+_ROLE = re.compile(r":(?:mod|class|func|meth|data|attr):(?=`)")
+
+
+def comment_docs(cls: type) -> dict[str, str]:
+    """Field descriptions written as ``#:`` comments right above a field (the autodoc convention).
+
+    The schema modules document most fields this way; pydantic only reads
+    ``Field(description=...)``, so without this the reference would show an
+    empty description for them.
+    """
+    try:
+        lines = inspect.getsource(cls).splitlines()
+    except (OSError, TypeError):
+        return {}
+    docs: dict[str, str] = {}
+    block: list[str] = []
+    for line in lines[1:]:
+        m = _DOC.match(line)
+        if m:
+            block.append(m.group(1).strip())
+            continue
+        f = _FIELD.match(line)
+        if f and block and f.group(1) in getattr(cls, "model_fields", {}):
+            docs[f.group(1)] = _ROLE.sub("", " ".join(block)).replace("``", "`")
+        block = []
+    return docs
+
+
+def _models(cls: type, seen: dict[str, type]) -> dict[str, type]:
+    """Every pydantic model reachable from ``cls`` through field annotations, by class name."""
+    from pydantic import BaseModel
+
+    def walk(tp: Any) -> None:
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            if tp.__name__ not in seen:
+                seen[tp.__name__] = tp
+                for f in tp.model_fields.values():
+                    walk(f.annotation)
+            return
+        for arg in typing.get_args(tp):
+            walk(arg)
+
+    walk(cls)
+    return seen
+
+
 def model_schema() -> dict[str, Any]:
-    """The validated scenario's JSON Schema (draft 2020-12, as pydantic writes it)."""
-    return Scenario.model_json_schema()
+    """The validated scenario's JSON Schema (draft 2020-12, as pydantic writes it).
+
+    Fields without a ``description`` take their ``#:`` comment (:func:`comment_docs`).
+    """
+    schema = Scenario.model_json_schema()
+    defs = schema.get("$defs", {})
+    for name, cls in _models(Scenario, {}).items():
+        target = schema if cls is Scenario else defs.get(name)
+        if target is None:
+            continue
+        props = target.get("properties", {})
+        for field, doc in comment_docs(cls).items():
+            alias = cls.model_fields[field].alias or field
+            if alias in props and not props[alias].get("description"):
+                props[alias]["description"] = doc
+    return schema
 
 
 def json_schema() -> dict[str, Any]:

@@ -108,3 +108,25 @@ def test_mkdocs_build_is_strict_and_clean(tmp_path):
         assert name in api, name  # rendered by mkdocstrings from the docstrings
     assert (site / "reference" / "scenario.schema.json").is_file()
     assert "ledger_not_final" in (site / "results" / "index.html").read_text(encoding="utf-8")
+
+
+def test_field_comments_become_descriptions():
+    """``#:`` comments above a field fill an empty description (hand-built model); explicit ones win."""
+    from pydantic import BaseModel, Field
+
+    class Toy(BaseModel):
+        """A toy section."""
+
+        #: first line of a
+        #: second line with ``code`` and :mod:`x.y`
+        a: int = 0
+        b: int = 1  # a plain comment is not a description
+        #: ignored: an explicit description wins
+        c: int = Field(2, description="explicit")
+
+    docs = docgen.comment_docs(Toy)
+    assert docs == {"a": "first line of a second line with `code` and `x.y`",
+                    "c": "ignored: an explicit description wins"}
+    # and in the real schema: a field documented only by its comment carries it
+    ev = docgen.model_schema()["$defs"]["EvConfig"]["properties"]["mean_daily_km"]
+    assert "MiD 2017" in ev["description"]
