@@ -119,9 +119,11 @@ class OutputConfig(_Frozen):
     a simulator not listed records everything it offers.
     """
 
+    #: Per simulator (grid, household, market, ict, coordinator, extras) the attributes to record, or ``all``.
     series: dict[str, list[str] | str] = Field(default_factory=dict)
     chunk_steps: int = Field(96, ge=1, le=100_000, description="rows per HDF5 chunk and write")
     compression: str | None = Field("gzip", description="gzip, lzf or null")
+    #: gzip level (ignored by lzf); 1 was chosen by measurement (benchmarks/RESULTS.md).
     compression_level: int = Field(1, ge=0, le=9)
 
     @field_validator("series")
@@ -146,19 +148,28 @@ class OutputConfig(_Frozen):
 class Scenario(_Frozen):
     """A complete, validated scenario."""
 
+    #: Name stored in the result file.
     name: str = "unnamed"
+    #: Free text stored in the result file.
     description: str = ""
+    #: Seed of every random draw of the run (one seeded generator per simulator).
     seed: int = Field(0, ge=0, le=2**63 - 1)
     start: datetime = Field(datetime(2016, 1, 1), description="ISO 8601 within 2016")
     duration: Duration = Field("1d", description="e.g. 1d, 7d, 365d or seconds")
     step: Duration = Field("15min", description="interval length, e.g. 15min or 900")
+    #: The network and its load/generation profiles.
     grid: GridConfig
     #: The retail tariff, defined once and passed to households and market.
     tariff: TariffConfig = TariffConfig()
+    #: Homes with PV, batteries, EVs, heat pumps and a home energy manager (null: the grid's profiles only).
     households: HouseholdsConfig | None = None
+    #: Communication links between homes and market/DSO (null: ideal, no ICT simulator).
     ict: IctConfig | None = None
+    #: The local market operator (null: no market).
     market: MarketConfig | None = None
+    #: The TSO-DSO coordinator (null: none).
     coordinator: CoordinatorConfig | None = None
+    #: What the recorder stores and how.
     output: OutputConfig = OutputConfig()
     #: Extra mosaik simulators that join the world (:mod:`cosim.extensions`, docs/extending.md).
     simulators: list[ExtraSimulator] = Field(default_factory=list)

@@ -56,8 +56,11 @@ class ModelSpec(BaseModel):
     """Entities to create: ``n`` of ``model`` with ``params`` (the simulator's ``create`` keywords)."""
 
     model_config = _CFG
+    #: Model name as the simulator's ``meta`` declares it.
     model: str = Field(pattern=_ATTR.pattern)
+    #: Number of entities.
     n: int = Field(1, ge=1, le=10_000)
+    #: Keywords of the simulator's ``create``.
     params: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -65,7 +68,9 @@ class Connection(BaseModel):
     """One attribute flow; exactly one side is ``<simulator>.<attribute>``."""
 
     model_config = _CFG
+    #: Source ``<simulator>.<attribute>``.
     from_: str = Field(alias="from")
+    #: Destination ``<simulator>.<attribute>``.
     to: str
     #: Delay by one tick (closes a loop; only into a cosim simulator or between extras).
     time_shifted: bool = False
@@ -107,6 +112,7 @@ class ExtraSimulator(BaseModel):
     """One entry of the scenario's ``simulators:`` list (see the module docstring)."""
 
     model_config = _CFG
+    #: Name of the simulator in connections and under ``/series``.
     name: str
     #: ``package.module:Class``, a ``mosaik_api_v3.Simulator`` run in this process (imported).
     python: str | None = None
@@ -117,7 +123,9 @@ class ExtraSimulator(BaseModel):
     connect: str | None = None
     #: Keywords of the simulator's ``init`` (besides mosaik's ``sid`` and ``time_resolution``).
     params: dict[str, Any] = Field(default_factory=dict)
+    #: Entities to create.
     models: list[ModelSpec] = Field(min_length=1)
+    #: Attribute flows between this simulator and cosim's (or other extras).
     connections: list[Connection] = Field(default_factory=list)
     #: Attributes stored as ``/series/<name>/<attr>`` with their unit (one entity in total).
     record: dict[str, str] = Field(default_factory=dict)

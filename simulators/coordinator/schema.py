@@ -40,6 +40,7 @@ class TsoConfig(_Frozen):
     #: ``ar1``, ``csv``, an entry point of group ``cosim.tso_processes`` or
     #: ``package.module:function`` (imported: runs user code, see docs/extending.md).
     source: str = "ar1"
+    #: CSV file of the need (``source: csv``): columns time, need_mw, price_eur_per_mwh.
     csv_path: str | None = None
     #: Parameters of a user process (``TsoInput.config["params"]``); unused by ar1 / csv.
     params: dict[str, Any] = Field(default_factory=dict)
@@ -88,6 +89,7 @@ class DsoConfig(_Frozen):
     max_loading_percent: float = Field(100.0, gt=0.0)
     #: EN 50160: supply voltage within +-10 % of nominal.
     vm_min_pu: float = Field(0.90, gt=0.0)
+    #: EN 50160: supply voltage within +-10 % of nominal.
     vm_max_pu: float = Field(1.10, gt=0.0)
     #: amber when a forecast loading exceeds this [%] (assumption: 80 % leaves
     #: room for forecast error, cf. the 0.6/0.8 thresholds of the German
@@ -125,8 +127,11 @@ class BrpConfig(_Frozen):
     coordinator's generator); ``sigma_mw = 0`` and ``mean_mw = 0`` disable it.
     """
 
+    #: stationary mean of the BRP's need [MW] (0: none; scenario choice).
     mean_mw: float = 0.0
+    #: std of the BRP's need [MW] (0: none; scenario choice).
     sigma_mw: float = Field(0.0, ge=0.0)
+    #: lag-1 autocorrelation of the need per 15 min (assumption, as the TSO's).
     phi_15min: float = Field(0.7, ge=0.0, lt=1.0)
     #: BRP price [EUR/MWh] (assumption, below the TSO's aFRR price).
     price_eur_per_mwh: float = 100.0
@@ -145,6 +150,8 @@ class SharedBalancingConfig(_Frozen):
 class CoordinatorConfig(_Frozen):
     """The ``coordinator:`` section of a scenario."""
 
+    #: TSO-DSO coordination scheme (the five SmartNet coordination schemes; see
+    #: `simulators.coordinator.schemes` and scenarios/README.md).
     scheme: Literal["centralized", "local", "shared_balancing", "common", "integrated"] = "local"
     #: 'auto' (the deepest transformer level: MV/LV trafos of an MV+LV grid,
     #: HV/MV trafos of an HV+MV grid) or a list of trafo indices.
@@ -154,9 +161,13 @@ class CoordinatorConfig(_Frozen):
     #: gate TSO activations with the DSO traffic light; None: scheme default
     #: (schema.TRAFFIC_LIGHT_DEFAULT).
     traffic_light: bool | None = None
+    #: The TSO's balancing need and price.
     tso: TsoConfig = TsoConfig()
+    #: The DSO's limits, traffic light and price.
     dso: DsoConfig = DsoConfig()
+    #: A balance responsible party's need (integrated scheme).
     brp: BrpConfig = BrpConfig()
+    #: The agreed PCC schedule (shared-balancing scheme).
     shared_balancing: SharedBalancingConfig = SharedBalancingConfig()
 
     @field_validator("areas")

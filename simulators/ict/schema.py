@@ -106,16 +106,27 @@ class TechnologyOverride(BaseModel):
 
     model_config = _FROZEN
 
+    #: Shift of the latency distribution [ms] (null: the preset's).
     latency_min_ms: float | None = Field(None, ge=0.0)
+    #: Median one-way latency [ms] (null: the preset's).
     latency_median_ms: float | None = Field(None, ge=0.0)
+    #: Log-normal shape of (latency - min) [-] (null: the preset's).
     latency_sigma: float | None = Field(None, ge=0.0)
+    #: Stationary share of time in the bad (burst-loss) state [-] (null: the preset's).
     bad_share: float | None = Field(None, ge=0.0, lt=1.0)
+    #: Mean duration of the bad state [s] (null: the preset's).
     burst_mean_s: float | None = Field(None, gt=0.0)
+    #: Loss probability in the good state [-] (null: the preset's).
     loss_good: float | None = Field(None, ge=0.0, le=1.0)
+    #: Loss probability in the bad state [-] (null: the preset's).
     loss_bad: float | None = Field(None, ge=0.0, le=1.0)
+    #: Access link bandwidth [kbit/s] (null: the preset's).
     bandwidth_kbps: float | None = Field(None, gt=0.0)
+    #: Households on one feeder share one FIFO link (null: the preset's).
     shared_medium: bool | None = None
+    #: Mean time between random link outages [h] (null: the preset's).
     mtbf_h: float | None = Field(None, gt=0.0)
+    #: Mean time to repair a link outage [h] (null: the preset's).
     mttr_h: float | None = Field(None, gt=0.0)
 
     @model_validator(mode="before")
@@ -156,6 +167,7 @@ class OutageWindow(BaseModel):
     feeders: list[int] | Literal["all"] = Field(description="Feeder ids, or 'all'")
     start_s: float = Field(ge=0.0, description="Start [s since run start]")
     end_s: float = Field(description="End, exclusive [s since run start]")
+    #: Access technologies that fail on the feeders (null: the feeders' backhaul, every home).
     technologies: list[str] | None = None
 
     @model_validator(mode="after")
@@ -179,8 +191,11 @@ class DosAttack(BaseModel):
 
     model_config = _FROZEN
 
+    #: The flooded endpoint.
     endpoint: Literal["market", "dso", "tso", "coordinator", "retailer"]
+    #: Start of the flood [s since run start].
     start_s: float = Field(ge=0.0)
+    #: End of the flood, exclusive [s since run start].
     end_s: float
     extra_latency_ms: float = Field(ge=0.0, description="Mean extra queueing delay [ms]")
     loss: float = Field(0.0, ge=0.0, le=1.0, description="Loss probability during the flood [-]")
@@ -203,8 +218,11 @@ class ForgedInjection(BaseModel):
     model_config = _FROZEN
 
     at_s: float = Field(ge=0.0, description="Injection time [s since run start]")
+    #: Number of forged orders injected at ``at_s``.
     count: int = Field(gt=0)
+    #: Order kind of the forged orders.
     kind: Literal["bid", "offer"] = "bid"
+    #: Endpoint the forged orders are sent to.
     receiver: Literal["market", "dso"] = "market"
     quantity_mwh: float = Field(0.01, gt=0.0, description="Quantity per forged order [MWh]")
     price_eur_per_mwh: float = Field(300.0, description="Limit price per forged order [EUR/MWh]")
@@ -215,11 +233,17 @@ class IctConfig(BaseModel):
 
     model_config = _FROZEN
 
+    #: Access technology -> share of homes using it (shares sum to 1; presets in `simulators.ict.presets`).
     technologies: dict[str, float] = Field(default_factory=lambda: {"ideal": 1.0})
+    #: Per technology, preset fields to replace.
     overrides: dict[str, TechnologyOverride] = Field(default_factory=dict)
+    #: Aggregation -> endpoint stage added to every message.
     backhaul: BackhaulParams = Field(default_factory=BackhaulParams)
+    #: Scheduled outages of feeders' backhaul or access networks.
     outages: list[OutageWindow] = Field(default_factory=list)
+    #: Denial-of-service floods at endpoints.
     dos: list[DosAttack] = Field(default_factory=list)
+    #: Injections of forged orders (to exercise the market's authentication).
     forged: list[ForgedInjection] = Field(default_factory=list)
     order_deadline_s: float | None = Field(
         None,
