@@ -208,10 +208,13 @@ class _Builder:
             coord = c_sim.Coordinator()
             self._register("coordinator", c_sim, coord)
             receivers["to_coordinator"] = c_sim
+            # no value before the first step: an empty list, because mosaik treats
+            # initial_data None as "none given" and then warns (and means to fail in
+            # a later version) when the coordinator pulls the edge at t = 0
             if hh is not None:
-                world.connect(hh, coord, "bus_p_mw", time_shifted=True, initial_data={"bus_p_mw": None})
+                world.connect(hh, coord, "bus_p_mw", time_shifted=True, initial_data={"bus_p_mw": []})
             world.connect(grid, coord, "ext_grid_p_mw", time_shifted=True,
-                          initial_data={"ext_grid_p_mw": None})
+                          initial_data={"ext_grid_p_mw": []})
         if sc.ict is not None:
             extra = {}
             if hh is not None:

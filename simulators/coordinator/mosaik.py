@@ -81,7 +81,8 @@ class CoordinatorSim(Adapter):
                 for val in by_src.values():
                     self.model.add_messages(val)
             else:  # bus_p_mw summed over sources (consumer ref), ext_grid_p_mw
-                vals = [np.asarray(v, float) for v in by_src.values() if v is not None]
+                # None or [] (the initial value of the time-shifted edge): no forecast yet
+                vals = [np.asarray(v, float) for v in by_src.values() if v is not None and np.size(v)]
                 if vals:
                     self.model.set_forecast(**{attr: np.sum(vals, axis=0)})
         k = self._next_k(t_s)
