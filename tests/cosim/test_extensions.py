@@ -51,6 +51,38 @@ def test_external_process_simulator_reads_the_grid_and_is_recorded(tmp_path):
     _check_watch(tmp_path / "r.h5")
 
 
+def _listening(port: int) -> bool:
+    """True once a socket listens on ``port`` (Linux: /proc/net/tcp, state 0A = LISTEN)."""
+    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return any(r.split()[1].endswith(f":{port:04X}") and r.split()[3] == "0A" for r in rows)
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs Linux /proc/net/tcp to see the server listen")
+@pytest.mark.slow
+def test_already_running_simulator_is_reached_with_connect(tmp_path):
+    """``connect: host:port``: the example runs as a server first (mosaik_api_v3's --remote), mosaik connects."""
+    import socket
+    import subprocess
+    import time
+
+    with socket.socket() as s:  # a free port on loopback
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, str(EXAMPLE), f"127.0.0.1:{port}", "--remote"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while not _listening(port):  # the server accepts exactly one connection: do not probe it
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read()
+            time.sleep(0.2)
+        sc = validate({**GRID, "simulators": [_watch(cmd=None, connect=f"127.0.0.1:{port}")]})
+        run_scenario(sc, "", tmp_path / "c.h5")
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    _check_watch(tmp_path / "c.h5")
+
+
 @pytest.mark.slow
 def test_in_process_simulator_gets_the_same_values(tmp_path, monkeypatch):
     """The same class started in-process (python: module:Class) receives numpy arrays by reference."""
