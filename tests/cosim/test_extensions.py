@@ -68,12 +68,13 @@ def test_already_running_simulator_is_reached_with_connect(tmp_path):
     with socket.socket() as s:  # a free port on loopback
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+    log = tmp_path / "server.log"  # a file, not a pipe that could fill and block the server
     proc = subprocess.Popen([sys.executable, str(EXAMPLE), f"127.0.0.1:{port}", "--remote"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            stdout=log.open("w"), stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
         while not _listening(port):  # the server accepts exactly one connection: do not probe it
-            assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read()
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
             time.sleep(0.2)
         sc = validate({**GRID, "simulators": [_watch(cmd=None, connect=f"127.0.0.1:{port}")]})
         run_scenario(sc, "", tmp_path / "c.h5")
