@@ -30,6 +30,10 @@ Writes are atomic (temporary file in the cache directory, then
 ``os.replace``): concurrent runs and sweep workers may build the same entry;
 the last complete one wins and readers never see a partial file.
 
+Beside the nets, :func:`load_arrays` keeps numeric arrays that are a pure
+function of their key and costly to recompute in every process (the solar
+position of a year per place), as ``.npz`` read without pickle.
+
 Location: ``$COSIM_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/cosim`` or
 ``~/.cache/cosim``. ``COSIM_CACHE_DIR=off`` switches the cache off.
 ``python -m simulators.common.netcache info|clear`` (also ``cosim cache``)
@@ -431,6 +435,71 @@ def load_codes(build) -> tuple[str, ...]:
     except OSError as exc:
         log.warning("grid cache: cannot write %s (%s)", path, exc)
     return codes
+
+
+def load_arrays(name: str, key: dict, build) -> dict[str, "np.ndarray"]:
+    """Numeric arrays derived from inputs, from the cache or from ``build()`` (then cached).
+
+    For results that cost a noticeable part of set-up in every process (the
+    solar position of a year, 0.4 s per grid location) and are a pure function
+    of ``key``. ``key`` must name every input, including the version of the
+    code that computes it (callers pass a hash of their module's source);
+    :data:`FORMAT` and the versions of the numeric libraries are added here.
+
+    Stored as ``.npz`` and read with ``allow_pickle=False`` (numeric and
+    fixed-width string arrays only, nothing that names code); the key is
+    stored beside the arrays and checked on read. Written atomically after a
+    read-back that must give the same bytes, dtype and shape, else the value
+    is returned uncached. A damaged or mismatching entry is logged, removed
+    and rebuilt; a cache that cannot be written never fails the run.
+    """
+    import numpy as np
+
+    full = {"format": FORMAT, "what": f"arrays:{name}", "versions": {**_versions(), **_more_versions()},
+            "key": key}
+    key_text = json.dumps(full, sort_keys=True)
+    root = cache_dir()
+    if root is None:
+        return build()
+    path = _entry_path(root, name, full).with_suffix(".npz")
+
+    def read(blob: bytes) -> dict[str, np.ndarray]:
+        with np.load(io.BytesIO(blob), allow_pickle=False) as z:
+            out = {k: z[k] for k in z.files}
+        if str(out.pop("__key__", "")) != key_text:
+            raise CorruptEntry("key mismatch")
+        return out
+
+    try:
+        return read(path.read_bytes())
+    except FileNotFoundError:
+        pass
+    except Exception as exc:  # noqa: BLE001 - zip/npz errors of a damaged file
+        _discard(path, f"{type(exc).__name__}: {exc}")
+    value = build()
+    try:
+        buf = io.BytesIO()
+        np.savez(buf, __key__=np.array(key_text), **value)
+        back = read(buf.getvalue())
+        same = list(back) == list(value) and all(
+            back[k].dtype == value[k].dtype and back[k].shape == value[k].shape
+            and back[k].tobytes() == np.ascontiguousarray(value[k]).tobytes() for k in value)
+        if not same:
+            raise Uncacheable("read-back differs")
+        _atomic_write(path, buf.getvalue())
+    except Exception as exc:  # noqa: BLE001 - the cache must never fail a run
+        log.warning("cache: %s not cached (%s: %s)", name, type(exc).__name__, exc)
+    return value
+
+
+def _more_versions() -> dict[str, str]:
+    out = {}
+    for name in ("pvlib", "scipy"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "absent"
+    return out
 
 
 def entries(root: Path | None = None) -> list[Path]:

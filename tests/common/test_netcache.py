@@ -205,3 +205,66 @@ def test_grids_answers_from_cache_without_pandapower(cache):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "COSIM_CACHE_DIR": str(cache)}).stdout.split("\n")
     assert out[0] == "9-TEST-code--0-sw" and out[1] == "[]"
+
+
+# ------------------------------------------------------------------ derived arrays
+def _arrays():
+    rng = np.random.default_rng(3)  # distinct values incl. negative zero and NaN, exact bytes checked
+    return {"a": np.r_[rng.normal(size=1000), -0.0, np.nan], "b": np.arange(7, dtype=np.int32),
+            "s": np.array(["x", "yz"])}
+
+
+def test_arrays_round_trip_bit_for_bit_and_are_read_not_rebuilt(cache):
+    calls = []
+
+    def build():
+        calls.append(1)
+        return _arrays()
+
+    first = netcache.load_arrays("toy", {"p": 1}, build)
+    second = netcache.load_arrays("toy", {"p": 1}, build)
+    assert calls == [1]  # the second call read the entry
+    for k, v in _arrays().items():
+        assert second[k].dtype == v.dtype and second[k].tobytes() == v.tobytes() == first[k].tobytes()
+    netcache.load_arrays("toy", {"p": 2}, build)  # another key: built again
+    assert calls == [1, 1]
+
+
+def test_arrays_entry_damaged_or_foreign_is_rebuilt(cache, caplog):
+    netcache.load_arrays("toy", {"p": 1}, _arrays)
+    (path,) = [p for p in netcache.entries() if p.suffix == ".npz"]
+    path.write_bytes(b"not a zip")
+    with caplog.at_level(logging.WARNING):
+        out = netcache.load_arrays("toy", {"p": 1}, _arrays)
+    assert "ignoring" in caplog.text and out["a"].tobytes() == _arrays()["a"].tobytes()
+    # an entry of another key copied under this name is refused by the stored key
+    other = netcache.load_arrays("toy", {"p": 9}, lambda: {"a": np.zeros(3)})
+    (path9,) = [p for p in netcache.entries() if p.suffix == ".npz" and p != path]
+    path.write_bytes(path9.read_bytes())
+    assert netcache.load_arrays("toy", {"p": 1}, _arrays)["a"].tobytes() == _arrays()["a"].tobytes()
+    assert other["a"].shape == (3,)
+
+
+def test_arrays_entry_with_a_pickled_object_runs_no_code(cache):
+    netcache.load_arrays("toy", {"p": 1}, _arrays)
+    (path,) = [p for p in netcache.entries() if p.suffix == ".npz"]
+    buf = io.BytesIO()
+    np.savez(buf, __key__=np.array("x"), a=np.array([object()], dtype=object))  # needs pickle to read
+    path.write_bytes(buf.getvalue())
+    out = netcache.load_arrays("toy", {"p": 1}, _arrays)  # refused (allow_pickle=False), rebuilt
+    assert out["a"].dtype == np.float64
+
+
+def test_solar_position_from_cache_equals_pvlib(cache):
+    """Reference: pvlib's SPA called directly at the same times (exact)."""
+    import pvlib
+
+    from simulators.household import weather
+
+    weather._solar_position.cache_clear()
+    weather._solar_position(48.1, 11.6, 520.0)  # builds the entry
+    weather._solar_position.cache_clear()
+    got = weather._solar_position(48.1, 11.6, 520.0)  # read from disk
+    ref = pvlib.location.Location(48.1, 11.6, altitude=520.0).get_solarposition(weather.row_times_utc())
+    pd.testing.assert_frame_equal(got, ref, check_exact=True)
+    assert any(p.name.startswith("solar-position-") for p in netcache.entries())
