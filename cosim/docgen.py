@@ -198,7 +198,12 @@ def model_schema() -> dict[str, Any]:
         if target is None:
             continue
         props = target.get("properties", {})
-        for field, doc in comment_docs(cls).items():
+        docs: dict[str, str] = {}
+        for base in reversed(cls.__mro__):  # inherited fields keep their base's comment
+            if base is not cls and hasattr(base, "model_fields"):
+                docs.update({k: v for k, v in comment_docs(base).items() if k in cls.model_fields})
+        docs.update(comment_docs(cls))
+        for field, doc in docs.items():
             alias = cls.model_fields[field].alias or field
             if alias in props and not props[alias].get("description"):
                 props[alias]["description"] = doc

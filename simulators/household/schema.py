@@ -33,11 +33,17 @@ class SizeDist(BaseModel):
     """
 
     model_config = _CFG
+    #: Distribution of the size over homes (seeded draw).
     dist: Literal["fixed", "uniform", "normal"] = "fixed"
+    #: Size of every home (``fixed``).
     value: float | None = None
+    #: Lower bound (``uniform``).
     low: float | None = None
+    #: Upper bound (``uniform``).
     high: float | None = None
+    #: Mean (``normal``, clipped at 0).
     mean: float | None = None
+    #: Standard deviation (``normal``).
     std: float | None = None
 
     @model_validator(mode="after")
@@ -62,6 +68,7 @@ class _Device(BaseModel):
     """Common part: which share of households owns the device."""
 
     model_config = _CFG
+    #: Share of homes that own the device [-] (seeded draw).
     share: float = 0.0
     count: int | None = Field(default=None, description="exact number of homes; overrides share")
 
@@ -88,6 +95,7 @@ class PvConfig(_Device):
     2014/2017 10 kWp threshold bounds the upper end).
     """
 
+    #: DC rating per home [kWp] (uniform 4-10 kWp, BNetzA Marktstammdatenregister; see the class).
     kwp: SizeDist = SizeDist(dist="uniform", low=4.0, high=10.0)
     #: ``simbench``: a SimBench PV profile; ``tmy``: pvlib's PVWatts chain on the
     #: scenario's weather (``households.weather``).
@@ -101,12 +109,15 @@ class PvConfig(_Device):
     sgen_mode: Literal["keep", "absorb"] = "keep"
     #: Inverter rating per kWp [kVA/kWp]; 1.0 = no clipping (DC/AC ratio 1).
     inverter_kva_per_kwp: float = Field(default=1.0, gt=0)
+    #: Reactive power control: unity, fixed cos phi or the cos phi(P) characteristic
+    #: (VDE-AR-N 4105:2018), volt-var (IEEE 1547-2018 category B); see `simulators.household.pv`.
     q_mode: Literal["unity", "fixed_cosphi", "cosphi_p", "q_u"] = "unity"
     #: Underexcited cos phi; 0.95 is the VDE-AR-N 4105:2018 limit for small units.
     cosphi: float = Field(default=0.95, gt=0, le=1)
     #: ``tmy`` chain: module tilt / azimuth [deg]; 30 deg south is the usual
     #: roof orientation in German yield studies (e.g. HTW Berlin "Unabhaengigkeitsrechner").
     tilt_deg: float = 30.0
+    #: ``tmy`` chain: module azimuth [deg], 180 = south (see ``tilt_deg``).
     azimuth_deg: float = 180.0
     #: PVWatts v5 power temperature coefficient [1/K] (Dobos 2014, NREL/TP-6A20-62641).
     gamma_pdc_per_k: float = -0.0037
@@ -128,13 +139,21 @@ class BatteryConfig(_Device):
     Batteries, 4th ed., ch. 26).
     """
 
+    #: Usable capacity per home [kWh] (uniform 5-10, mean ~8 kWh, Figgener et al. 2020).
     e_kwh: SizeDist = SizeDist(dist="uniform", low=5.0, high=10.0)
+    #: Power rating per kWh of capacity [kW/kWh] (~0.6, Figgener et al. 2020).
     p_kw_per_kwh: float = Field(default=0.6, gt=0)
+    #: One-way charging efficiency [-] (round trip 0.90, HTW Berlin 2019).
     eta_charge: float = Field(default=0.95, gt=0, le=1)
+    #: One-way discharging efficiency [-] (round trip 0.90, HTW Berlin 2019).
     eta_discharge: float = Field(default=0.95, gt=0, le=1)
+    #: Lowest state of charge the manager uses [-].
     soc_min_frac: float = Field(default=0.05, ge=0, le=1)
+    #: Highest state of charge the manager uses [-].
     soc_max_frac: float = Field(default=0.95, ge=0, le=1)
+    #: State of charge at the start of the run [-].
     soc_init_frac: float = Field(default=0.5, ge=0, le=1)
+    #: Self-discharge per hour [1/h] (~2 %/month, Linden's Handbook of Batteries).
     self_discharge_per_h: float = Field(default=2.8e-5, ge=0, lt=1)
     #: Only homes with PV get a battery (true for > 95 % of German home storage, Figgener 2020).
     requires_pv: bool = True
@@ -165,18 +184,30 @@ class EvConfig(_Device):
     charging efficiency 0.9 (Apostolaki-Iosifidou et al. 2017, Energy 127:730).
     """
 
+    #: Battery capacity [kWh] (Renault Zoe ZE40 / VW e-Golf class).
     battery_kwh: SizeDist = _fixed(40.0)
+    #: Home charger power [kW] (11 kW wallbox, 3 x 16 A).
     charger_kw: SizeDist = _fixed(11.0)
+    #: ``uncontrolled``: full power on arrival; ``smart``: as late as the departure target allows
+    #: (the manager may charge more); ``v2g``: smart, and may discharge to the home or grid.
     mode: Literal["uncontrolled", "smart", "v2g"] = "uncontrolled"
+    #: Charging efficiency grid -> battery [-] (Apostolaki-Iosifidou et al. 2017).
     efficiency: float = Field(default=0.9, gt=0, le=1)
+    #: Driving consumption [kWh/km] (ADAC Ecotest, compact BEVs).
     consumption_kwh_per_km: float = Field(default=0.18, ge=0)
+    #: State of charge wanted at departure [-].
     target_soc_frac: float = Field(default=0.9, ge=0, le=1)
+    #: State of charge at the start of the run [-].
     soc_init_frac: float = Field(default=0.9, ge=0, le=1)
     #: V2G never discharges below this state of charge.
     v2g_min_soc_frac: float = Field(default=0.3, ge=0, le=1)
+    #: Mean arrival home on a driving day [h, local] (N(17.6, 3.4), Qian et al. 2011).
     arrival_mean_h: float = 17.6
+    #: Standard deviation of the arrival [h].
     arrival_std_h: float = Field(default=3.4, ge=0)
+    #: Mean departure on a driving day [h, local] (N(8.9, 3.2), Qian et al. 2011).
     departure_mean_h: float = 8.9
+    #: Standard deviation of the departure [h].
     departure_std_h: float = Field(default=3.2, ge=0)
     #: Mean distance per car and calendar day, non-driving days included [km] (MiD 2017).
     mean_daily_km: float = Field(default=39.0, ge=0)
@@ -204,18 +235,27 @@ class HeatPumpConfig(_Device):
     2020, mean 3.1).
     """
 
+    #: Building heat loss coefficient [W/K] (150 m2 home; see the class).
     h_w_per_k: SizeDist = _fixed(200.0)
+    #: Building heat capacity [kWh/K] (EN ISO 13790 class "medium", 150 m2).
     c_kwh_per_k: SizeDist = _fixed(6.9)
+    #: Design outdoor temperature [C] (DIN EN 12831 Beiblatt 1, central Germany).
     design_temp_c: float = -12.0
     #: Thermal rating = oversize x H x (setpoint - design temperature).
     oversize_factor: float = Field(default=1.2, gt=0)
+    #: Internal heat gains [kW] (5 W/m2, DIN V 4108-6, x 150 m2).
     internal_gains_kw: float = Field(default=0.75, ge=0)
+    #: Heat sink, which sets the supply temperature of the COP (Ruhnau et al. 2019).
     sink: Literal["radiator", "floor"] = "radiator"
     #: Ruhnau et al. 2019 real-world correction factor.
     cop_correction: float = Field(default=0.85, gt=0)
+    #: Indoor setpoint the heat pump holds without a manager [C].
     setpoint_c: float = 21.0
+    #: Lowest indoor temperature a manager may coast to [C].
     comfort_low_c: float = 20.0
+    #: Highest indoor temperature a manager may pre-heat to [C].
     comfort_high_c: float = 23.0
+    #: Indoor temperature at the start of the run [C].
     t_init_c: float = 21.0
 
     @model_validator(mode="after")
@@ -237,7 +277,9 @@ class WeatherConfig(BaseModel):
     """
 
     model_config = _CFG
+    #: Weather file (relative to the working directory); null: the offline German default.
     file: str | None = None
+    #: Reader of ``file``: epw, tmy3 or pvgis.
     format: Literal["epw", "tmy3", "pvgis"] | None = None
 
     @field_validator("file")
@@ -307,11 +349,17 @@ class DlcConfig(BaseModel):
     """
 
     model_config = _CFG
+    #: Share of homes enrolled [-] (seeded draw; scenario choice).
     share: float = Field(default=1.0, ge=0, le=1)
+    #: Devices the operator limits.
     devices: list[Literal["heat_pump", "ev"]] = Field(default_factory=lambda: ["heat_pump", "ev"], min_length=1)
+    #: Limit during an event, share of rated electric power [-] (assumption, see the class).
     limit_frac: float = Field(default=0.5, ge=0, le=1)
+    #: When an event starts.
     trigger: DlcTrigger
+    #: Events per home and day at most (3, EVU-Sperre terms; see the class).
     max_events_per_day: int = Field(default=3, ge=1)
+    #: Longest event [s] (2 h, EVU-Sperre terms; see the class).
     max_duration_s: int = Field(default=2 * 3600, gt=0)
     #: Paid to an enrolled home for each event it is called in [EUR] (scenario choice).
     payment_eur_per_event: float = Field(default=0.0, ge=0)
@@ -321,8 +369,11 @@ class EmergencyDrEvent(BaseModel):
     """One emergency curtailment request: ``{start: ISO, duration_s, reduction_frac}``."""
 
     model_config = _CFG
+    #: Start of the request (ISO 8601, the run's clock).
     start: str
+    #: Length of the request [s].
     duration_s: int = Field(gt=0)
+    #: Share of the flexible consumption a complying home sheds [-].
     reduction_frac: float = Field(gt=0, le=1)
 
     @field_validator("start")
@@ -347,7 +398,9 @@ class EmergencyDrConfig(BaseModel):
     """
 
     model_config = _CFG
+    #: The curtailment requests.
     events: list[EmergencyDrEvent] = Field(min_length=1)
+    #: Probability that a home complies with a request [-] (assumption).
     compliance_rate: float = Field(default=0.8, ge=0, le=1)
     #: Paid per MWh of reduction delivered [EUR/MWh] (scenario choice).
     payment_eur_per_mwh: float = Field(default=0.0, ge=0)
@@ -366,11 +419,18 @@ class HouseholdsConfig(BaseModel):
     #: others stay profile-driven grid loads. Ignored on a net without LV loads.
     include: list[Literal["household", "commercial", "agricultural", "other", "unclassified"]] = Field(
         default_factory=lambda: list(DEFAULT_INCLUDE), min_length=1)
+    #: Home energy manager: none, self_consumption, tariff, market, market_fixed, flex (see
+    #: `simulators.household.hems`), an entry point of ``cosim.hems_policies`` or ``module:name``.
     policy: str = "none"
+    #: Base load and PV forecast of the next interval: the profile (perfect) or the last value.
     forecast: Literal["perfect", "persistence"] = "perfect"
+    #: Rooftop PV.
     pv: PvConfig = PvConfig()
+    #: Home batteries.
     battery: BatteryConfig = BatteryConfig()
+    #: Electric vehicles with a home charger.
     ev: EvConfig = EvConfig()
+    #: Air-source heat pumps.
     heat_pump: HeatPumpConfig = HeatPumpConfig()
     #: Outdoor weather for heat pumps and the ``tmy`` PV chain (see :mod:`.weather`).
     weather: WeatherConfig = WeatherConfig()
@@ -382,6 +442,7 @@ class HouseholdsConfig(BaseModel):
     dlc: DlcConfig | None = None
     #: Emergency demand response (None: off).
     emergency_dr: EmergencyDrConfig | None = None
+    #: Send each interval's metered energy to the market (METER messages) for settlement.
     send_meter_readings: bool = True
 
     @model_validator(mode="before")
