@@ -148,21 +148,38 @@ class LinearGrid:
         return pd.DataFrame(rows, columns=["element", "index", "group", "area"])
 
 
-def _group_params(net, members: list[tuple[str, int]]) -> tuple[float, float]:
-    """Equivalent r [pu/MW] and rating [MVA] of parallel branches."""
+def _branch_params(net) -> dict[str, tuple[dict, np.ndarray, np.ndarray]]:
+    """r [pu/MW] and rating [MVA] of every line and transformer, by element kind.
+
+    Per kind: the element index -> position map and the two arrays. The
+    same floating-point operations in the same order as one element at a
+    time (``vn ** 2`` as Python's power of each voltage), so the values are
+    identical; a loop over ``net.line.loc[idx]`` rows cost about 1 ms per
+    branch group (10 s of set-up on a district grid).
+    """
+    out = {}
+    line = net.line
+    vn = [float(v) for v in net.bus.vn_kv.reindex(line.from_bus).to_numpy()]
+    vn2 = np.array([v**2 for v in vn], dtype=float)
+    vn = np.array(vn, dtype=float)
+    r = line.r_ohm_per_km.to_numpy() * line.length_km.to_numpy() / line.parallel.to_numpy() / vn2
+    s = np.sqrt(3) * vn * line.max_i_ka.to_numpy() * line.df.to_numpy() * line.parallel.to_numpy()
+    out["line"] = ({int(i): k for k, i in enumerate(line.index)}, np.asarray(r, float), np.asarray(s, float))
+    tr = net.trafo
+    r = tr.vkr_percent.to_numpy() / 100.0 / (tr.sn_mva.to_numpy() * tr.parallel.to_numpy())
+    s = tr.sn_mva.to_numpy() * tr.parallel.to_numpy()
+    out["trafo"] = ({int(i): k for k, i in enumerate(tr.index)}, np.asarray(r, float), np.asarray(s, float))
+    return out
+
+
+def _group_params(params: dict, members: list[tuple[str, int]]) -> tuple[float, float]:
+    """Equivalent r [pu/MW] and rating [MVA] of parallel branches (``params``: :func:`_branch_params`)."""
     g_sum, s_sum = 0.0, 0.0
     for kind, idx in members:
-        if kind == "line":
-            ln = net.line.loc[idx]
-            vn = float(net.bus.at[ln.from_bus, "vn_kv"])
-            r = ln.r_ohm_per_km * ln.length_km / ln.parallel / vn**2
-            s = np.sqrt(3) * vn * ln.max_i_ka * ln.df * ln.parallel
-        else:
-            tr = net.trafo.loc[idx]
-            r = tr.vkr_percent / 100.0 / (tr.sn_mva * tr.parallel)
-            s = tr.sn_mva * tr.parallel
-        g_sum += 1.0 / max(float(r), 1e-9)
-        s_sum += float(s)
+        where, r, s = params["line" if kind == "line" else "trafo"]
+        k = where[idx]
+        g_sum += 1.0 / max(float(r[k]), 1e-9)
+        s_sum += float(s[k])
     return 1.0 / g_sum, s_sum
 
 
@@ -248,7 +265,8 @@ def build_linear_grid(net, areas: str | list[int] = "auto") -> LinearGrid:
     rows = np.concatenate(rows) if rows else np.zeros(0, np.int64)
     cols = np.concatenate(cols) if cols else np.zeros(0, np.int64)
     A = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(keys), n_bus))
-    params = [_group_params(net, groups[k]) for k in keys]
+    branch = _branch_params(net)
+    params = [_group_params(branch, groups[k]) for k in keys]
     r = np.array([p[0] for p in params]) if params else np.zeros(0)
     s = np.array([p[1] for p in params]) if params else np.zeros(0)
     members = [groups[k] for k in keys]
