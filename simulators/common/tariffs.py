@@ -36,13 +36,22 @@ the *feed-in* price. Kinds:
   bill and the market's settlement); the cumulative resets at each period
   boundary. A run is assumed to start with an empty counter (no import before
   ``start`` in its period). :func:`import_price_eur_per_mwh` returns the
-  first-tier price (the published base price; the market's retail backstop,
-  its provisional bill at clearing, the ``tariff`` policy's 24 h reference and
-  the bid curves' trailing reference price use it); each home's energy
-  manager sees its *marginal* tier price for the next interval
-  (:meth:`BlockBiller.marginal_eur_per_mwh`) as the price of its retail
-  purchases. Within a tier the marginal price is the same in every interval,
-  so shifting load in time earns nothing; only using less does.
+  first-tier price (the published base price; the market's clearing context
+  and provisional bill at clearing, the ``tariff`` policy's 24 h reference and
+  the bid curves' trailing reference price use it). The price of a retail
+  purchase is the *marginal* tier price of the next kWh given the home's own
+  cumulative import (:func:`marginal_import_price_eur_per_mwh`, the one rule):
+  each home's energy manager sees it for the next interval
+  (:meth:`BlockBiller.marginal_eur_per_mwh`, from the home's own meter), and the
+  market's retail backstop compares each home's BID with it, from the
+  cumulative metered residual it has settled (meter readings reach it one to
+  two intervals late, so around a tier crossing the market may still use the
+  lower tier). Since the 24 h reference is the first-tier price, a home in the
+  first tier sees price = reference (self-consumption) and a home above it sees
+  a higher price (heat pump at the low end of its comfort band, battery not
+  charged from the grid, EV at its must-charge). Within a tier the marginal
+  price is the same in every interval, so shifting load in time earns nothing;
+  only using less does.
 
 Feed-in is a fixed feed-in tariff for all kinds (net metering is the special
 case ``feed_in = import price``, set it explicitly).
@@ -273,6 +282,55 @@ def retail_bill_eur(import_mwh, export_mwh, local_net_mwh, retail_eur_per_mwh, f
                                                                                        dtype=float)
 
 
+def block_marginal_eur_per_mwh(cumulative_mwh, tiers_mwh, prices_eur_per_mwh) -> np.ndarray:
+    """Increasing block prices: the price of the next kWh after ``cumulative_mwh`` [EUR/MWh].
+
+    Tier ``i`` covers ``(bound[i-1], bound[i]]``; at a bound exactly the tier
+    is full, so the next kWh costs the next tier's price.
+
+    Parameters
+    ----------
+    cumulative_mwh : array_like
+        Energy already imported in the billing period, >= 0 [MWh].
+    tiers_mwh, prices_eur_per_mwh : array_like
+        As :func:`block_cost_eur`.
+    """
+    tier = np.searchsorted(np.asarray(tiers_mwh, dtype=float), np.asarray(cumulative_mwh, dtype=float), side="right")
+    return np.asarray(prices_eur_per_mwh, dtype=float)[tier]
+
+
+def marginal_import_price_eur_per_mwh(tariff, start: str, interval_s: int, cumulative_mwh) -> np.ndarray:
+    """Per home, the retail price of its next kWh imported in interval ``interval_s`` [EUR/MWh].
+
+    The one rule for the price of a retail purchase (used by the home energy
+    managers and the market's retail backstop): under block prices (``ibp``)
+    the tier price at the home's cumulative retail import of the billing period
+    (:func:`block_marginal_eur_per_mwh`); for every other kind the tariff's
+    price of the interval (:func:`import_price_eur_per_mwh`), whatever the
+    cumulative.
+
+    Parameters
+    ----------
+    tariff : TariffConfig or dict
+        The scenario's ``tariff`` section (validated).
+    start : str
+        ISO 8601 start of the run.
+    interval_s : int
+        Interval start [s since ``start``].
+    cumulative_mwh : array_like
+        Per home, retail import so far in the billing period of the interval [MWh].
+    """
+    t = _as_dict(tariff)
+    cum = np.asarray(cumulative_mwh, dtype=float)
+    if t.get("kind", "flat") == "ibp":
+        return block_marginal_eur_per_mwh(cum, _tiers_mwh(t), t["ibp_prices_eur_per_mwh"])
+    return np.full(cum.shape, float(import_price_eur_per_mwh(t, start, int(interval_s))[0]))
+
+
+def _tiers_mwh(t: dict) -> np.ndarray:
+    return np.asarray(t["ibp_tiers_kwh"], dtype=float) * 1e-3
+
+
 def block_cost_eur(cumulative_mwh, import_mwh, tiers_mwh, prices_eur_per_mwh) -> np.ndarray:
     """Import cost under increasing block prices [EUR]: the tier prices integrated
     over ``[cumulative, cumulative + import]``.
@@ -317,7 +375,7 @@ class BlockBiller:
 
     def __init__(self, tariff, start: str, n_agents: int) -> None:
         t = _as_dict(tariff)
-        self.tiers_mwh = np.asarray(t["ibp_tiers_kwh"], dtype=float) * 1e-3
+        self.tiers_mwh = _tiers_mwh(t)
         self.prices_eur_per_mwh = np.asarray(t["ibp_prices_eur_per_mwh"], dtype=float)
         self.period = str(t.get("ibp_period", "month"))
         self.start = pd.Timestamp(start)
@@ -337,9 +395,9 @@ class BlockBiller:
         return self._cum[key]
 
     def marginal_eur_per_mwh(self, interval_s: int) -> np.ndarray:
-        """Per home, the price of the next kWh imported in interval ``interval_s`` [EUR/MWh]."""
-        tier = np.searchsorted(self.tiers_mwh, self.cumulative_mwh(interval_s), side="right")
-        return self.prices_eur_per_mwh[tier]
+        """Per home, the price of the next kWh imported in interval ``interval_s`` [EUR/MWh]
+        (:func:`block_marginal_eur_per_mwh` at the counter of the interval's billing period)."""
+        return block_marginal_eur_per_mwh(self.cumulative_mwh(interval_s), self.tiers_mwh, self.prices_eur_per_mwh)
 
     def charge_eur(self, interval_s: int, import_mwh, agents=None) -> np.ndarray:
         """Cost of ``import_mwh`` [MWh] per agent (all agents, or the distinct ids ``agents``) in

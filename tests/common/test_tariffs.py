@@ -10,7 +10,8 @@ from cosim.errors import ScenarioError
 import pandas as pd
 
 from simulators.common.tariffs import (BlockBiller, TariffConfig, block_cost_eur, cpp_event_days,
-                                      feed_in_price_eur_per_mwh, import_price_eur_per_mwh)
+                                      feed_in_price_eur_per_mwh, import_price_eur_per_mwh,
+                                      marginal_import_price_eur_per_mwh)
 
 GRID = {"grid": {"simbench": "1-LV-rural1--0-sw"}}
 
@@ -96,6 +97,22 @@ def test_block_bill_across_a_tier_boundary_and_a_monthly_reset():
     y = BlockBiller(_ibp(ibp_period="year"), "2016-01-31T23:30:00", 2)
     y.charge_eur(900, [0.0, 2.5e-3])
     assert np.allclose(y.charge_eur(1800, [0.0, 0.5e-3]), [0.0, 0.2], rtol=0, atol=1e-12)
+
+
+def test_marginal_price_at_the_tier_edges():
+    # hand values, tiers 0-1 kWh at 100, 1-2 kWh at 200, above at 400 EUR/MWh: tier i covers
+    # (bound[i-1], bound[i]], so a home exactly at a bound has filled that tier and its next kWh
+    # costs the next price; exact (prices are set, not computed)
+    cum_mwh = [0.0, 0.9999e-3, 1e-3, 1.0001e-3, 1.5e-3, 2e-3, 50e-3]
+    got = marginal_import_price_eur_per_mwh(_ibp(), "2016-06-01T00:00:00", 900, cum_mwh)
+    assert got.tolist() == [100.0, 100.0, 200.0, 200.0, 200.0, 400.0, 400.0]
+    # the BlockBiller of the bills gives the same price from its own counter
+    b = BlockBiller(_ibp(), "2016-06-01T00:00:00", 3)
+    b.charge_eur(0, [0.9999e-3, 1e-3, 2e-3])
+    assert b.marginal_eur_per_mwh(900).tolist() == [100.0, 200.0, 400.0]
+    # every other kind: the tariff's price of the interval whatever the cumulative (ToU peak 17-21 h)
+    tou = TariffConfig(kind="tou")
+    assert marginal_import_price_eur_per_mwh(tou, "2016-06-01T17:00:00", 0, [0.0, 5.0]).tolist() == [350.0, 350.0]
 
 
 def test_block_bill_prices_the_residual_and_pays_feed_in_flat():
