@@ -34,8 +34,10 @@ the *feed-in* price. Kinds:
   integrates the tier prices over ``[cumulative, cumulative + import]`` per home
   (:class:`BlockBiller`, the one implementation used by the households' own
   bill and the market's settlement); the cumulative resets at each period
-  boundary. A run is assumed to start with an empty counter (no import before
-  ``start`` in its period). :func:`import_price_eur_per_mwh` returns the
+  boundary. At ``start`` every home's counter holds ``ibp_start_kwh`` (the
+  retail import before ``start`` in its billing period, the same for every
+  home; default 0, an empty counter; a run that starts mid-period sets it,
+  labelled as an assumption, since the homes' earlier import is not simulated). :func:`import_price_eur_per_mwh` returns the
   first-tier price (the published base price; the market's clearing context
   and provisional bill at clearing, the ``tariff`` policy's 24 h reference and
   the bid curves' trailing reference price use it). The price of a retail
@@ -118,6 +120,7 @@ class TariffConfig(BaseModel):
     ibp_period: Literal["month", "year"] = "month"
     ibp_tiers_kwh: tuple[float, ...] = (240.0, 400.0)
     ibp_prices_eur_per_mwh: tuple[float, ...] = (287.0, 316.4, 463.3)
+    ibp_start_kwh: float = Field(0.0, ge=0, allow_inf_nan=False)
 
     @field_validator("ibp_tiers_kwh")
     @classmethod
@@ -360,7 +363,8 @@ class BlockBiller:
     own bill and the market's settlement each keep one and feed it the same
     retail import residuals, so their bills agree. Each billing period (calendar
     month or year of the interval start, local time of ``start``) has its own
-    counter, starting at zero; the bill of a period does not depend on the
+    counter, starting at zero (the period of ``start`` at ``ibp_start_kwh``);
+    the bill of a period does not depend on the
     order in which its intervals are charged, only the split between intervals.
 
     Parameters
@@ -381,6 +385,9 @@ class BlockBiller:
         self.start = pd.Timestamp(start)
         self.n = int(n_agents)
         self._cum: dict[int, np.ndarray] = {}
+        #: retail import before ``start`` in its billing period, per home [MWh]
+        self.start_mwh = float(t.get("ibp_start_kwh", 0.0)) * 1e-3
+        self._first = self.period_of(0)
 
     def period_of(self, interval_s: int) -> int:
         """Billing period of an interval start [s since ``start``] (year, or 12 * year + month - 1)."""
@@ -391,7 +398,7 @@ class BlockBiller:
         """Retail import charged so far in the billing period of ``interval_s`` [MWh] (a view)."""
         key = self.period_of(interval_s)
         if key not in self._cum:
-            self._cum[key] = np.zeros(self.n)
+            self._cum[key] = np.full(self.n, self.start_mwh if key == self._first else 0.0)
         return self._cum[key]
 
     def marginal_eur_per_mwh(self, interval_s: int) -> np.ndarray:

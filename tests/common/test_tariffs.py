@@ -115,6 +115,17 @@ def test_marginal_price_at_the_tier_edges():
     assert marginal_import_price_eur_per_mwh(tou, "2016-06-01T17:00:00", 0, [0.0, 5.0]).tolist() == [350.0, 350.0]
 
 
+def test_block_counter_starts_at_ibp_start_kwh_in_the_first_period_only():
+    # hand calculation, tiers as _ibp(); 1.5 kWh imported before the start (31 Jan 23:30):
+    # next kWh at 200; 1 kWh = 0.5 kWh at 200 + 0.5 kWh at 400 = 0.3 EUR; February starts at zero
+    b = BlockBiller(_ibp(ibp_start_kwh=1.5), "2016-01-31T23:30:00", 2)
+    assert b.marginal_eur_per_mwh(0).tolist() == [200.0, 200.0]
+    assert np.allclose(b.charge_eur(900, [1e-3, 0.0]), [0.3, 0.0], rtol=0, atol=1e-12)
+    assert b.marginal_eur_per_mwh(1800).tolist() == [100.0, 100.0]
+    assert marginal_import_price_eur_per_mwh(_ibp(ibp_start_kwh=1.5), "2016-01-31T23:30:00", 0,
+                                             b.cumulative_mwh(0)).tolist() == [400.0, 200.0]
+
+
 def test_block_bill_prices_the_residual_and_pays_feed_in_flat():
     # hand calculation: import 1.5 kWh, export 0, bought 0.5 kWh locally -> retail residual 1 kWh,
     # all in tier 1: 0.1 EUR; home 1 exports 2 kWh at 123.1 EUR/MWh: -0.2462 EUR
@@ -140,6 +151,7 @@ def test_ibp_published_price_is_the_first_block_and_defaults_are_consistent():
     ("tariff.ibp_prices_eur_per_mwh=[300, 200, 400]", "tariff.ibp_prices_eur_per_mwh", "strictly increasing"),
     ("tariff.ibp_prices_eur_per_mwh=[300, 300, 400]", "tariff.ibp_prices_eur_per_mwh", "strictly increasing"),
     ("tariff.ibp_tiers_kwh=[400, 240]", "tariff.ibp_tiers_kwh", "strictly increasing"),
+    ("tariff.ibp_start_kwh=-1", "tariff.ibp_start_kwh", "greater than or equal to 0"),
     ("tariff.ibp_prices_eur_per_mwh=[300, 400]", "tariff", "len(ibp_tiers_kwh) + 1 = 3 values (got 2)"),
 ])
 def test_ibp_validation_is_one_line_with_exit_2(override, field, fragment, capsys):
