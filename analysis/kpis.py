@@ -672,6 +672,22 @@ def dr_payments_eur(result: Result) -> float:
     return float(np.nansum(_final(result.array("household", "dr_payment_eur"))))
 
 
+@_kpi("EUR", "demand_response", ("household/bill_eur",), LOWER, abs_tol=0.01, rel_tol=0.02)
+def household_net_bill_mean_eur(result: Result) -> float:
+    """Mean over homes of what a home pays net at the end of the run: its energy bill
+    ``household/bill_eur`` minus its demand-response payments ``household/dr_payment_eur``
+    (0 without a programme) [EUR].
+
+    ``bill_eur`` stays the energy bill, the one the market settles with the
+    same rule (their agreement is tested); the programme payments are a
+    separate credit from the programme operator, netted only here.
+    """
+    bill = _final(result.array("household", "bill_eur"))
+    if result.has("household", "dr_payment_eur"):
+        bill = bill - np.nan_to_num(_final(result.array("household", "dr_payment_eur")))
+    return float(np.mean(bill))
+
+
 # --------------------------------------------------------- flexibility ----
 def _flex_settled(result: Result):
     """Settlement rows (kind 1) of /events/flex: one per profile and interval."""

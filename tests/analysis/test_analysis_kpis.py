@@ -109,6 +109,7 @@ EXPECTED = {
     "dr_rebound_peak_mw": 2.0,
     "dr_edr_compliance_share": 0.5,  # 1 complied of 2 requested home-steps
     "dr_payments_eur": 5.0,  # final running totals 3 + 2
+    "household_net_bill_mean_eur": 2.0,  # final bills 4, 5 minus final payments 3, 2: (1 + 3) / 2
     "comp_wall_time_per_step_s": 2.0,  # 8 s / 4 steps
     "comp_n_households": 2.0,
 }
@@ -218,3 +219,15 @@ def test_dso_limit_steps_use_the_scenario_limit(tmp_path, tiny_factory):
     assert kpis(hi)["grid_dso_limit_steps"].value == 1.0
     lo = load(tiny_factory(tmp_path / "lo.h5", scenario_yaml="market: {max_loading_percent: 80}"))
     assert kpis(lo)["grid_dso_limit_steps"].value == 3.0
+
+
+def test_net_bill_is_the_energy_bill_without_a_programme(tmp_path):
+    """No ``dr_payment_eur`` series (no programme): net bill = energy bill, final (4 + 5) / 2 = 4.5."""
+    from analysis.synthetic import write_result
+
+    bills = np.array([[1.0, 2.0], [2.0, 3.0], [3.0, 3.0], [4.0, 5.0]])
+    path = write_result(tmp_path / "nb.h5", np.arange(4) * 1800,
+                        {"household": {"bill_eur": (bills, "EUR", ["hh0", "hh1"])}})
+    values = kpis(load(path))
+    assert values["household_net_bill_mean_eur"].value == pytest.approx(4.5, abs=TOL)
+    assert values["household_net_bill_mean_eur"].value == values["household_bill_mean_eur"].value
