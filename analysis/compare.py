@@ -121,13 +121,16 @@ STUDIES: dict[str, dict] = {
                 # used up) is an assumption; these homes import about 61 kWh a day in the flat run
                 "increasing block prices, first tier used up (240 kWh before the day)": [
                     "tariff={kind: ibp, ibp_start_kwh: 240}"],
+                # programme payments are assumptions (no German programme of either kind to cite):
+                # 1 EUR per direct-load-control event, 287 EUR/MWh shed (the flat retail price)
                 "flat + direct load control 17-19 h (blocked)": [
                     "tariff={kind: flat}",
-                    "households.dlc={share: 1.0, devices: [heat_pump, ev], limit_frac: 0.0, trigger: {hours: [17, 18]}}"],
+                    "households.dlc={share: 1.0, devices: [heat_pump, ev], limit_frac: 0.0, trigger: {hours: [17, 18]}, "
+                    "payment_eur_per_event: 1.0}"],
                 "flat + emergency DR 17-19 h": [
                     "tariff={kind: flat}",
                     "households.emergency_dr={events: [{start: '2016-01-12T17:00:00', duration_s: 7200, "
-                    "reduction_frac: 0.5}], compliance_rate: 0.8}"],
+                    "reduction_frac: 0.5}], compliance_rate: 0.8, payment_eur_per_mwh: 287.0}"],
             }.items()
         },
         "kpis": ["grid_pcc_peak_import_mw", "grid_energy_imported_mwh", "grid_trafo_loading_max_percent",
