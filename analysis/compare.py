@@ -125,8 +125,8 @@ STUDIES: dict[str, dict] = {
                 # 1 EUR per direct-load-control event, 287 EUR/MWh shed (the flat retail price)
                 "flat + direct load control 17-19 h (blocked)": [
                     "tariff={kind: flat}",
-                    "households.dlc={share: 1.0, devices: [heat_pump, ev], limit_frac: 0.0, trigger: {hours: [17, 18]}, "
-                    "payment_eur_per_event: 1.0}"],
+                    "households.dlc={share: 1.0, devices: [heat_pump, ev], limit_frac: 0.0, "
+                    "trigger: {hours: [17, 18]}, payment_eur_per_event: 1.0}"],
                 "flat + emergency DR 17-19 h": [
                     "tariff={kind: flat}",
                     "households.emergency_dr={events: [{start: '2016-01-12T17:00:00', duration_s: 7200, "

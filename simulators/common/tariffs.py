@@ -37,8 +37,8 @@ the *feed-in* price. Kinds:
   boundary. At ``start`` every home's counter holds ``ibp_start_kwh`` (the
   retail import before ``start`` in its billing period, the same for every
   home; default 0, an empty counter; a run that starts mid-period sets it,
-  labelled as an assumption, since the homes' earlier import is not simulated). :func:`import_price_eur_per_mwh` returns the
-  first-tier price (the published base price; the market's clearing context
+  labelled as an assumption, since the homes' earlier import is not
+  simulated). :func:`import_price_eur_per_mwh` returns the first-tier price (the published base price; the market's clearing context
   and provisional bill at clearing, the ``tariff`` policy's 24 h reference and
   the bid curves' trailing reference price use it). The price of a retail
   purchase is the *marginal* tier price of the next kWh given the home's own
