@@ -27,33 +27,34 @@ the *feed-in* price. Kinds:
 * ``ibp``: increasing block prices; the import price of a kWh depends on how
   much the home has already imported from the retailer in the billing period
   (``ibp_period``: calendar ``month`` or ``year`` in local time of ``start``):
-  ``ibp_prices_eur_per_mwh[i]`` up to the upper bound ``ibp_tiers_kwh[i]``,
-  the last price above the last bound. Prices must rise strictly, one more price
+  ``ibp_prices_eur_per_mwh[i]`` up to the upper bound ``ibp_tiers_kwh[i]``, the
+  last price above the last bound. Prices must rise strictly, one more price
   than bounds. The energy counted is the retail import residual
   (:func:`retail_residual_mwh`: local trades are not retail energy). The bill
   integrates the tier prices over ``[cumulative, cumulative + import]`` per home
-  (:class:`BlockBiller`, the one implementation used by the households' own
-  bill and the market's settlement); the cumulative resets at each period
-  boundary. At ``start`` every home's counter holds ``ibp_start_kwh`` (the
-  retail import before ``start`` in its billing period, the same for every
-  home; default 0, an empty counter; a run that starts mid-period sets it,
-  labelled as an assumption, since the homes' earlier import is not
-  simulated). :func:`import_price_eur_per_mwh` returns the first-tier price (the published base price; the market's clearing context
-  and provisional bill at clearing, the ``tariff`` policy's 24 h reference and
-  the bid curves' trailing reference price use it). The price of a retail
-  purchase is the *marginal* tier price of the next kWh given the home's own
-  cumulative import (:func:`marginal_import_price_eur_per_mwh`, the one rule):
-  each home's energy manager sees it for the next interval
+  (:class:`BlockBiller`, the one implementation used by the households' own bill
+  and the market's settlement); the cumulative resets at each period boundary.
+  At ``start`` every home's counter holds ``ibp_start_kwh`` (the retail import
+  before ``start`` in its billing period, the same for every home; default 0, an
+  empty counter; a run that starts mid-period sets it, labelled as an
+  assumption, since the homes' earlier import is not simulated).
+  :func:`import_price_eur_per_mwh` returns the first-tier price (the published
+  base price; the market's clearing context and provisional bill at clearing,
+  the ``tariff`` policy's 24 h reference and the bid curves' trailing reference
+  price use it). The price of a retail purchase is the *marginal* tier price of
+  the next kWh given the home's own cumulative import
+  (:func:`marginal_import_price_eur_per_mwh`, the one rule): each home's energy
+  manager sees it for the next interval
   (:meth:`BlockBiller.marginal_eur_per_mwh`, from the home's own meter), and the
-  market's retail backstop compares each home's BID with it, from the
-  cumulative metered residual it has settled (meter readings reach it one to
-  two intervals late, so around a tier crossing the market may still use the
-  lower tier). Since the 24 h reference is the first-tier price, a home in the
-  first tier sees price = reference (self-consumption) and a home above it sees
-  a higher price (heat pump at the low end of its comfort band, battery not
-  charged from the grid, EV at its must-charge). Within a tier the marginal
-  price is the same in every interval, so shifting load in time earns nothing;
-  only using less does.
+  market's retail backstop compares each home's BID with it, from the cumulative
+  metered residual it has settled (meter readings reach it one to two intervals
+  late, so around a tier crossing the market may still use the lower tier).
+  Since the 24 h reference is the first-tier price, a home in the first tier
+  sees price = reference (self-consumption) and a home above it sees a higher
+  price (heat pump at the low end of its comfort band, battery not charged from
+  the grid, EV at its must-charge). Within a tier the marginal price is the same
+  in every interval, so shifting load in time earns nothing; only using less
+  does.
 
 Feed-in is a fixed feed-in tariff for all kinds (net metering is the special
 case ``feed_in = import price``, set it explicitly).
