@@ -278,9 +278,10 @@ class MarketOperator:
         home's BID is compared with its marginal tier price
         (:func:`simulators.common.tariffs.marginal_import_price_eur_per_mwh`, the
         rule its energy manager applies) at the retail import residual the market
-        has settled from its meter readings so far in the billing period. Readings
-        arrive one to two intervals late, so near a tier edge this can still be the
-        lower tier while the home already sees the next. Other senders: first tier.
+        has settled from its meter readings so far in the billing period. A reading is
+        sent when its interval ends, so at the gate of interval k + 1 the reading of
+        interval k is missing (more with ICT delays): near a tier edge this can still
+        be the lower tier while the home already sees the next. Other senders: first tier.
         """
         if self.ledger.blocks is None:
             return retail
