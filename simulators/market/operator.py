@@ -278,14 +278,16 @@ class MarketOperator:
         home's BID is compared with its marginal tier price
         (:func:`simulators.common.tariffs.marginal_import_price_eur_per_mwh`, the
         rule its energy manager applies) at the retail import residual the market
-        has settled from its meter readings so far in the billing period. A reading is
-        sent when its interval ends, so at the gate of interval k + 1 the reading of
-        interval k is missing (more with ICT delays): near a tier edge this can still
-        be the lower tier while the home already sees the next. Other senders: first tier.
+        knows so far in the billing period (:meth:`Ledger.block_import_mwh`: settled
+        meter readings plus the scheduled residual of intervals not metered yet; a
+        reading is sent when its interval ends, so at the gate of interval k + 1 the
+        reading of interval k is missing). Where a home deviated from its schedule
+        near a tier edge the two prices can differ for an interval. Other senders:
+        first tier.
         """
         if self.ledger.blocks is None:
             return retail
-        cum = self.ledger.blocks[0].cumulative_mwh(iv)
+        cum = self.ledger.block_import_mwh(iv)
         s = book["sender"].astype(np.int64)
         home = (s >= 0) & (s < self.n_agents)
         c = np.where(home, cum[np.clip(s, 0, max(self.n_agents - 1, 0))], 0.0) if self.n_agents else np.zeros(len(s))
