@@ -47,9 +47,9 @@ the *feed-in* price. Kinds:
   manager sees it for the next interval
   (:meth:`BlockBiller.marginal_eur_per_mwh`, from the home's own meter), and the
   market's retail backstop compares each home's BID with it, from the cumulative
-  metered residual it has settled (at the gate the reading of the interval
-  before is still missing, more with ICT delays, so around a tier crossing the
-  market may still use the lower tier).
+  residual it knows (settled meter readings plus the scheduled residual of
+  intervals not metered yet, ``Ledger.block_import_mwh`` of the market; a home
+  that deviated from its schedule near a tier edge may see another tier).
   Since the 24 h reference is the first-tier price, a home in the first tier
   sees price = reference (self-consumption) and a home above it sees a higher
   price (heat pump at the low end of its comfort band, battery not charged from
