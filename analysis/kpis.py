@@ -636,7 +636,8 @@ def dr_energy_shifted_mwh(result: Result) -> float:
 
     The reference is the decision of the same step in the same run: a heat pump
     blocked for several steps wants more in each (its building cooled), so this
-    exceeds the reduction against a run without the programme.
+    exceeds the reduction against a run without the programme (an upper bound;
+    the run-to-run figure is :func:`analysis.compare.dr_against_baseline`).
     """
     return _energy_mwh(result, result.array("household", "dr_reduction_mw"))
 
@@ -648,7 +649,8 @@ def dr_rebound_peak_mw(result: Result) -> float:
 
     The peak without the programme at the same hours would need a second run,
     so this is the peak after events within one run; compare it with a run
-    without the programme for the rebound itself. NaN when no event ends
+    without the programme for the rebound itself (its energy:
+    :func:`analysis.compare.dr_against_baseline`). NaN when no event ends
     before the last step.
     """
     on = _dr_indicator(result)
