@@ -23,8 +23,10 @@ import math
 import sys
 from pathlib import Path
 
-from .io import load
-from .kpis import kpis
+import numpy as np
+
+from .io import Result, load
+from .kpis import _dr_indicator, kpis
 
 MECHANISMS = ("tariff", "pay_as_clear", "p2p_cda", "community")
 
@@ -115,18 +117,28 @@ STUDIES: dict[str, dict] = {
                 "time of use": ["tariff={kind: tou}"],
                 "critical peak (event that day)": ["tariff={kind: cpp, cpp_event_days: ['2016-01-12']}"],
                 "increasing block prices": ["tariff={kind: ibp}"],
+                # the homes' import of 1-11 January is not simulated: 240 kWh (the first monthly tier
+                # used up) is an assumption; these homes import about 61 kWh a day in the flat run
+                "increasing block prices, first tier used up (240 kWh before the day)": [
+                    "tariff={kind: ibp, ibp_start_kwh: 240}"],
+                # programme payments are assumptions (no German programme of either kind to cite):
+                # 1 EUR per direct-load-control event, 287 EUR/MWh shed (the flat retail price)
                 "flat + direct load control 17-19 h (blocked)": [
                     "tariff={kind: flat}",
-                    "households.dlc={share: 1.0, devices: [heat_pump, ev], limit_frac: 0.0, trigger: {hours: [17, 18]}}"],
+                    "households.dlc={share: 1.0, devices: [heat_pump, ev], limit_frac: 0.0, "
+                    "trigger: {hours: [17, 18]}, payment_eur_per_event: 1.0}"],
                 "flat + emergency DR 17-19 h": [
                     "tariff={kind: flat}",
                     "households.emergency_dr={events: [{start: '2016-01-12T17:00:00', duration_s: 7200, "
-                    "reduction_frac: 0.5}], compliance_rate: 0.8}"],
+                    "reduction_frac: 0.5}], compliance_rate: 0.8, payment_eur_per_mwh: 287.0}"],
             }.items()
         },
         "kpis": ["grid_pcc_peak_import_mw", "grid_energy_imported_mwh", "grid_trafo_loading_max_percent",
                  "dr_events", "dr_energy_shifted_mwh", "dr_rebound_peak_mw", "dr_edr_compliance_share",
-                 "dr_payments_eur", "household_bill_mean_eur"],
+                 "dr_payments_eur", "household_bill_mean_eur", "household_net_bill_mean_eur"],
+        # each programme run against the same scenario without the programme (:func:`dr_against_baseline`)
+        "baseline": {"flat + direct load control 17-19 h (blocked)": "flat",
+                     "flat + emergency DR 17-19 h": "flat"},
     },
     "ledger": {
         "runs": {
@@ -149,6 +161,44 @@ STUDIES: dict[str, dict] = {
 }
 
 
+#: Columns of :func:`dr_against_baseline` (a study's ``baseline`` pairs) with their unit.
+PAIRED_COLUMNS = {"dr_shifted_vs_base_mwh": "MWh", "dr_rebound_vs_base_mwh": "MWh"}
+
+
+def dr_against_baseline(run: Result, base: Result) -> dict[str, float]:
+    """Energy a demand-response programme shifted, against the same scenario without it [MWh].
+
+    ``run`` has the programme, ``base`` is the same scenario and seed without it
+    (same steps). With ``D`` the aggregate household net demand (``p_mw`` summed
+    over homes; PV and base load are the same in both runs, so a difference in
+    ``D`` is a difference in the devices' consumption):
+
+    * ``dr_shifted_vs_base_mwh``: ``sum((D_base - D_run) * dt)`` over the event
+      steps (some home in a DLC event or an emergency request, as the KPI
+      ``dr_events``): what the programme really removed from those hours.
+    * ``dr_rebound_vs_base_mwh``: ``sum((D_run - D_base) * dt)`` over the steps
+      after each event up to the next event or the end of the run: the energy
+      taken later (a cooled building reheated, an EV charged later).
+      Less than the shifted energy when part of the deficit is still open at the
+      end of the run (a building left cooler) or was never made up.
+
+    The single-run KPI ``dr_energy_shifted_mwh`` compares with the HEMS decision
+    of the same step and run, so it counts a blocked heat pump's growing demand
+    in every event step: an upper bound of ``dr_shifted_vs_base_mwh``.
+    NaN when ``run`` has no event.
+    """
+    if (run.n_steps, run.dt_h) != (base.n_steps, base.dt_h):
+        raise ValueError(f"baseline {base.path.name} has {base.n_steps} steps of {base.dt_h:g} h, "
+                         f"the run {run.n_steps} of {run.dt_h:g} h: not the same scenario")
+    on = _dr_indicator(run)
+    if not on.any():
+        return dict.fromkeys(PAIRED_COLUMNS, math.nan)
+    d = (np.nansum(run.array("household", "p_mw"), axis=1)
+         - np.nansum(base.array("household", "p_mw"), axis=1)) * run.dt_h
+    after = ~on & (np.cumsum(on) > 0)  # not in an event, and some event before
+    return {"dr_shifted_vs_base_mwh": float(-d[on].sum()), "dr_rebound_vs_base_mwh": float(d[after].sum())}
+
+
 def _fmt(v: float) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "n/a"
@@ -157,9 +207,17 @@ def _fmt(v: float) -> str:
     return f"{v:.3g}"
 
 
-def table(paths: dict[str, Path], names: list[str], extra: dict | None = None) -> str:
-    """Markdown table: one row per run, one column per KPI (with unit)."""
+def table(paths: dict[str, Path], names: list[str], extra: dict | None = None,
+          baseline: dict[str, str] | None = None) -> str:
+    """Markdown table: one row per run, one column per KPI (with unit).
+
+    ``baseline`` maps a run label to the label of the same scenario without its
+    demand-response programme; it adds the :data:`PAIRED_COLUMNS` of
+    :func:`dr_against_baseline` (``n/a`` for runs without a baseline).
+    """
     rows, units = [], {}
+    if baseline:
+        units.update(PAIRED_COLUMNS)
     for label, path in paths.items():
         res = load(path)
         values = kpis(res)
@@ -172,16 +230,18 @@ def table(paths: dict[str, Path], names: list[str], extra: dict | None = None) -
             units[col] = res.unit(sim, attr) if res.has(sim, attr) else ""
             row.append(_fmt(float(res.array(sim, attr)[~_nan(res.array(sim, attr))].sum()))
                        if res.has(sim, attr) else "n/a")
+        if baseline:
+            base = baseline.get(label)
+            paired = dr_against_baseline(res, load(paths[base])) if base else dict.fromkeys(PAIRED_COLUMNS)
+            row.extend(_fmt(paired[c]) for c in PAIRED_COLUMNS)
         rows.append(row)
-    cols = [*names, *(extra or {})]
+    cols = [*names, *(extra or {}), *(PAIRED_COLUMNS if baseline else ())]
     head = "| run | " + " | ".join(f"{c} [{units.get(c, '')}]" for c in cols) + " |"
     sep = "|---|" + "---|" * len(cols)
     return "\n".join([head, sep, *("| " + " | ".join(r) + " |" for r in rows)])
 
 
 def _nan(a):
-    import numpy as np
-
     return np.isnan(a)
 
 
@@ -198,7 +258,7 @@ def run_study(name: str, out: Path, repo: Path) -> str:
         path = out / (label.replace(" / ", "_").replace(" ", "_") + ".h5")
         run_scenario(sc, text, path)
         paths[label] = path
-    return table(paths, study["kpis"], study.get("extra"))
+    return table(paths, study["kpis"], study.get("extra"), study.get("baseline"))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -636,7 +636,8 @@ def dr_energy_shifted_mwh(result: Result) -> float:
 
     The reference is the decision of the same step in the same run: a heat pump
     blocked for several steps wants more in each (its building cooled), so this
-    exceeds the reduction against a run without the programme.
+    exceeds the reduction against a run without the programme (an upper bound;
+    the run-to-run figure is :func:`analysis.compare.dr_against_baseline`).
     """
     return _energy_mwh(result, result.array("household", "dr_reduction_mw"))
 
@@ -648,7 +649,8 @@ def dr_rebound_peak_mw(result: Result) -> float:
 
     The peak without the programme at the same hours would need a second run,
     so this is the peak after events within one run; compare it with a run
-    without the programme for the rebound itself. NaN when no event ends
+    without the programme for the rebound itself (its energy:
+    :func:`analysis.compare.dr_against_baseline`). NaN when no event ends
     before the last step.
     """
     on = _dr_indicator(result)
@@ -670,6 +672,22 @@ def dr_edr_compliance_share(result: Result) -> float:
 def dr_payments_eur(result: Result) -> float:
     """Demand-response payments to homes: final running totals of ``dr_payment_eur`` summed [EUR]."""
     return float(np.nansum(_final(result.array("household", "dr_payment_eur"))))
+
+
+@_kpi("EUR", "demand_response", ("household/bill_eur",), LOWER, abs_tol=0.01, rel_tol=0.02)
+def household_net_bill_mean_eur(result: Result) -> float:
+    """Mean over homes of what a home pays net at the end of the run: its energy bill
+    ``household/bill_eur`` minus its demand-response payments ``household/dr_payment_eur``
+    (0 without a programme) [EUR].
+
+    ``bill_eur`` stays the energy bill, the one the market settles with the
+    same rule (their agreement is tested); the programme payments are a
+    separate credit from the programme operator, netted only here.
+    """
+    bill = _final(result.array("household", "bill_eur"))
+    if result.has("household", "dr_payment_eur"):
+        bill = bill - np.nan_to_num(_final(result.array("household", "dr_payment_eur")))
+    return float(np.mean(bill))
 
 
 # --------------------------------------------------------- flexibility ----

@@ -27,22 +27,35 @@ the *feed-in* price. Kinds:
 * ``ibp``: increasing block prices; the import price of a kWh depends on how
   much the home has already imported from the retailer in the billing period
   (``ibp_period``: calendar ``month`` or ``year`` in local time of ``start``):
-  ``ibp_prices_eur_per_mwh[i]`` up to the upper bound ``ibp_tiers_kwh[i]``,
-  the last price above the last bound. Prices must rise strictly, one more price
+  ``ibp_prices_eur_per_mwh[i]`` up to the upper bound ``ibp_tiers_kwh[i]``, the
+  last price above the last bound. Prices must rise strictly, one more price
   than bounds. The energy counted is the retail import residual
   (:func:`retail_residual_mwh`: local trades are not retail energy). The bill
   integrates the tier prices over ``[cumulative, cumulative + import]`` per home
-  (:class:`BlockBiller`, the one implementation used by the households' own
-  bill and the market's settlement); the cumulative resets at each period
-  boundary. A run is assumed to start with an empty counter (no import before
-  ``start`` in its period). :func:`import_price_eur_per_mwh` returns the
-  first-tier price (the published base price; the market's retail backstop,
-  its provisional bill at clearing, the ``tariff`` policy's 24 h reference and
-  the bid curves' trailing reference price use it); each home's energy
-  manager sees its *marginal* tier price for the next interval
-  (:meth:`BlockBiller.marginal_eur_per_mwh`) as the price of its retail
-  purchases. Within a tier the marginal price is the same in every interval,
-  so shifting load in time earns nothing; only using less does.
+  (:class:`BlockBiller`, the one implementation used by the households' own bill
+  and the market's settlement); the cumulative resets at each period boundary.
+  At ``start`` every home's counter holds ``ibp_start_kwh`` (the retail import
+  before ``start`` in its billing period, the same for every home; default 0, an
+  empty counter; a run that starts mid-period sets it, labelled as an
+  assumption, since the homes' earlier import is not simulated).
+  :func:`import_price_eur_per_mwh` returns the first-tier price (the published
+  base price; the market's clearing context and provisional bill at clearing,
+  the ``tariff`` policy's 24 h reference and the bid curves' trailing reference
+  price use it). The price of a retail purchase is the *marginal* tier price of
+  the next kWh given the home's own cumulative import
+  (:func:`marginal_import_price_eur_per_mwh`, the one rule): each home's energy
+  manager sees it for the next interval
+  (:meth:`BlockBiller.marginal_eur_per_mwh`, from the home's own meter), and the
+  market's retail backstop compares each home's BID with it, from the cumulative
+  residual it knows (settled meter readings plus the scheduled residual of
+  intervals not metered yet, ``Ledger.block_import_mwh`` of the market; a home
+  that deviated from its schedule near a tier edge may see another tier).
+  Since the 24 h reference is the first-tier price, a home in the first tier
+  sees price = reference (self-consumption) and a home above it sees a higher
+  price (heat pump at the low end of its comfort band, battery not charged from
+  the grid, EV at its must-charge). Within a tier the marginal price is the same
+  in every interval, so shifting load in time earns nothing; only using less
+  does.
 
 Feed-in is a fixed feed-in tariff for all kinds (net metering is the special
 case ``feed_in = import price``, set it explicitly).
@@ -109,6 +122,7 @@ class TariffConfig(BaseModel):
     ibp_period: Literal["month", "year"] = "month"
     ibp_tiers_kwh: tuple[float, ...] = (240.0, 400.0)
     ibp_prices_eur_per_mwh: tuple[float, ...] = (287.0, 316.4, 463.3)
+    ibp_start_kwh: float = Field(0.0, ge=0, allow_inf_nan=False)
 
     @field_validator("ibp_tiers_kwh")
     @classmethod
@@ -273,6 +287,55 @@ def retail_bill_eur(import_mwh, export_mwh, local_net_mwh, retail_eur_per_mwh, f
                                                                                        dtype=float)
 
 
+def block_marginal_eur_per_mwh(cumulative_mwh, tiers_mwh, prices_eur_per_mwh) -> np.ndarray:
+    """Increasing block prices: the price of the next kWh after ``cumulative_mwh`` [EUR/MWh].
+
+    Tier ``i`` covers ``(bound[i-1], bound[i]]``; at a bound exactly the tier
+    is full, so the next kWh costs the next tier's price.
+
+    Parameters
+    ----------
+    cumulative_mwh : array_like
+        Energy already imported in the billing period, >= 0 [MWh].
+    tiers_mwh, prices_eur_per_mwh : array_like
+        As :func:`block_cost_eur`.
+    """
+    tier = np.searchsorted(np.asarray(tiers_mwh, dtype=float), np.asarray(cumulative_mwh, dtype=float), side="right")
+    return np.asarray(prices_eur_per_mwh, dtype=float)[tier]
+
+
+def marginal_import_price_eur_per_mwh(tariff, start: str, interval_s: int, cumulative_mwh) -> np.ndarray:
+    """Per home, the retail price of its next kWh imported in interval ``interval_s`` [EUR/MWh].
+
+    The one rule for the price of a retail purchase (used by the home energy
+    managers and the market's retail backstop): under block prices (``ibp``)
+    the tier price at the home's cumulative retail import of the billing period
+    (:func:`block_marginal_eur_per_mwh`); for every other kind the tariff's
+    price of the interval (:func:`import_price_eur_per_mwh`), whatever the
+    cumulative.
+
+    Parameters
+    ----------
+    tariff : TariffConfig or dict
+        The scenario's ``tariff`` section (validated).
+    start : str
+        ISO 8601 start of the run.
+    interval_s : int
+        Interval start [s since ``start``].
+    cumulative_mwh : array_like
+        Per home, retail import so far in the billing period of the interval [MWh].
+    """
+    t = _as_dict(tariff)
+    cum = np.asarray(cumulative_mwh, dtype=float)
+    if t.get("kind", "flat") == "ibp":
+        return block_marginal_eur_per_mwh(cum, _tiers_mwh(t), t["ibp_prices_eur_per_mwh"])
+    return np.full(cum.shape, float(import_price_eur_per_mwh(t, start, int(interval_s))[0]))
+
+
+def _tiers_mwh(t: dict) -> np.ndarray:
+    return np.asarray(t["ibp_tiers_kwh"], dtype=float) * 1e-3
+
+
 def block_cost_eur(cumulative_mwh, import_mwh, tiers_mwh, prices_eur_per_mwh) -> np.ndarray:
     """Import cost under increasing block prices [EUR]: the tier prices integrated
     over ``[cumulative, cumulative + import]``.
@@ -302,7 +365,8 @@ class BlockBiller:
     own bill and the market's settlement each keep one and feed it the same
     retail import residuals, so their bills agree. Each billing period (calendar
     month or year of the interval start, local time of ``start``) has its own
-    counter, starting at zero; the bill of a period does not depend on the
+    counter, starting at zero (the period of ``start`` at ``ibp_start_kwh``);
+    the bill of a period does not depend on the
     order in which its intervals are charged, only the split between intervals.
 
     Parameters
@@ -317,12 +381,15 @@ class BlockBiller:
 
     def __init__(self, tariff, start: str, n_agents: int) -> None:
         t = _as_dict(tariff)
-        self.tiers_mwh = np.asarray(t["ibp_tiers_kwh"], dtype=float) * 1e-3
+        self.tiers_mwh = _tiers_mwh(t)
         self.prices_eur_per_mwh = np.asarray(t["ibp_prices_eur_per_mwh"], dtype=float)
         self.period = str(t.get("ibp_period", "month"))
         self.start = pd.Timestamp(start)
         self.n = int(n_agents)
         self._cum: dict[int, np.ndarray] = {}
+        #: retail import before ``start`` in its billing period, per home [MWh]
+        self.start_mwh = float(t.get("ibp_start_kwh", 0.0)) * 1e-3
+        self._first = self.period_of(0)
 
     def period_of(self, interval_s: int) -> int:
         """Billing period of an interval start [s since ``start``] (year, or 12 * year + month - 1)."""
@@ -333,13 +400,13 @@ class BlockBiller:
         """Retail import charged so far in the billing period of ``interval_s`` [MWh] (a view)."""
         key = self.period_of(interval_s)
         if key not in self._cum:
-            self._cum[key] = np.zeros(self.n)
+            self._cum[key] = np.full(self.n, self.start_mwh if key == self._first else 0.0)
         return self._cum[key]
 
     def marginal_eur_per_mwh(self, interval_s: int) -> np.ndarray:
-        """Per home, the price of the next kWh imported in interval ``interval_s`` [EUR/MWh]."""
-        tier = np.searchsorted(self.tiers_mwh, self.cumulative_mwh(interval_s), side="right")
-        return self.prices_eur_per_mwh[tier]
+        """Per home, the price of the next kWh imported in interval ``interval_s`` [EUR/MWh]
+        (:func:`block_marginal_eur_per_mwh` at the counter of the interval's billing period)."""
+        return block_marginal_eur_per_mwh(self.cumulative_mwh(interval_s), self.tiers_mwh, self.prices_eur_per_mwh)
 
     def charge_eur(self, interval_s: int, import_mwh, agents=None) -> np.ndarray:
         """Cost of ``import_mwh`` [MWh] per agent (all agents, or the distinct ids ``agents``) in

@@ -20,7 +20,12 @@ Policies (``households.policy``)
     publish their schedule, day-ahead prices and critical-peak events are
     published by noon of the day before, and t + 12 h never reaches past the
     end of the day after the last noon. This lets a home pre-charge its battery
-    ahead of a critical-peak event and discharge during it.
+    ahead of a critical-peak event and discharge during it. Under block prices
+    (``ibp``) the price is the home's marginal tier price
+    (:func:`simulators.common.tariffs.marginal_import_price_eur_per_mwh`) and the
+    reference the published first-tier price: in the first tier the home runs
+    self-consumption, past it the minimum (heat pump towards the lower comfort
+    bound, no grid charging of the battery, EV at its must-charge).
 ``market``
     Bid curves from flexibility (:mod:`.bidding`): at every step each home
     sends the BID / OFFER steps of its net demand curve for the next interval
@@ -97,9 +102,10 @@ class DispatchInput:
     bat_ch_max_mw, bat_dis_max_mw : np.ndarray
         Battery charge / discharge limits.
     price_eur_per_mwh, price_ref_eur_per_mwh : float
-        Retail price of the interval and its causal reference (trailing 24 h
-        mean of the published import price) [EUR/MWh]. Under block prices
-        ``price_eur_per_mwh`` is each home's marginal tier price, shape (n,).
+        Retail price of the interval and its reference (mean published import
+        price over [t - 12 h, t + 12 h), see the ``tariff`` policy) [EUR/MWh].
+        Under block prices ``price_eur_per_mwh`` is each home's marginal tier
+        price, shape (n,), and the reference the first-tier price.
     dt_h : float
         Interval length [h].
     result_mwh, activation_mwh : np.ndarray or None

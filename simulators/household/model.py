@@ -19,6 +19,7 @@ from simulators.common.tariffs import (
     TariffConfig,
     feed_in_price_eur_per_mwh,
     import_price_eur_per_mwh,
+    marginal_import_price_eur_per_mwh,
     retail_bill_eur,
 )
 
@@ -275,7 +276,8 @@ class HouseholdModel:
         interval (a scalar), under block prices each home's marginal tier price (shape (n,))."""
         if self.block is None:
             return self.price[k]
-        return self.block.marginal_eur_per_mwh(k * self.step_s)
+        t_s = k * self.step_s
+        return marginal_import_price_eur_per_mwh(self.tariff, self.start, t_s, self.block.cumulative_mwh(t_s))
 
     def _programmes(self, k, t_s, ev_p, hp_p, bat_req, cop, ch_max, dis_max):
         """Direct load control and emergency requests on the HEMS decision (:mod:`.programmes`).

@@ -57,7 +57,7 @@ ATTRS = (
     Attr("dr_reduction_mw", "MW", "household", "flexible consumption (heat pump, EV, battery charging) taken away "
          "by demand-response programmes against the HEMS decision of the step"),
     Attr("dr_payment_eur", "EUR", "household", "running total of demand-response payments received "
-         "(not part of bill_eur)"),
+         "(a credit kept out of bill_eur; KPI household_net_bill_mean_eur nets them)"),
     Attr("bus_p_mw", "MW", "bus", "net active power per bus, consumer reference (to the grid)"),
     Attr("bus_q_mvar", "Mvar", "bus", "net reactive power per bus, consumer reference (to the grid)"),
     Attr("messages_out", "", "", "orders, flexibility offers and meter readings", "output"),

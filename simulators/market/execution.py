@@ -5,6 +5,8 @@ locally is executed with the retailer only if its limit crosses the tariff of
 the interval -- a BID whose limit is at or above the retail import price, an
 OFFER whose limit is at or below the feed-in price. Any other unmatched
 volume is **not executed**. Per order, ``executed = local + retail`` [MWh].
+Under increasing block prices the retail import price is per order: the
+sending home's marginal tier price (the market operator passes an array).
 
 DSO curtailment only ever lowers executed volume (:func:`cut_order`,
 :func:`cut_trade`); the RESULT of an order carries ``local_mwh`` in
@@ -29,7 +31,7 @@ import numpy as np
 COUNTERPARTY_CURTAILED = 8
 
 
-def backstop(book: np.ndarray, retail_eur_per_mwh: float, feed_in_eur_per_mwh: float) -> np.ndarray:
+def backstop(book: np.ndarray, retail_eur_per_mwh, feed_in_eur_per_mwh: float) -> np.ndarray:
     """True where an order's unmatched volume goes to the retailer (module docstring)."""
     lim = book["price_eur_per_mwh"]
     buy = book["side"] > 0
@@ -68,9 +70,9 @@ class Execution:
     flexible: np.ndarray
 
     @classmethod
-    def from_clearing(cls, book: np.ndarray, trades: np.ndarray, retail_eur_per_mwh: float,
+    def from_clearing(cls, book: np.ndarray, trades: np.ndarray, retail_eur_per_mwh,
                       feed_in_eur_per_mwh: float) -> "Execution":
-        """Apply the backstop rule to a clearing's trades."""
+        """Apply the backstop rule to a clearing's trades (``retail_eur_per_mwh``: a scalar or one per order)."""
         n = len(book)
         local = np.zeros(n)
         np.add.at(local, trades["buyer_order"], trades["quantity_mwh"])

@@ -23,7 +23,12 @@ from simulators.market.execution import Execution
 from simulators.market.mechanisms import MECHANISMS, resolve_mechanism
 from simulators.market.orders import STATUS_CODES, TRADE_DTYPE, ClearingContext, ClearingResult
 from simulators.market.settlement import Ledger
-from simulators.common.tariffs import TariffConfig, feed_in_price_eur_per_mwh, import_price_eur_per_mwh
+from simulators.common.tariffs import (
+    TariffConfig,
+    feed_in_price_eur_per_mwh,
+    import_price_eur_per_mwh,
+    marginal_import_price_eur_per_mwh,
+)
 
 log = logging.getLogger(__name__)
 
@@ -249,7 +254,7 @@ class MarketOperator:
             res = self.clear_fn(book, ctx)
         if self.dlt is not None:
             res.trades = self._settle_on_ledger(k, g, res.trades)
-        ex = Execution.from_clearing(book, res.trades, retail, feed_in)
+        ex = Execution.from_clearing(book, res.trades, self._retail_of_orders(iv, book, retail), feed_in)
         if self.dlt is not None:
             dropped = res.trades["reason"] == LEDGER_NOT_FINAL
             hit = np.zeros(len(book), bool)
@@ -265,6 +270,28 @@ class MarketOperator:
         self.ledger.book_clearing(iv, book, ex.trades, ex.retail_mwh, retail, feed_in)
         self._route(before, ex.trades)
         self._publish(k, book, res, ex, retail, feed_in, counts)
+
+    def _retail_of_orders(self, iv: int, book: np.ndarray, retail: float):
+        """The retail import price each order's backstop is checked against [EUR/MWh].
+
+        The published price of the interval, except under block prices: there a
+        home's BID is compared with its marginal tier price
+        (:func:`simulators.common.tariffs.marginal_import_price_eur_per_mwh`, the
+        rule its energy manager applies) at the retail import residual the market
+        knows so far in the billing period (:meth:`Ledger.block_import_mwh`: settled
+        meter readings plus the scheduled residual of intervals not metered yet; a
+        reading is sent when its interval ends, so at the gate of interval k + 1 the
+        reading of interval k is missing). Where a home deviated from its schedule
+        near a tier edge the two prices can differ for an interval. Other senders:
+        first tier.
+        """
+        if self.ledger.blocks is None:
+            return retail
+        cum = self.ledger.block_import_mwh(iv)
+        s = book["sender"].astype(np.int64)
+        home = (s >= 0) & (s < self.n_agents)
+        c = np.where(home, cum[np.clip(s, 0, max(self.n_agents - 1, 0))], 0.0) if self.n_agents else np.zeros(len(s))
+        return marginal_import_price_eur_per_mwh(self.tariff, self.start, iv, c)
 
     def _route(self, before_eur: float, trades: np.ndarray) -> None:
         """Pass this interval's operator surplus on as ``market.dso_model`` says."""

@@ -57,7 +57,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulators.common.tariffs import BlockBiller, retail_bill_eur
+from simulators.common.tariffs import BlockBiller, retail_bill_eur, retail_residual_mwh
 
 log = logging.getLogger(__name__)
 
@@ -192,6 +192,29 @@ class Ledger:
         self.bill_eur += cost
         self.bill_open_eur += cost
         return cost
+
+    def block_import_mwh(self, interval_s: int) -> np.ndarray:
+        """Per agent, the market's best estimate of its retail import residual in the billing
+        period of ``interval_s`` before that interval [MWh] (``ibp`` tariff only).
+
+        The settled meter readings (the counter of the block bill), plus, for
+        earlier intervals of the period cleared but not yet metered, the residual
+        of the scheduled position (:func:`~simulators.common.tariffs.retail_residual_mwh`
+        of the executed net position with the local net position taken out). The
+        home's own counter is its meter; the two differ by the deviation of the
+        unmetered intervals from their schedule.
+        """
+        b = self.blocks[0]
+        cum = b.cumulative_mwh(interval_s).copy()
+        key = b.period_of(interval_s)
+        for iv, bk in self._booked.items():
+            open_ = ~bk.metered
+            if iv >= interval_s or not open_.any() or b.period_of(iv) != key:
+                continue
+            sched = bk.sched_mwh
+            imp, _ = retail_residual_mwh(np.maximum(sched, 0.0), np.maximum(-sched, 0.0), bk.local_mwh)
+            cum += np.where(open_, imp, 0.0)
+        return cum
 
     def settle_meters(self, meters: np.ndarray) -> None:
         """Replace the provisional retail money of metered agents by the residual rule (module docstring)."""

@@ -109,6 +109,7 @@ EXPECTED = {
     "dr_rebound_peak_mw": 2.0,
     "dr_edr_compliance_share": 0.5,  # 1 complied of 2 requested home-steps
     "dr_payments_eur": 5.0,  # final running totals 3 + 2
+    "household_net_bill_mean_eur": 2.0,  # final bills 4, 5 minus final payments 3, 2: (1 + 3) / 2
     "comp_wall_time_per_step_s": 2.0,  # 8 s / 4 steps
     "comp_n_households": 2.0,
 }
@@ -218,3 +219,43 @@ def test_dso_limit_steps_use_the_scenario_limit(tmp_path, tiny_factory):
     assert kpis(hi)["grid_dso_limit_steps"].value == 1.0
     lo = load(tiny_factory(tmp_path / "lo.h5", scenario_yaml="market: {max_loading_percent: 80}"))
     assert kpis(lo)["grid_dso_limit_steps"].value == 3.0
+
+
+def test_net_bill_is_the_energy_bill_without_a_programme(tmp_path):
+    """No ``dr_payment_eur`` series (no programme): net bill = energy bill, final (4 + 5) / 2 = 4.5."""
+    from analysis.synthetic import write_result
+
+    bills = np.array([[1.0, 2.0], [2.0, 3.0], [3.0, 3.0], [4.0, 5.0]])
+    path = write_result(tmp_path / "nb.h5", np.arange(4) * 1800,
+                        {"household": {"bill_eur": (bills, "EUR", ["hh0", "hh1"])}})
+    values = kpis(load(path))
+    assert values["household_net_bill_mean_eur"].value == pytest.approx(4.5, abs=TOL)
+    assert values["household_net_bill_mean_eur"].value == values["household_bill_mean_eur"].value
+
+
+def test_dr_against_baseline_by_hand(tmp_path, tiny):
+    """The paired demand-response figures of analysis.compare, by hand.
+
+    Programme run = the tiny file: aggregate household p_mw per step [0, 2, -1, 2], event
+    steps 1 and 3. Baseline (same steps, no programme): p_mw [[1, -1], [2, 1], [-2, -1],
+    [1, 1.5]] -> aggregate [0, 3, -3, 2.5]. Steps of 0.5 h.
+    shifted = ((3 - 2) + (2.5 - 2)) x 0.5 = 0.75 MWh (event steps 1, 3);
+    rebound = (-1 - (-3)) x 0.5 = 1.0 MWh (step 2: after event 1, before event 2).
+    """
+    from analysis.compare import dr_against_baseline
+    from analysis.synthetic import write_result
+
+    p_base = np.array([[1.0, -1.0], [2.0, 1.0], [-2.0, -1.0], [1.0, 1.5]])
+    base = write_result(tmp_path / "base.h5", np.arange(4) * 1800,
+                        {"household": {"p_mw": (p_base, "MW", ["hh0", "hh1"])}}, attrs={"step_s": 1800})
+    got = dr_against_baseline(load(tiny), load(base))
+    assert got["dr_shifted_vs_base_mwh"] == pytest.approx(0.75, abs=TOL)
+    assert got["dr_rebound_vs_base_mwh"] == pytest.approx(1.0, abs=TOL)
+    # a run without events has nothing to compare: NaN, not 0
+    none = dr_against_baseline(load(base), load(base))
+    assert all(math.isnan(v) for v in none.values())
+    # a baseline of another length is not the same scenario
+    short = write_result(tmp_path / "short.h5", np.arange(3) * 1800,
+                         {"household": {"p_mw": (p_base[:3], "MW", ["hh0", "hh1"])}}, attrs={"step_s": 1800})
+    with pytest.raises(ValueError, match="not the same scenario"):
+        dr_against_baseline(load(tiny), load(short))

@@ -10,7 +10,8 @@ from cosim.errors import ScenarioError
 import pandas as pd
 
 from simulators.common.tariffs import (BlockBiller, TariffConfig, block_cost_eur, cpp_event_days,
-                                      feed_in_price_eur_per_mwh, import_price_eur_per_mwh)
+                                      feed_in_price_eur_per_mwh, import_price_eur_per_mwh,
+                                      marginal_import_price_eur_per_mwh)
 
 GRID = {"grid": {"simbench": "1-LV-rural1--0-sw"}}
 
@@ -98,6 +99,33 @@ def test_block_bill_across_a_tier_boundary_and_a_monthly_reset():
     assert np.allclose(y.charge_eur(1800, [0.0, 0.5e-3]), [0.0, 0.2], rtol=0, atol=1e-12)
 
 
+def test_marginal_price_at_the_tier_edges():
+    # hand values, tiers 0-1 kWh at 100, 1-2 kWh at 200, above at 400 EUR/MWh: tier i covers
+    # (bound[i-1], bound[i]], so a home exactly at a bound has filled that tier and its next kWh
+    # costs the next price; exact (prices are set, not computed)
+    cum_mwh = [0.0, 0.9999e-3, 1e-3, 1.0001e-3, 1.5e-3, 2e-3, 50e-3]
+    got = marginal_import_price_eur_per_mwh(_ibp(), "2016-06-01T00:00:00", 900, cum_mwh)
+    assert got.tolist() == [100.0, 100.0, 200.0, 200.0, 200.0, 400.0, 400.0]
+    # the BlockBiller of the bills gives the same price from its own counter
+    b = BlockBiller(_ibp(), "2016-06-01T00:00:00", 3)
+    b.charge_eur(0, [0.9999e-3, 1e-3, 2e-3])
+    assert b.marginal_eur_per_mwh(900).tolist() == [100.0, 200.0, 400.0]
+    # every other kind: the tariff's price of the interval whatever the cumulative (ToU peak 17-21 h)
+    tou = TariffConfig(kind="tou")
+    assert marginal_import_price_eur_per_mwh(tou, "2016-06-01T17:00:00", 0, [0.0, 5.0]).tolist() == [350.0, 350.0]
+
+
+def test_block_counter_starts_at_ibp_start_kwh_in_the_first_period_only():
+    # hand calculation, tiers as _ibp(); 1.5 kWh imported before the start (31 Jan 23:30):
+    # next kWh at 200; 1 kWh = 0.5 kWh at 200 + 0.5 kWh at 400 = 0.3 EUR; February starts at zero
+    b = BlockBiller(_ibp(ibp_start_kwh=1.5), "2016-01-31T23:30:00", 2)
+    assert b.marginal_eur_per_mwh(0).tolist() == [200.0, 200.0]
+    assert np.allclose(b.charge_eur(900, [1e-3, 0.0]), [0.3, 0.0], rtol=0, atol=1e-12)
+    assert b.marginal_eur_per_mwh(1800).tolist() == [100.0, 100.0]
+    assert marginal_import_price_eur_per_mwh(_ibp(ibp_start_kwh=1.5), "2016-01-31T23:30:00", 0,
+                                             b.cumulative_mwh(0)).tolist() == [400.0, 200.0]
+
+
 def test_block_bill_prices_the_residual_and_pays_feed_in_flat():
     # hand calculation: import 1.5 kWh, export 0, bought 0.5 kWh locally -> retail residual 1 kWh,
     # all in tier 1: 0.1 EUR; home 1 exports 2 kWh at 123.1 EUR/MWh: -0.2462 EUR
@@ -123,6 +151,7 @@ def test_ibp_published_price_is_the_first_block_and_defaults_are_consistent():
     ("tariff.ibp_prices_eur_per_mwh=[300, 200, 400]", "tariff.ibp_prices_eur_per_mwh", "strictly increasing"),
     ("tariff.ibp_prices_eur_per_mwh=[300, 300, 400]", "tariff.ibp_prices_eur_per_mwh", "strictly increasing"),
     ("tariff.ibp_tiers_kwh=[400, 240]", "tariff.ibp_tiers_kwh", "strictly increasing"),
+    ("tariff.ibp_start_kwh=-1", "tariff.ibp_start_kwh", "greater than or equal to 0"),
     ("tariff.ibp_prices_eur_per_mwh=[300, 400]", "tariff", "len(ibp_tiers_kwh) + 1 = 3 values (got 2)"),
 ])
 def test_ibp_validation_is_one_line_with_exit_2(override, field, fragment, capsys):

@@ -51,6 +51,9 @@ def test_dlc_lowers_heat_pump_load_and_rebounds(tmp_path):
     assert values["dr_energy_shifted_mwh"].value > 0
     n_homes = hp1.shape[1]
     assert values["dr_payments_eur"].value == 2.0 * n_homes  # every home enrolled, one event each
+    # the payment is a credit beside the energy bill: net = bill - 2 EUR per home (one event each)
+    assert values["household_net_bill_mean_eur"].value == pytest.approx(values["household_bill_mean_eur"].value - 2.0,
+                                                                        rel=0, abs=1e-9)
 
 
 @pytest.mark.parametrize("bad, field", [

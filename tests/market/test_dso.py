@@ -13,6 +13,7 @@ from simulators.market import make_orders
 from simulators.market.dso import DsoValidator, dso_check
 from simulators.market.execution import COUNTERPARTY_CURTAILED, Execution, backstop
 from simulators.market.mechanisms import clear
+from simulators.common.tariffs import TariffConfig, marginal_import_price_eur_per_mwh
 
 RETAIL, FEED_IN = 400.0, 82.0  # the default flat tariff (simulators/market/schema.py)
 
@@ -59,6 +60,18 @@ def test_backstop_rule():
     ex = Execution.from_clearing(o, clear(o, "pay_as_clear").trades[:0], RETAIL, FEED_IN)
     assert ex.retail_mwh.tolist() == [1e-3, 0.0, 1e-3, 0.0]  # exact: copies of the order quantity
     assert ex.flexible.tolist() == [False, True, True, True]
+
+
+def test_block_prices_backstop_uses_each_homes_marginal_price():
+    # two BIDs at 150 EUR/MWh, tiers 0-1 kWh at 100, 1-2 kWh at 200 EUR/MWh (set for the test):
+    # home 0 in tier 1 (next kWh 100 <= 150) goes to the retailer, home 1 in tier 2 (200 > 150) is
+    # flexible volume left unexecuted, as the home's own rule says (exact: copies of the quantity)
+    o = make_orders([0, 1], [1, 1], [1e-3] * 2, [150.0, 150.0])
+    t = TariffConfig(kind="ibp", ibp_tiers_kwh=(1.0, 2.0), ibp_prices_eur_per_mwh=(100.0, 200.0, 400.0))
+    retail = marginal_import_price_eur_per_mwh(t, "2016-06-01T00:00:00", 0, [0.5e-3, 1.5e-3])
+    ex = Execution.from_clearing(o, clear(o, "pay_as_clear").trades[:0], retail, FEED_IN)
+    assert ex.retail_mwh.tolist() == [1e-3, 0.0]
+    assert ex.flexible.tolist() == [False, True]
 
 
 def test_state_counts_each_position_once(validator, lv_rural1):

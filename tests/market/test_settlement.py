@@ -128,3 +128,23 @@ def test_ledger_tou_prices_of_each_interval():
     assert led.bill_open_eur[0] == pytest.approx(0.35, abs=TOL)
     led.settle_meters(_meter([0], [1.0], [0.0], 900))
     assert led.bill_eur[0] == pytest.approx(0.79, abs=TOL) and led.bill_open_eur[0] == pytest.approx(0.0, abs=TOL)
+
+
+def test_block_import_estimate_is_settled_meters_plus_open_schedules():
+    # hand values. Block prices (tiers 1 / 2 kWh, monthly); two agents, 15-min intervals.
+    # Interval 0: both buy 1 kWh from the retailer; metered: agent 0 imported 1.2 kWh, agent 1 none
+    # arrived. Interval 900: agent 0 buys 2 kWh locally from agent 1 and 0.5 kWh at retail (scheduled
+    # residual 0.5 kWh), not metered yet. Estimate before interval 1800: agent 0 = 1.2 (meter) +
+    # 0.5 (schedule) = 1.7 kWh; agent 1 = 1 (schedule of interval 0) + 0 (seller) = 1 kWh.
+    t = TariffConfig(kind="ibp", ibp_tiers_kwh=(1.0, 2.0), ibp_prices_eur_per_mwh=(100.0, 200.0, 400.0))
+    led = Ledger(2, tariff=t, start="2016-06-01T00:00:00")
+    o = make_orders([0, 1], [1, 1], [KWH, KWH], [400.0, 400.0])
+    led.book_clearing(0, o, clear(o, "tariff").trades, np.array([KWH, KWH]), 100.0, 50.0)
+    led.settle_meters(_meter([0], [1.2], [0.0]))
+    o = make_orders([0, 1, 2], [1, -1, 1], [2 * KWH, 2 * KWH, 0.5 * KWH], [300.0, 60.0, 400.0], interval_s=900)
+    o["sender"][2] = 0  # agent 0's second order, served by the retailer
+    tr = clear(o[:2], "pay_as_clear").trades
+    led.book_clearing(900, o, tr, np.array([0.0, 0.0, 0.5 * KWH]), 100.0, 50.0)
+    assert led.block_import_mwh(1800) == pytest.approx([1.7 * KWH, 1.0 * KWH], abs=1e-15)
+    # only earlier intervals count: before 900 the estimate is agent 0's meter and agent 1's schedule
+    assert led.block_import_mwh(900) == pytest.approx([1.2 * KWH, 1.0 * KWH], abs=1e-15)
