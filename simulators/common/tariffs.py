@@ -103,25 +103,45 @@ class TariffConfig(BaseModel):
     """
 
     model_config = STRICT
+    #: flat, time of use, real-time pass-through, critical peak, increasing block prices (module docstring).
     kind: Literal["flat", "tou", "rtp", "cpp", "ibp"] = "flat"
+    #: Import price [EUR/MWh] (flat, cpp outside events); German household average 2016 (BDEW).
     retail_eur_per_mwh: float = Field(287.0, ge=0)
+    #: Feed-in price [EUR/MWh], every kind; EEG 2016 rate for rooftop PV <= 10 kWp (BNetzA).
     feed_in_eur_per_mwh: float = Field(123.1, ge=0)
+    #: tou: import price in the peak hours [EUR/MWh] (illustrative assumption).
     tou_peak_eur_per_mwh: float = Field(350.0, ge=0)
+    #: tou: import price outside the peak hours [EUR/MWh] (illustrative assumption).
     tou_offpeak_eur_per_mwh: float = Field(220.0, ge=0)
+    #: tou: first peak hour, local time [h].
     tou_peak_start_h: int = Field(17, ge=0, le=23)
+    #: tou: end of the peak hours, exclusive [h].
     tou_peak_end_h: int = Field(21, ge=0, le=24)
+    #: rtp: 24 hourly wholesale prices, repeated every day [EUR/MWh].
     rtp_hourly_wholesale_eur_per_mwh: tuple[float, ...] | None = None
+    #: rtp: fixed adder for network charges, taxes and levies [EUR/MWh].
     rtp_adder_eur_per_mwh: float = 0.0
+    #: cpp: import price during an event [EUR/MWh] (about 3.5 x flat; Faruqui & Sergici 2010 ratios 3-10).
     cpp_event_price_eur_per_mwh: float = Field(1000.0, ge=0)
+    #: cpp: first event hour, local time [h].
     cpp_start_h: int = Field(17, ge=0, le=23)
+    #: cpp: end of the event hours, exclusive [h].
     cpp_end_h: int = Field(21, ge=1, le=24)
+    #: cpp: event days drawn per year (US programmes allow 9-15 a season, e.g. PG&E Peak Day Pricing).
     cpp_events_per_year: int = Field(12, ge=0, le=366)
+    #: cpp: months the event days are drawn from (German winter peak; assumption).
     cpp_months: tuple[int, ...] = (1, 2, 12)
+    #: cpp: explicit event days (ISO dates) instead of the draw.
     cpp_event_days: tuple[str, ...] | None = None
+    #: cpp: seed of the event-day draw.
     cpp_seed: int = Field(0, ge=0)
+    #: ibp: billing period over which imports are counted (local calendar month or year).
     ibp_period: Literal["month", "year"] = "month"
+    #: ibp: upper bounds of the tiers [kWh per period] (Beijing tiered tariff since 2012).
     ibp_tiers_kwh: tuple[float, ...] = (240.0, 400.0)
+    #: ibp: price of each tier, one more than bounds, rising [EUR/MWh] (Beijing ratios on the German price).
     ibp_prices_eur_per_mwh: tuple[float, ...] = (287.0, 316.4, 463.3)
+    #: ibp: every home's import already counted at ``start`` in its period [kWh] (assumption; 0: empty).
     ibp_start_kwh: float = Field(0.0, ge=0, allow_inf_nan=False)
 
     @field_validator("ibp_tiers_kwh")
