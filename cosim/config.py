@@ -244,6 +244,12 @@ class Scenario(_Frozen):
     def n_steps(self) -> int:
         return self.duration_s // self.step_s
 
+    @property
+    def ledger(self):
+        """The ledger simulator's section, or None: ``market.ledger`` (the ledger settles the
+        market's trades, so it is configured beside the market and runs only with it)."""
+        return None if self.market is None else self.market.ledger
+
 
 # ----------------------------------------------------------------- loading
 class DuplicateKeyError(yaml.constructor.ConstructorError):
