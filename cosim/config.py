@@ -44,7 +44,7 @@ MAX_FILE_BYTES = 2_000_000
 #: a few hundred bytes of nested aliases ("billion laughs") would otherwise
 #: expand to 10**9 values when validated or printed.
 MAX_EXPANDED_VALUES = 1_000_000
-SERIES_SIMS = ("grid", "household", "ict", "market", "coordinator")
+SERIES_SIMS = ("grid", "household", "ict", "market", "ledger", "coordinator")
 
 
 def _duration(value: Any) -> int | str:
@@ -206,7 +206,7 @@ class Scenario(_Frozen):
 
     def enabled_simulators(self) -> set[str]:
         """cosim's simulators this scenario runs, by their name in ``simulators[].connections``."""
-        enabled = {"grid"} | {k for k in ("ict", "market", "coordinator") if getattr(self, k) is not None}
+        enabled = {"grid"} | {k for k in ("ict", "market", "ledger", "coordinator") if getattr(self, k) is not None}
         return enabled | ({"household"} if self.households is not None else set())
 
     @model_validator(mode="after")

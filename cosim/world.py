@@ -143,6 +143,7 @@ class _Builder:
         self.record: list[tuple[str, object, list[str]]] = []  # (sim name, entity, attrs)
         self.sources: dict[str, str] = {}
         self.event_attrs: list[str] = []
+        self.ledger = None  # the ledger entity (market.ledger only)
 
     def _start(self, name: str, sim_key: str, config, **extra) -> object:
         params = dict(self.common, seed=self.seeds[name], **extra)
@@ -230,7 +231,8 @@ class _Builder:
             ict = ict_sim.Network()
             self._register("ict", ict_sim, ict)
         self._messages(hh, ict, market, coord)
-        self._extensions(dict(grid=grid, household=hh, ict=ict, market=market, coordinator=coord))
+        self._extensions(dict(grid=grid, household=hh, ict=ict, market=market, ledger=self.ledger,
+                              coordinator=coord))
         self._recorder()
         return world
 
@@ -248,7 +250,7 @@ class _Builder:
         sc, world = self.sc, self.world
         l_sim = world.start("Ledger", sim_id="ledger", **self.common, seed=self.seeds["market"],
                             config=sc.ledger.model_dump(mode="json"), gates=m_sim.decision_schedule())
-        ledger = l_sim.Ledger()
+        ledger = self.ledger = l_sim.Ledger()
         self._register("ledger", l_sim, ledger)
         world.connect(market, ledger, ("transactions_out", "transactions_in"))
         world.connect(ledger, market, ("answers_out", "ledger_in"), weak=True)

@@ -304,7 +304,7 @@ class LedgerConfig(BaseModel):
     """Scenario section ``market.ledger``: settlement of local trades on a distributed ledger.
 
     Setting it starts the ledger simulator (:mod:`simulators.ledger`) beside
-    the market. ``preset`` names one of :data:`PRESETS` (``proof_of_work``,
+    the market. ``preset`` names one of :data:`simulators.common.dlt.PRESETS` (``proof_of_work``,
     ``proof_of_stake``, ``authority``); every other field except ``deadline``,
     when given, overrides the preset's value. A trade is submitted as one
     transaction at gate closure and settles as agreed only if it is final by
