@@ -4,9 +4,10 @@ Pure numpy (and the pydantic scenario section at the end), no mosaik.
 Both market reviews the testbed is built from discuss blockchain platforms
 for settling local peer-to-peer trades (consensus by proof of work, proof of
 stake or authority; block interval; throughput; fees). What matters for
-the grid and the money is *when* a trade is final: a trade settles only if its transaction is confirmed before its deadline
-(by default the end of its delivery interval, when the meters are read);
-otherwise the trade falls back to the retailer.
+the grid and the money is *when* a trade is final: a trade settles only if
+its transaction is confirmed before its deadline (by default the end of its
+delivery interval, when the meters are read); otherwise the trade falls
+back to the retailer.
 
 The model
 ---------
