@@ -5,9 +5,9 @@ Both market reviews the testbed is built from discuss blockchain platforms
 for settling local peer-to-peer trades (consensus by proof of work, proof of
 stake or authority; block interval; throughput; fees). What matters for
 the grid and the money is *when* a trade is final: a trade settles only if
-its transaction is confirmed before its deadline (by default the end of its
-delivery interval, when the meters are read); otherwise the trade falls
-back to the retailer.
+its transaction is confirmed by its deadline (by default the start of its
+delivery interval; ``deadline: delivery_end``: its end, when the meters are
+read); otherwise the trade falls back to the retailer.
 
 The model
 ---------
