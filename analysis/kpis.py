@@ -421,14 +421,14 @@ def market_money_residual_eur(result: Result) -> float:
 
     Zero up to round-off: every EUR paid goes to the retailer, the operator, the
     DSO (its share of the operator surplus under ``market.dso_model``) or, with
-    ``market.ledger``, the ledger's validators as fees (DSO payments of the lfm
-    are settled with aggregators outside the bills).
+    ``market.ledger``, the ledger's validators as fees (``/series/ledger/fee_eur``;
+    DSO payments of the lfm are settled with aggregators outside the bills).
     """
     bills = result.array("market", "bill_eur").sum(axis=1)
     res = bills - result.array("market", "retailer_eur") - result.array("market", "operator_eur")
-    for extra in ("dlt_fee_eur", "dso_eur"):
-        if result.has("market", extra):
-            res = res - result.array("market", extra)
+    for sim, extra in (("ledger", "fee_eur"), ("market", "dso_eur")):
+        if result.has(sim, extra):
+            res = res - result.array(sim, extra)
     return float(np.nanmax(np.abs(res))) if len(res) else math.nan
 
 
@@ -478,17 +478,17 @@ def ledger_energy_not_settled_mwh(result: Result) -> float:
     return float(ev["quantity_mwh"][ev["final_in_time"] == 0].sum()) if len(ev) else 0.0
 
 
-@_kpi("EUR", "market", ("market/dlt_fee_eur",), LOWER, abs_tol=0.01, rel_tol=0.02)
+@_kpi("EUR", "market", ("ledger/fee_eur",), LOWER, abs_tol=0.01, rel_tol=0.02)
 def ledger_fees_eur(result: Result) -> float:
     """Transaction fees paid to the ledger over the run [EUR]."""
-    v = result.array("market", "dlt_fee_eur")
+    v = result.array("ledger", "fee_eur")
     return float(v[np.isfinite(v)][-1]) if np.isfinite(v).any() else math.nan
 
 
-@_kpi("kWh", "market", ("market/dlt_energy_kwh",), LOWER, rel_tol=0.02)
+@_kpi("kWh", "market", ("ledger/energy_kwh",), LOWER, rel_tol=0.02)
 def ledger_energy_use_kwh(result: Result) -> float:
     """Electricity used by the ledger for the run's transactions [kWh]."""
-    v = result.array("market", "dlt_energy_kwh")
+    v = result.array("ledger", "energy_kwh")
     return float(v[np.isfinite(v)][-1]) if np.isfinite(v).any() else math.nan
 
 

@@ -44,7 +44,7 @@ MAX_FILE_BYTES = 2_000_000
 #: a few hundred bytes of nested aliases ("billion laughs") would otherwise
 #: expand to 10**9 values when validated or printed.
 MAX_EXPANDED_VALUES = 1_000_000
-SERIES_SIMS = ("grid", "household", "ict", "market", "coordinator")
+SERIES_SIMS = ("grid", "household", "ict", "market", "ledger", "coordinator")
 
 
 def _duration(value: Any) -> int | str:
@@ -217,7 +217,7 @@ class Scenario(_Frozen):
 
     def enabled_simulators(self) -> set[str]:
         """cosim's simulators this scenario runs, by their name in ``simulators[].connections``."""
-        enabled = {"grid"} | {k for k in ("ict", "market", "coordinator") if getattr(self, k) is not None}
+        enabled = {"grid"} | {k for k in ("ict", "market", "ledger", "coordinator") if getattr(self, k) is not None}
         return enabled | ({"household"} if self.households is not None else set())
 
     @model_validator(mode="after")
@@ -254,6 +254,12 @@ class Scenario(_Frozen):
     @property
     def n_steps(self) -> int:
         return self.duration_s // self.step_s
+
+    @property
+    def ledger(self):
+        """The ledger simulator's section, or None: ``market.ledger`` (the ledger settles the
+        market's trades, so it is configured beside the market and runs only with it)."""
+        return None if self.market is None else self.market.ledger
 
 
 # ----------------------------------------------------------------- loading

@@ -33,6 +33,7 @@ SIM_CONFIG = {
     "Households": {"python": "simulators.household.mosaik:HouseholdSim"},
     "Ict": {"python": "simulators.ict.mosaik:IctSim"},
     "Market": {"python": "simulators.market.mosaik:MarketSim"},
+    "Ledger": {"python": "simulators.ledger.mosaik:LedgerSim"},
     "Coordinator": {"python": "simulators.coordinator.mosaik:CoordinatorSim"},
     "Recorder": {"python": "cosim.recorder:RecorderSim"},
 }
@@ -142,6 +143,7 @@ class _Builder:
         self.record: list[tuple[str, object, list[str]]] = []  # (sim name, entity, attrs)
         self.sources: dict[str, str] = {}
         self.event_attrs: list[str] = []
+        self.ledger = None  # the ledger entity (market.ledger only)
 
     def _start(self, name: str, sim_key: str, config, **extra) -> object:
         params = dict(self.common, seed=self.seeds[name], **extra)
@@ -196,12 +198,18 @@ class _Builder:
             self.hh_buses = hh_sim.static_tables()["households"]["bus"].to_numpy()
         if sc.market is not None:
             agents = {} if hh is None else {"n_agents": len(self.hh_buses)}
-            m_sim = self._start("market", "Market", sc.market, auth_seed=self.auth_secret,
-                                tariff=sc.tariff.model_dump(mode="json"), **agents)
-            market = m_sim.Market()
-            if hh is not None:  # the DSO's state takes the modelled elements from the orders
-                m_sim.replace_elements(**hh_sim.modelled_elements())
-            self._register("market", m_sim, market)
+            # with a ledger, market and ledger form a mosaik group: the answer goes back weak,
+            # at the same instant (see _ledger); without one, nothing changes
+            group = world.group("settlement") if sc.ledger is not None else contextlib.nullcontext()
+            with group:
+                m_sim = self._start("market", "Market", sc.market, auth_seed=self.auth_secret,
+                                    tariff=sc.tariff.model_dump(mode="json"), **agents)
+                market = m_sim.Market()
+                if hh is not None:  # the DSO's state takes the modelled elements from the orders
+                    m_sim.replace_elements(**hh_sim.modelled_elements())
+                self._register("market", m_sim, market)
+                if sc.ledger is not None:
+                    self._ledger(m_sim, market)
             receivers["to_market"] = receivers["to_aggregators"] = m_sim
         if sc.coordinator is not None:
             c_sim = self._start("coordinator", "Coordinator", sc.coordinator)
@@ -226,9 +234,29 @@ class _Builder:
             ict = ict_sim.Network()
             self._register("ict", ict_sim, ict)
         self._messages(hh, ict, market, coord)
-        self._extensions(dict(grid=grid, household=hh, ict=ict, market=market, coordinator=coord))
+        self._extensions(dict(grid=grid, household=hh, ict=ict, market=market, ledger=self.ledger,
+                              coordinator=coord))
         self._recorder()
         return world
+
+    def _ledger(self, m_sim, market) -> None:
+        """The ledger simulator (``market.ledger``), in the market's group.
+
+        market ``transactions_out`` -> ledger ``transactions_in`` (trigger) and ledger
+        ``answers_out`` -> market ``ledger_in`` (trigger) with ``weak=True``: mosaik
+        steps the market a second time at the same instant, so a gate's results
+        already know which trades are final. The ledger self-steps at the market's
+        declared gate closures (``gates``). Its seed is the market's: the ledger draws
+        from the first child of it, as it did while it ran inside the market, so the
+        block times (and every result) did not change when it became a simulator.
+        """
+        sc, world = self.sc, self.world
+        l_sim = world.start("Ledger", sim_id="ledger", **self.common, seed=self.seeds["market"],
+                            config=sc.ledger.model_dump(mode="json"), gates=m_sim.decision_schedule())
+        ledger = self.ledger = l_sim.Ledger()
+        self._register("ledger", l_sim, ledger)
+        world.connect(market, ledger, ("transactions_out", "transactions_in"))
+        world.connect(ledger, market, ("answers_out", "ledger_in"), weak=True)
 
     def _extensions(self, entities: dict) -> None:
         """The scenario's extra simulators (:mod:`.extensions`); their recorded outputs go to /series/<name>."""

@@ -32,6 +32,7 @@ ADAPTERS: dict[str, str] = {
     "household": "simulators.household.mosaik:HouseholdSim",
     "ict": "simulators.ict.mosaik:IctSim",
     "market": "simulators.market.mosaik:MarketSim",
+    "ledger": "simulators.ledger.mosaik:LedgerSim",
     "coordinator": "simulators.coordinator.mosaik:CoordinatorSim",
 }
 

@@ -1,12 +1,13 @@
 """A distributed ledger that settles peer-to-peer trades: blocks, capacity, confirmations.
 
-Pure numpy, no mosaik. Both market reviews the testbed is built from discuss
-blockchain platforms for settling local peer-to-peer trades (consensus by
-proof of work, proof of stake or authority; block interval; throughput;
-fees). What matters for the grid and the money is *when* a trade is final:
-a trade settles only if its transaction is confirmed before its deadline
-(by default the end of its delivery interval, when the meters are read);
-otherwise the trade falls back to the retailer.
+Pure numpy (and the pydantic scenario section at the end), no mosaik.
+Both market reviews the testbed is built from discuss blockchain platforms
+for settling local peer-to-peer trades (consensus by proof of work, proof of
+stake or authority; block interval; throughput; fees). What matters for
+the grid and the money is *when* a trade is final: a trade settles only if
+its transaction is confirmed by its deadline (by default the start of its
+delivery interval; ``deadline: delivery_end``: its end, when the meters are
+read); otherwise the trade falls back to the retailer.
 
 The model
 ---------
@@ -37,13 +38,45 @@ touched by a batch, never over transactions.
 
 Presets (:data:`PRESETS`) with their sources; figures without a citable
 source are labelled assumptions.
+
+Shared by two simulators
+------------------------
+The ledger runs as its own simulator (:mod:`simulators.ledger`); the market
+submits its trades to it and settles them on its answer. What crosses that
+border is defined here, once: the scenario section ``market.ledger``
+(:class:`LedgerConfig`), one transaction per trade (:data:`TX_DTYPE`) and
+the ledger's answer per transaction (:data:`ANSWER_DTYPE`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 import numpy as np
+from pydantic import BaseModel, Field, model_validator
+
+from simulators.common.schema import STRICT
+
+#: One transaction the market submits per trade (``transactions_out`` -> ledger ``transactions_in``).
+TX_DTYPE = np.dtype([
+    ("trade_id", np.int64),         # unique over the run (the market numbers its trades)
+    ("interval_s", np.int64),       # delivery interval of the trade [s since start]
+    ("buyer", np.int32),
+    ("seller", np.int32),
+    ("quantity_mwh", np.float64),   # agreed quantity [MWh]
+    ("submit_s", np.float64),       # submitted at [s since start] (gate closure)
+    ("deadline_s", np.float64),     # must be final by [s since start] (the market's rule)
+])
+
+#: The ledger's answer per transaction (ledger ``answers_out`` -> market ``ledger_in``).
+ANSWER_DTYPE = np.dtype([
+    ("trade_id", np.int64),
+    ("inclusion_s", np.float64),     # time of the block that includes it [s]
+    ("confirmation_s", np.float64),  # final after confirmation_depth blocks [s]
+    ("final_in_time", np.int8),      # 1: confirmation_s <= deadline_s
+    ("fee_eur", np.float64),         # fee of this transaction [EUR]
+])
 
 
 @dataclass(frozen=True)
@@ -266,3 +299,45 @@ class DistributedLedger:
 def settle_in_time(confirmation_s: np.ndarray, deadline_s: np.ndarray) -> np.ndarray:
     """True where a transaction is final no later than its deadline."""
     return np.asarray(confirmation_s) <= np.asarray(deadline_s)
+
+
+class LedgerConfig(BaseModel):
+    """Scenario section ``market.ledger``: settlement of local trades on a distributed ledger.
+
+    Setting it starts the ledger simulator (:mod:`simulators.ledger`) beside
+    the market. ``preset`` names one of :data:`simulators.common.dlt.PRESETS` (``proof_of_work``,
+    ``proof_of_stake``, ``authority``); every other field except ``deadline``,
+    when given, overrides the preset's value. A trade is submitted as one
+    transaction at gate closure and settles as agreed only if it is final by
+    ``deadline`` (``delivery_start``: before its delivery interval begins;
+    ``delivery_end``: by the meter reading). A trade that is not final is
+    dropped before execution, so its volume follows the retail backstop rule
+    (executed with the retailer if the order crosses the tariff, else not
+    executed): the ledger changes the grid, not only the bills. The fee of a
+    transaction is split equally between buyer and seller (an assumption).
+    """
+
+    model_config = STRICT
+    preset: Literal["proof_of_work", "proof_of_stake", "authority"] = "authority"
+    deadline: Literal["delivery_start", "delivery_end"] = "delivery_start"
+    block_interval_s: float | None = Field(None, gt=0)
+    interval_law: Literal["exponential", "fixed"] | None = None
+    missed_slot_prob: float | None = Field(None, ge=0, lt=1)
+    block_capacity_tx: int | None = Field(None, ge=1)
+    background_share: float | None = Field(None, ge=0, lt=1)
+    confirmation_depth: int | None = Field(None, ge=1)
+    fee_eur_per_tx: float | None = Field(None, ge=0)
+    energy_kwh_per_tx: float | None = Field(None, ge=0)
+
+    def overrides(self) -> dict:
+        """Fields that override the preset."""
+        return {k: v for k, v in self.model_dump().items() if k not in ("preset", "deadline") and v is not None}
+
+    def params(self) -> LedgerParams:
+        """The ledger's parameters: the preset with the overrides."""
+        return preset(self.preset, **self.overrides())
+
+    @model_validator(mode="after")
+    def _params(self) -> "LedgerConfig":
+        self.params()  # raises ValueError naming the bad parameter
+        return self

@@ -33,3 +33,8 @@ class DsoCheckError(MarketError):
 
 class MarketConfigError(MarketError):
     """A market configuration that is inconsistent with the run (e.g. gate closure >= step)."""
+
+
+class LedgerAnswerError(RuntimeError):
+    """With ``market.ledger``, the ledger's answer for a gate's transactions is missing
+    (the ledger simulator is not wired back to the market at the same instant)."""

@@ -13,6 +13,11 @@ flexibility scalars) and the event tables ``events_flex``, ``events_flex_request
 ``series_meta`` lists only the outputs of the configured mechanism. ``bill_eur`` / ``bill_open_eur`` /
 ``bill_tariff_eur`` / ``imbalance_mwh``
 are cumulative per agent (bill: paid [EUR], negative = revenue).
+
+With ``market.ledger`` the market submits each gate's trades on ``transactions_out``
+to the ledger simulator and takes the answer on ``ledger_in`` (a trigger, wired
+back ``weak`` at the same instant): a gate with trades then takes two steps at
+its gate closure, clear + submit, then settle + publish (:meth:`.MarketOperator.settle`).
 """
 
 from __future__ import annotations
@@ -37,8 +42,9 @@ ATTRS = (
     Attr("events_trades", "", "", "one record per trade (and DSO curtailment)", "event"),
     Attr("events_orders", "", "", "one record per order: executed locally / with the retailer, DSO curtailment",
          "event"),
-    Attr("events_ledger", "", "", "market.ledger: one record per trade transaction (submit, inclusion, "
-         "confirmation, deadline, final in time, fee)", "event"),
+    Attr("ledger_in", "", "", "market.ledger: the ledger's answer per transaction (ANSWER_DTYPE)", "trigger"),
+    Attr("transactions_out", "", "", "market.ledger: trades submitted to the ledger at gate closure (TX_DTYPE)",
+         "output"),
     Attr("events_flex", "", "", "lfm / dlmp flexibility profiles at activation and settlement", "event"),
     Attr("events_flex_requests", "", "", "lfm flexibility requests of the DSO", "event"),
     Attr("price_eur_per_mwh", "EUR/MWh", "", "clearing price of the last gated interval (NaN: no trade)"),
@@ -64,11 +70,6 @@ ATTRS = (
     Attr("dso_eur", "EUR", "", "market.dso_model: running total of operator surplus (congestion rents) "
          "received by the DSO"),
     Attr("returned_eur", "EUR", "", "market.dso_model: running total of operator surplus returned to the traders"),
-    Attr("dlt_tx", "count", "", "market.ledger: trade transactions submitted at the last gate"),
-    Attr("dlt_not_final", "count", "", "market.ledger: of these, not final by the deadline (dropped)"),
-    Attr("dlt_latency_max_s", "s", "", "market.ledger: longest submit-to-final time at the last gate"),
-    Attr("dlt_fee_eur", "EUR", "", "market.ledger: running total of transaction fees"),
-    Attr("dlt_energy_kwh", "kWh", "", "market.ledger: running total of the ledger's electricity use"),
     Attr("dlmp_eur_per_mwh", *_DLMP, "dlmp: nodal price"),
     Attr("dlmp_energy_eur_per_mwh", *_DLMP, "dlmp: energy component"),
     Attr("dlmp_loss_eur_per_mwh", *_DLMP, "dlmp: loss component"),
@@ -137,6 +138,9 @@ class MarketSim(Adapter):
     def advance(self, time, inputs):
         now_ms = self.ms(time)
         op = self.op
+        for answers in inputs.get("ledger_in", {}).values():  # same instant as the gate that submitted
+            if answers is not None and len(answers):
+                op.settle(answers)
         for batch in inputs.get("messages_in", {}).values():
             if batch is not None and len(batch):
                 op.receive(batch, now_ms)
@@ -144,6 +148,7 @@ class MarketSim(Adapter):
             op.gate(self._next_k)
             self._next_k += 1
         self.emit("messages_out", op.take_messages())
+        self.emit("transactions_out", op.take_transactions())
         for name in EVENT_TABLES:
             self.emit(f"events_{name}", op.take_events(name))
         if self._next_k < op.n_steps:

@@ -6,6 +6,12 @@ One interval ``k`` (delivery ``[T_k, T_k + step_s)``) is gated at
 authenticated, cleared with ``market.mechanism``, validated with
 ``market.dso_check``, booked by the :class:`.settlement.Ledger`, and answered
 with one ``Kind.RESULT`` message per accepted order.
+
+With ``market.ledger`` a gate takes two steps at the same instant: :meth:`MarketOperator.gate`
+clears and submits the trades as ledger transactions (:meth:`MarketOperator.take_transactions`,
+:data:`simulators.common.dlt.TX_DTYPE`); the ledger simulator answers at once, and
+:meth:`MarketOperator.settle` drops the trades not final by their deadline (reason
+:data:`LEDGER_NOT_FINAL`), books the fees, executes, validates and publishes.
 """
 
 from __future__ import annotations
@@ -17,8 +23,9 @@ import numpy as np
 from simulators.common import messages as msgs
 from simulators.common.messages import Kind
 from simulators.common.auth import KeyRing, verify
+from simulators.common.dlt import TX_DTYPE
 from simulators.market.dso import REASONS, DsoValidator, dso_check
-from simulators.market.errors import MarketConfigError
+from simulators.market.errors import LedgerAnswerError, MarketConfigError
 from simulators.market.execution import Execution
 from simulators.market.mechanisms import MECHANISMS, resolve_mechanism
 from simulators.market.orders import STATUS_CODES, TRADE_DTYPE, ClearingContext, ClearingResult
@@ -61,24 +68,7 @@ SCALARS = ("price_eur_per_mwh", "traded_mwh", "retail_import_mwh", "retail_expor
 
 
 #: Event tables offered by the adapter (``events_<name>``).
-EVENT_TABLES = ("trades", "orders", "flex", "flex_requests", "ledger")
-
-#: ``/events/ledger``: one record per transaction of a trade on the distributed ledger.
-EVENT_LEDGER_DTYPE = np.dtype([
-    ("interval_s", np.int64),        # delivery interval of the trade [s]
-    ("buyer", np.int32),
-    ("seller", np.int32),
-    ("quantity_mwh", np.float64),    # agreed quantity [MWh]
-    ("submit_s", np.float64),        # submitted at gate closure [s since start]
-    ("inclusion_s", np.float64),     # time of the block that includes it [s]
-    ("confirmation_s", np.float64),  # final after confirmation_depth blocks [s]
-    ("deadline_s", np.float64),      # must be final by [s]
-    ("final_in_time", np.int8),      # 1: settled as agreed; 0: dropped (retail backstop)
-    ("fee_eur", np.float64),
-])
-
-#: Series of the ledger (offered only with ``market.ledger``).
-DLT_SCALARS = ("dlt_tx", "dlt_not_final", "dlt_latency_max_s", "dlt_fee_eur", "dlt_energy_kwh")
+EVENT_TABLES = ("trades", "orders", "flex", "flex_requests")
 
 #: Reason code of a trade (and its orders) dropped because it was not final in time.
 LEDGER_NOT_FINAL = 9
@@ -161,16 +151,11 @@ class MarketOperator:
         self.out_messages: list[np.ndarray] = []
         self.out_events: list[np.ndarray] = []
         self.out_orders: list[np.ndarray] = []
-        self.out_ledger: list[np.ndarray] = []
+        self.out_tx: list[np.ndarray] = []  # ledger transactions not yet handed to the adapter
+        self.awaiting: list[tuple] = []  # gates whose trades wait for the ledger's answer
+        self._next_trade_id = 0
         if cfg.dso_model is not None:
             self.values["dso_eur"], self.values["returned_eur"] = 0.0, 0.0
-        self.dlt = None
-        if cfg.ledger is not None:
-            from simulators.common.dlt import DistributedLedger, preset
-
-            self.dlt = DistributedLedger(preset(cfg.ledger.preset, **cfg.ledger.overrides()),
-                                         np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0]))
-            self.values.update(dict.fromkeys(DLT_SCALARS, 0.0))
 
     def replace_elements(self, load=(), sgen=(), storage=()) -> None:
         """Elements a participant models (the household simulator's set, the same the
@@ -205,7 +190,15 @@ class MarketOperator:
 
     # -- gate closure ----------------------------------------------------------
     def gate(self, k: int) -> None:
-        """Clear interval ``k`` with the orders that arrived by its gate closure."""
+        """Clear interval ``k`` with the orders that arrived by its gate closure.
+
+        With ``market.ledger`` and at least one trade, the interval then waits for
+        the ledger's answer (:meth:`settle`); otherwise it is executed and published here.
+        """
+        if self.awaiting:
+            raise LedgerAnswerError(
+                f"interval {self.awaiting[0][0]}: the ledger did not answer its transactions before the next "
+                "gate closure; the ledger simulator must be connected back to the market at the same instant")
         iv = k * self.step_s
         g = self.gate_ms(k)
         mine = self.pending["interval_s"] // self.step_s <= k
@@ -252,11 +245,17 @@ class MarketOperator:
             res = MECHANISMS["tariff"](book, ctx)  # energy at the retail tariff
         else:
             res = self.clear_fn(book, ctx)
-        if self.dlt is not None:
-            res.trades = self._settle_on_ledger(k, g, res.trades)
+        if self.cfg.ledger is not None and len(res.trades):
+            self._submit(k, g, book, res, retail, feed_in, counts)
+            return
+        self._execute(k, book, res, retail, feed_in, counts)
+
+    def _execute(self, k, book, res, retail, feed_in, counts) -> None:
+        """Execute the (ledger-settled) trades of interval ``k``: DSO check, booking, results."""
+        iv = k * self.step_s
         ex = Execution.from_clearing(book, res.trades, self._retail_of_orders(iv, book, retail), feed_in)
-        if self.dlt is not None:
-            dropped = res.trades["reason"] == LEDGER_NOT_FINAL
+        dropped = res.trades["reason"] == LEDGER_NOT_FINAL
+        if dropped.any():
             hit = np.zeros(len(book), bool)
             hit[res.trades["buyer_order"][dropped]] = True
             hit[res.trades["seller_order"][dropped]] = True
@@ -303,37 +302,49 @@ class MarketOperator:
         self.ledger.route_surplus(self.ledger.operator_eur - before_eur, to, agents, np.concatenate([q, q]))
         self.values["dso_eur"], self.values["returned_eur"] = self.ledger.dso_eur, self.ledger.returned_eur
 
-    def _settle_on_ledger(self, k: int, g_ms: int, trades: np.ndarray) -> np.ndarray:
-        """Submit the trades of interval ``k`` at gate closure; drop those not final by the deadline.
-
-        A dropped trade keeps its record with ``quantity_mwh = 0``,
-        ``curtailed_mwh`` = the agreed quantity and reason
-        :data:`LEDGER_NOT_FINAL`; its volume is then unmatched for the retail
-        backstop rule. Fees are booked whether or not the trade is final.
-        """
+    def _submit(self, k: int, g_ms: int, book, res, retail, feed_in, counts) -> None:
+        """Submit the trades of interval ``k`` as ledger transactions at gate closure and
+        keep the interval until the ledger answers (:meth:`settle`)."""
         iv = k * self.step_s
-        trades = trades.copy()
+        trades = res.trades
         n = len(trades)
-        inc, conf = self.dlt.submit(np.full(n, g_ms / 1000.0))
-        deadline = float(iv + (self.step_s if self.cfg.ledger.deadline == "delivery_end" else 0))
-        ok = conf <= deadline
-        q = trades["quantity_mwh"].copy()
-        trades["curtailed_mwh"] = np.where(ok, trades["curtailed_mwh"], q)
-        trades["quantity_mwh"] = np.where(ok, q, 0.0)
-        trades["reason"] = np.where(ok, trades["reason"], LEDGER_NOT_FINAL)
-        fee, energy = self.dlt.cost(1)
-        self.ledger.book_fees(trades["buyer"], trades["seller"], fee)
-        ev = np.zeros(n, EVENT_LEDGER_DTYPE)
-        ev["interval_s"], ev["buyer"], ev["seller"], ev["quantity_mwh"] = iv, trades["buyer"], trades["seller"], q
-        ev["submit_s"], ev["inclusion_s"], ev["confirmation_s"] = g_ms / 1000.0, inc, conf
-        ev["deadline_s"], ev["final_in_time"], ev["fee_eur"] = deadline, ok, fee
-        self.out_ledger.append(ev)
-        v = self.values
-        v["dlt_tx"], v["dlt_not_final"] = float(n), float((~ok).sum())
-        v["dlt_latency_max_s"] = float((conf - g_ms / 1000.0).max()) if n else 0.0
-        v["dlt_fee_eur"] = self.ledger.dlt_fee_eur
-        v["dlt_energy_kwh"] += n * energy
-        return trades
+        tx = np.zeros(n, TX_DTYPE)
+        tx["trade_id"] = self._next_trade_id + np.arange(n)
+        self._next_trade_id += n
+        tx["interval_s"], tx["buyer"], tx["seller"] = iv, trades["buyer"], trades["seller"]
+        tx["quantity_mwh"], tx["submit_s"] = trades["quantity_mwh"], g_ms / 1000.0
+        tx["deadline_s"] = float(iv + (self.step_s if self.cfg.ledger.deadline == "delivery_end" else 0))
+        self.out_tx.append(tx)
+        self.awaiting.append((k, book, res, retail, feed_in, counts, tx["trade_id"]))
+
+    def settle(self, answers: np.ndarray) -> None:
+        """Apply the ledger's answers (:data:`simulators.common.dlt.ANSWER_DTYPE`) to the
+        waiting intervals, in gate order, and execute and publish them.
+
+        A trade not final by its deadline keeps its record with ``quantity_mwh = 0``,
+        ``curtailed_mwh`` = the agreed quantity and reason :data:`LEDGER_NOT_FINAL`;
+        its volume is then unmatched for the retail backstop rule. The fee of every
+        transaction is booked, final or not (half to the buyer, half to the seller).
+        """
+        order = np.argsort(answers["trade_id"], kind="stable")
+        ids = answers["trade_id"][order]
+        while self.awaiting:
+            k, book, res, retail, feed_in, counts, want = self.awaiting[0]
+            pos = np.minimum(np.searchsorted(ids, want), max(len(ids) - 1, 0))
+            if not len(ids) or not np.array_equal(ids[pos], want):
+                raise LedgerAnswerError(f"interval {k}: the ledger's answer lacks some of its "
+                                        f"{len(want)} transactions; got {len(answers)} answers")
+            self.awaiting.pop(0)
+            a = answers[order[pos]]
+            ok = a["final_in_time"].astype(bool)
+            trades = res.trades.copy()
+            q = trades["quantity_mwh"].copy()
+            trades["curtailed_mwh"] = np.where(ok, trades["curtailed_mwh"], q)
+            trades["quantity_mwh"] = np.where(ok, q, 0.0)
+            trades["reason"] = np.where(ok, trades["reason"], LEDGER_NOT_FINAL)
+            self.ledger.book_fees(trades["buyer"], trades["seller"], a["fee_eur"])
+            res.trades = trades
+            self._execute(k, book, res, retail, feed_in, counts)
 
     def _book_pool(self, k, book, out, retail, feed_in, counts) -> None:
         """Book and answer a DLMP clearing: every accepted order trades with the pool at its bus DLMP.
@@ -483,15 +494,17 @@ class MarketOperator:
         out, self.out_messages = msgs.concat(self.out_messages), []
         return out
 
+    def take_transactions(self) -> np.ndarray:
+        """Ledger transactions submitted since the last call (:data:`simulators.common.dlt.TX_DTYPE`)."""
+        out = np.concatenate(self.out_tx) if self.out_tx else np.zeros(0, TX_DTYPE)
+        self.out_tx = []
+        return out
+
     def take_events(self, name: str = "trades") -> np.ndarray:
         """``events_<name>`` records produced since the last call (:data:`EVENT_TABLES`)."""
         if name == "orders":
             ev = np.concatenate(self.out_orders) if self.out_orders else np.zeros(0, EVENT_ORDER_DTYPE)
             self.out_orders = []
-            return ev
-        if name == "ledger":
-            ev = np.concatenate(self.out_ledger) if self.out_ledger else np.zeros(0, EVENT_LEDGER_DTYPE)
-            self.out_ledger = []
             return ev
         if name != "trades":
             if self.flex is None:
@@ -507,4 +520,4 @@ class MarketOperator:
 #: Profile-driven element columns of the DSO's base state: the same the grid simulator drives.
 _BASE_ELEMENTS = (("load", "p_mw"), ("load", "q_mvar"), ("sgen", "p_mw"), ("storage", "p_mw"))
 
-__all__ = ["DLT_SCALARS", "EVENT_LEDGER_DTYPE", "LEDGER_NOT_FINAL", "EVENT_ORDER_DTYPE", "EVENT_TABLES", "EVENT_TRADE_DTYPE", "MarketOperator", "REASONS", "SCALARS"]
+__all__ = ["LEDGER_NOT_FINAL", "EVENT_ORDER_DTYPE", "EVENT_TABLES", "EVENT_TRADE_DTYPE", "MarketOperator", "REASONS", "SCALARS"]

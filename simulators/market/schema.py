@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from simulators.common.dlt import LedgerConfig  # the section is shared with the ledger simulator
 from simulators.common.schema import STRICT
 
 _FROZEN = STRICT
@@ -38,45 +39,6 @@ class AttackConfig(BaseModel):
     model_config = _FROZEN
     forged_orders_per_interval: int = Field(0, ge=0)
     replayed_orders_per_interval: int = Field(0, ge=0)
-
-
-class LedgerConfig(BaseModel):
-    """Settlement of local trades on a distributed ledger (:mod:`simulators.common.dlt`).
-
-    ``preset`` names one of :data:`simulators.common.dlt.PRESETS`
-    (``proof_of_work``, ``proof_of_stake``, ``authority``); every other field,
-    when given, overrides the preset's value. A trade is submitted as one
-    transaction at gate closure and settles as agreed only if it is final by
-    ``deadline`` (``delivery_start``: before its delivery interval begins;
-    ``delivery_end``: by the meter reading). A trade that is not final is
-    dropped before execution, so its volume follows the retail backstop rule
-    (executed with the retailer if the order crosses the tariff, else not
-    executed): the ledger changes the grid, not only the bills. The fee of a
-    transaction is split equally between buyer and seller (an assumption).
-    """
-
-    model_config = STRICT
-    preset: Literal["proof_of_work", "proof_of_stake", "authority"] = "authority"
-    deadline: Literal["delivery_start", "delivery_end"] = "delivery_start"
-    block_interval_s: float | None = Field(None, gt=0)
-    interval_law: Literal["exponential", "fixed"] | None = None
-    missed_slot_prob: float | None = Field(None, ge=0, lt=1)
-    block_capacity_tx: int | None = Field(None, ge=1)
-    background_share: float | None = Field(None, ge=0, lt=1)
-    confirmation_depth: int | None = Field(None, ge=1)
-    fee_eur_per_tx: float | None = Field(None, ge=0)
-    energy_kwh_per_tx: float | None = Field(None, ge=0)
-
-    def overrides(self) -> dict:
-        """Fields that override the preset."""
-        return {k: v for k, v in self.model_dump().items() if k not in ("preset", "deadline") and v is not None}
-
-    @model_validator(mode="after")
-    def _params(self) -> "LedgerConfig":
-        from simulators.common.dlt import preset
-
-        preset(self.preset, **self.overrides())  # raises ValueError naming the bad parameter
-        return self
 
 
 #: What each DSO model of the reviews sets (``market.dso_model``): who operates the

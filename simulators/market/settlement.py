@@ -144,15 +144,16 @@ class Ledger:
         np.subtract.at(self.bill_eur, a[ok], share)
         self.returned_eur += surplus_eur
 
-    def book_fees(self, buyers: np.ndarray, sellers: np.ndarray, fee_eur_per_tx: float) -> None:
+    def book_fees(self, buyers: np.ndarray, sellers: np.ndarray, fee_eur_per_tx) -> None:
         """Book one ledger transaction fee per trade, half to its buyer and half to its seller
-        (the split is an assumption) [EUR]."""
-        if fee_eur_per_tx == 0 or len(buyers) == 0:
+        (the split is an assumption) [EUR]; ``fee_eur_per_tx`` is one fee for all or one per trade."""
+        fee = np.broadcast_to(np.asarray(fee_eur_per_tx, float), (len(buyers),))
+        if len(buyers) == 0 or not fee.any():
             return
         for who in (np.asarray(buyers, np.int64), np.asarray(sellers, np.int64)):
             ok = self._valid(who)
-            np.add.at(self.bill_eur, who[ok], 0.5 * fee_eur_per_tx)
-            self.dlt_fee_eur += 0.5 * fee_eur_per_tx * int(ok.sum())
+            np.add.at(self.bill_eur, who[ok], 0.5 * fee[ok])
+            self.dlt_fee_eur += float(0.5 * fee[ok].sum())
 
     def book_clearing(self, interval_s: int, orders: np.ndarray, trades: np.ndarray, retail_mwh: np.ndarray,
                       retail_eur_per_mwh: float, feed_in_eur_per_mwh: float) -> np.ndarray:

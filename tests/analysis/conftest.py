@@ -44,9 +44,6 @@ def tiny_series() -> dict:
             # bills sum per step 3, 3, 5, 6; step 3 misses 0.1 EUR
             "retailer_eur": (np.array([2.0, 2.0, 4.0, 5.0]), "EUR", []),
             "operator_eur": (np.array([1.0, 1.0, 1.0, 0.9]), "EUR", []),
-            # ledger fees (running total) and ledger electricity use (running total)
-            "dlt_fee_eur": (np.array([0.0, 0.0, 0.0, 0.05]), "EUR", []),
-            "dlt_energy_kwh": (np.array([0.0, 1.0, 2.0, 3.0]), "kWh", []),
             # operator surplus passed to the DSO / returned to traders (running totals)
             "dso_eur": (np.array([0.0, 0.0, 0.0, 0.02]), "EUR", []),
             "returned_eur": (np.array([0.0, 0.1, 0.1, 0.3]), "EUR", []),
@@ -56,6 +53,11 @@ def tiny_series() -> dict:
             # running totals (as the market records them); increments per step
             # hh0 1, 1, 2, 0 and hh1 2, -1, 0, 1
             "bill_eur": (np.array([[1.0, 2.0], [2.0, 1.0], [4.0, 1.0], [4.0, 2.0]]), "EUR", hh),
+        },
+        "ledger": {
+            # ledger fees (running total) and ledger electricity use (running total)
+            "fee_eur": (np.array([0.0, 0.0, 0.0, 0.05]), "EUR", []),
+            "energy_kwh": (np.array([0.0, 1.0, 2.0, 3.0]), "kWh", []),
         },
         "household": {
             "p_mw": (np.array([[1.0, -1.0], [2.0, 0.0], [-2.0, 1.0], [1.0, 1.0]]), "MW", hh),
@@ -119,7 +121,7 @@ def tiny_flex():
 
 def tiny_ledger():
     """Four trade transactions: submit-to-final 2, 4, 10, 600 s; the last one not final in time."""
-    from simulators.market.operator import EVENT_LEDGER_DTYPE
+    from simulators.ledger.model import EVENT_LEDGER_DTYPE
 
     ev = np.zeros(4, dtype=EVENT_LEDGER_DTYPE)
     ev["submit_s"] = 100.0
@@ -129,7 +131,7 @@ def tiny_ledger():
     return ev
 
 
-def write_tiny(path, sims=("grid", "market", "household", "ict", "coordinator"), events=True, **attrs):
+def write_tiny(path, sims=("grid", "market", "ledger", "household", "ict", "coordinator"), events=True, **attrs):
     """Write the tiny file restricted to ``sims``."""
     series = {k: v for k, v in tiny_series().items() if k in sims}
     ev = {"messages": tiny_messages(), "flex": tiny_flex(), "ledger": tiny_ledger()} if events else {}

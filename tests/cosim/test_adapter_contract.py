@@ -38,6 +38,7 @@ CASES = [
     ("market", {"config": {"mechanism": "lfm"}, "auth_seed": 3}),
     ("ict", {"config": {"technologies": {"lte": 1.0}}}),
     ("coordinator", {"config": {"scheme": "local"}}),
+    ("ledger", {"config": {"preset": "authority"}, "gates": {"period_s": 900, "offsets_s": [600]}}),
 ]
 IDS = [f"{n}-{p.get('config', {}).get('mechanism', '')}".rstrip("-") for n, p in CASES]
 
@@ -198,7 +199,7 @@ def test_architecture_attribute_tables_are_generated_from_the_declarations():
 
 def test_readme_names_only_declared_attributes():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    rows = re.findall(r"^\| (grid|household|ict|market|coordinator) \|([^|]*)\|([^|]*)\|$", text, re.M)
+    rows = re.findall(r"^\| (grid|household|ict|market|ledger|coordinator) \|([^|]*)\|([^|]*)\|$", text, re.M)
     assert {r[0] for r in rows} == set(catalog.ADAPTERS)
     for name, series_col, events_col in rows:
         attrs = catalog.adapter_class(name).ATTRS

@@ -13,6 +13,10 @@ congested midday hours of a June day on 1-LV-rural1:
   before delivery; the dropped volume goes to the retail backstop or is not
   executed, so the recorded grid exchange must differ from the no-ledger run.
   Money still sums to zero with the fees (1e-9 relative).
+
+The ledger is its own simulator (``simulators.ledger``): its series are recorded
+under ``/series/ledger``, the market records none of them, and its answers reach
+the market at the gate closure that submitted the trades (a same-instant loop).
 """
 
 from __future__ import annotations
@@ -73,6 +77,22 @@ def test_slow_ledger_drops_trades_and_changes_the_grid(runs):
     assert d.max() > 1e-3  # MW: at least 1 kW somewhere in the 4 hours
     # money: bills = retailer + operator + ledger fees, every step (1e-9 relative)
     bills = got["market/bill_eur"]
-    res = bills.sum(axis=1) - got["market/retailer_eur"] - got["market/operator_eur"] - got["market/dlt_fee_eur"]
+    res = bills.sum(axis=1) - got["market/retailer_eur"] - got["market/operator_eur"] - got["ledger/fee_eur"]
     assert np.abs(res).max() <= 1e-9 * max(np.abs(bills).sum(axis=1).max(), 1e-12)
-    assert got["market/dlt_fee_eur"][-1] == pytest.approx(0.2 * len(ledger), rel=1e-12)
+    # hand calculation: 0.2 EUR per transaction, one transaction per trade
+    assert got["ledger/fee_eur"][-1] == pytest.approx(0.2 * len(ledger), rel=1e-12)
+
+
+def test_ledger_is_its_own_simulator_in_the_result(runs):
+    ref, ref_ledger = runs["none"]
+    got, ledger = runs["authority"]
+    # without market.ledger no ledger simulator runs and nothing is recorded for it
+    assert ref_ledger is None and not any(k.startswith("ledger/") for k in ref)
+    assert {k for k in got if k.startswith("ledger/")} == {
+        "ledger/tx", "ledger/tx_not_final", "ledger/latency_max_s", "ledger/fee_eur", "ledger/energy_kwh"}
+    assert not any(k.startswith("market/dlt_") for k in got)
+    # the per-gate transaction counts add up to the event table (one record per transaction)
+    assert got["ledger/tx"].sum() == len(ledger)
+    # authority preset: 2 s slots, final with its block; a batch submitted at gate closure
+    # g (a multiple of 2 s) is included in the next slot, g + 2 s (hand calculation)
+    np.testing.assert_array_equal(ledger["confirmation_s"] - ledger["submit_s"], 2.0)

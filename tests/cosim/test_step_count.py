@@ -32,9 +32,9 @@ FULL_LV = [
 ]
 
 
-def _count_steps(monkeypatch, tmp_path, overrides):
+def _count_steps(monkeypatch, tmp_path, overrides, adapters=ADAPTERS):
     steps: list[tuple[str, int]] = []
-    for name, target in ADAPTERS.items():
+    for name, target in adapters.items():
         module, cls_name = target.split(":")
         cls = getattr(importlib.import_module(module), cls_name)
 
@@ -64,6 +64,27 @@ def test_full_stack_steps_per_interval(monkeypatch, tmp_path):
     # receiver's decision point (households, market) -> 4
     assert per["ict"] <= 4.0, per
     assert sum(per.values()) <= 9.0, per
+
+
+def test_ledger_gate_takes_a_second_market_step_at_the_same_instant(monkeypatch, tmp_path):
+    """With ``market.ledger`` the market steps twice at a gate closure with trades (clear +
+    submit; settle + publish, through the weak connection back from the ledger) and once at
+    a gate without trades; the ledger steps once at every gate closure."""
+    import h5py
+
+    overrides = [*FULL_LV[:-1], "market.mechanism=p2p_cda", "market.ledger={preset: authority}",
+                 "start=2016-06-06T10:00:00", "duration=2h"]
+    sc, steps = _count_steps(monkeypatch, tmp_path, overrides,
+                             {**ADAPTERS, "ledger": "simulators.ledger.mosaik:LedgerSim"})
+    with h5py.File(tmp_path / "steps.h5") as f:
+        traded = set((f["events/ledger"]["interval_s"] // sc.step_s).tolist())
+    assert traded, "the case needs gates with trades"
+    tick = int(round(sc.step_s * 1000))
+    at = collections.Counter(steps)
+    for k in range(1, sc.n_steps):
+        gate = k * tick - sc.market.gate_closure_s * 1000
+        assert at[("market", gate)] == 1 + (k in traded), k
+        assert at[("ledger", gate)] == 1, k
 
 
 class _Emitter(mosaik_api_v3.Simulator):
