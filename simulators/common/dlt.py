@@ -318,15 +318,25 @@ class LedgerConfig(BaseModel):
     """
 
     model_config = STRICT
+    #: Ledger type whose parameters apply (`simulators.common.dlt.PRESETS`, with sources).
     preset: Literal["proof_of_work", "proof_of_stake", "authority"] = "authority"
+    #: A trade settles only if final before its delivery starts, or by its meter reading.
     deadline: Literal["delivery_start", "delivery_end"] = "delivery_start"
+    #: Mean time between blocks or slot length [s] (null: the preset's).
     block_interval_s: float | None = Field(None, gt=0)
+    #: Block times: exponential (proof of work) or fixed slots (null: the preset's).
     interval_law: Literal["exponential", "fixed"] | None = None
+    #: Probability that a fixed slot produces no block [-] (null: the preset's).
     missed_slot_prob: float | None = Field(None, ge=0, lt=1)
+    #: Transactions per block [tx] (null: the preset's).
     block_capacity_tx: int | None = Field(None, ge=1)
+    #: Share of each block used by others [-] (null: the preset's).
     background_share: float | None = Field(None, ge=0, lt=1)
+    #: Blocks until final, counting the including one (null: the preset's).
     confirmation_depth: int | None = Field(None, ge=1)
+    #: Fee per transaction [EUR], split between buyer and seller (null: the preset's).
     fee_eur_per_tx: float | None = Field(None, ge=0)
+    #: Electricity the ledger uses per transaction [kWh] (null: the preset's).
     energy_kwh_per_tx: float | None = Field(None, ge=0)
 
     def overrides(self) -> dict:

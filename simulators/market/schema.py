@@ -24,7 +24,9 @@ class CapsConfig(BaseModel):
     """
 
     model_config = _FROZEN
+    #: Largest import into a zone from local trades [MW] (null: unlimited).
     zone_import_mw: float | None = Field(None, ge=0)
+    #: Largest export out of a zone from local trades [MW] (null: unlimited).
     zone_export_mw: float | None = Field(None, ge=0)
 
 
@@ -37,7 +39,9 @@ class AttackConfig(BaseModel):
     """
 
     model_config = _FROZEN
+    #: Orders with a wrong tag posing as random agents, per interval.
     forged_orders_per_interval: int = Field(0, ge=0)
+    #: Copies of orders accepted in the previous interval, per interval.
     replayed_orders_per_interval: int = Field(0, ge=0)
 
 
@@ -78,16 +82,26 @@ class MarketConfig(BaseModel):
     #: ``package.module:function`` (imported: runs user code, see docs/extending.md).
     mechanism: str = "pay_as_clear"
     gate_closure_s: int = Field(300, ge=0, description="gate closure before delivery [s]")
+    #: DSO validation of the cleared trades before execution: none, zone caps, an AC power
+    #: flow of the resulting grid state (curtails until feasible), or zonal limits (`simulators.market.dso`).
     dso_check: Literal["none", "caps", "ac_check", "zonal"] = "none"
+    #: Deviations from the schedule settled at the tariff, or at the tariff plus a penalty.
     imbalance_price: Literal["tariff", "penalty"] = "tariff"
+    #: Penalty per MWh of |metered - scheduled| net energy (``imbalance_price: penalty``) [EUR/MWh].
     imbalance_penalty_eur_per_mwh: float = Field(0.0, ge=0)
+    #: Community price: supply-demand ratio (Liu et al. 2017) or mid-market rate (Long et al. 2017).
     community_price_rule: Literal["sdr", "mid_market"] = "sdr"
-    # EN 50160: supply voltage within +-10 % of nominal
+    #: Voltage band of the DSO check [pu]; EN 50160: supply voltage within +-10 % of nominal.
     voltage_band_pu: tuple[float, float] = (0.9, 1.1)
+    #: Thermal limit of lines and transformers in the DSO check [%] (rating = 100 %).
     max_loading_percent: float = Field(100.0, gt=0)
+    #: Zone limits for ``dso_check: caps`` and ``zonal``.
     caps: CapsConfig = CapsConfig()
+    #: Zones of the caps: one per LV feeder or per transformer.
     zones: Literal["feeder", "trafo"] = "feeder"
+    #: Reject orders whose keyed BLAKE2b tag does not verify or that replay an accepted one.
     require_auth: bool = True
+    #: Injected forged / replayed orders (to show the authenticity checks).
     attack: AttackConfig = AttackConfig()
     # --- network-aware clearing (mechanism "dlmp", see simulators.market.flexmarket) ---
     #: Upper bound of import and of export at the substation [MW]; None = unlimited.
@@ -97,6 +111,7 @@ class MarketConfig(BaseModel):
     #: must clear against the grid's marginal cost). Default 29: EPEX Spot DE/AT
     #: day-ahead base average 2016, 28.98 EUR/MWh (Fraunhofer ISE, Energy-Charts).
     dlmp_import_price_eur_per_mwh: float = 29.0
+    #: Price the upstream grid pays for exported energy [EUR/MWh] (as the import price, EPEX 2016).
     dlmp_export_price_eur_per_mwh: float = 29.0
     #: Price of demand the clearing cannot serve / export it must spill at a bus
     #: [EUR/MWh] (keeps the LP feasible; the volume is published as
@@ -108,11 +123,16 @@ class MarketConfig(BaseModel):
     #: carry their whole position, as bid curves do); ``forecast`` -- the whole-grid
     #: forecast minus the orders' net (for net-position bids only).
     dlmp_base: Literal["orders", "forecast"] = "orders"
+    #: Model marginal losses in the DLMPs (false: constant losses).
     dlmp_losses: bool = True
+    #: Run an AC power flow of the cleared schedule and record its deviation from the linear model.
     dlmp_ac_check: bool = True
     # --- local flexibility market (mechanism "lfm") ---
+    #: Clearing objective: welfare (Jin et al., binary acceptance of requests) or the DSO's cost.
     lfm_objective: Literal["welfare", "dso_cost_min"] = "welfare"
+    #: Payment of activated flexibility.
     lfm_pricing: Literal["pay_as_bid", "pay_as_clear"] = "pay_as_bid"
+    #: Product: scheduled re-profiling (firm), conditional re-profiling (option), or both directions.
     lfm_product: Literal["srp", "crp", "crp2"] = "srp"
     #: DSO forecast horizon for needs, traffic light and REQUEST messages [intervals].
     lfm_horizon_steps: int = Field(4, ge=1, le=96)
@@ -120,11 +140,14 @@ class MarketConfig(BaseModel):
     #: retail price a DSO would otherwise compensate for curtailed energy (BDEW
     #: Strompreisanalyse 2021, ~32 ct/kWh); an assumption, the reviews give none.
     lfm_value_eur_per_mwh: float = Field(300.0, ge=0)
+    #: Penalty of unmet need in the DSO-cost objective [EUR/MWh] (assumption, as the value above).
     lfm_penalty_eur_per_mwh: float = Field(300.0, ge=0)
     #: Traffic light amber thresholds (BDEW traffic-light concept 2015 fixes no numbers;
     #: 90 % / 0.01 pu are documented assumptions).
     amber_loading_percent: float = Field(90.0, gt=0)
+    #: Amber when a forecast voltage is within this margin of the band [pu] (assumption, see above).
     amber_vm_margin_pu: float = Field(0.01, ge=0)
+    #: Households an aggregator bundles into one flexibility profile at most.
     members_per_profile: int = Field(10, ge=1)
     #: Reservation price of options as a share of the activation price (assumption).
     reservation_share: float = Field(0.2, ge=0)
