@@ -130,3 +130,11 @@ def test_field_comments_become_descriptions():
     # and in the real schema: a field documented only by its comment carries it
     ev = docgen.model_schema()["$defs"]["EvConfig"]["properties"]["mean_daily_km"]
     assert "MiD 2017" in ev["description"]
+
+
+def test_every_scenario_key_has_a_description():
+    """Each key of the scenario reference says what it is (Field description or #: comment)."""
+    schema = docgen.model_schema()
+    missing = [f"{name}.{key}" for name, sub in [("Scenario", schema), *schema["$defs"].items()]
+               for key, prop in sub.get("properties", {}).items() if not prop.get("description")]
+    assert missing == [], f"fields without a description: {missing}"
