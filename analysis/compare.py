@@ -134,8 +134,9 @@ STUDIES: dict[str, dict] = {
             }.items()
         },
         "kpis": ["grid_pcc_peak_import_mw", "grid_energy_imported_mwh", "grid_trafo_loading_max_percent",
-                 "dr_events", "dr_energy_shifted_mwh", "dr_rebound_peak_mw", "dr_edr_compliance_share",
-                 "dr_payments_eur", "household_bill_mean_eur", "household_net_bill_mean_eur"],
+                 "dr_events", "dr_energy_shifted_mwh", "dr_edr_metered_reduction_mwh", "dr_rebound_peak_mw",
+                 "dr_edr_compliance_share", "dr_payments_eur", "household_bill_mean_eur",
+                 "household_net_bill_mean_eur"],
         # each programme run against the same scenario without the programme (:func:`dr_against_baseline`)
         "baseline": {"flat + direct load control 17-19 h (blocked)": "flat",
                      "flat + emergency DR 17-19 h": "flat"},

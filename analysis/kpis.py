@@ -668,6 +668,13 @@ def dr_edr_compliance_share(result: Result) -> float:
     return _ratio(float((ok * req).sum()), float(req.sum()))
 
 
+@_kpi("MWh", "demand_response", ("household/edr_metered_reduction_mw",), EQUAL, abs_tol=1e-6, rel_tol=0.02)
+def dr_edr_metered_reduction_mwh(result: Result) -> float:
+    """Emergency demand response as the programme measures it: complying homes' metered import below
+    their meter-before baseline during requests (``edr_metered_reduction_mw``), summed [MWh]."""
+    return _energy_mwh(result, result.array("household", "edr_metered_reduction_mw"))
+
+
 @_kpi("EUR", "demand_response", ("household/dr_payment_eur",), EQUAL, abs_tol=0.01, rel_tol=0.02)
 def dr_payments_eur(result: Result) -> float:
     """Demand-response payments to homes: final running totals of ``dr_payment_eur`` summed [EUR]."""

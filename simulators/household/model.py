@@ -129,10 +129,11 @@ class HouseholdModel:
         self.factors = bidding.draw_valuation_factors(rng, n)
         # demand-response programmes draw after everything else (off: no draw, same streams)
         self.dlc = DirectLoadControl(cfg.dlc, n, rng, start) if cfg.dlc is not None else None
-        self.edr = (EmergencyDemandResponse(cfg.emergency_dr, n, rng, start)
+        self.edr = (EmergencyDemandResponse(cfg.emergency_dr, n, rng, start, step_s)
                     if cfg.emergency_dr is not None else None)
         if self.dlc is not None or self.edr is not None:
             self.totals["dr_payment_eur"] = np.zeros(n)
+        self._edr_state = (np.zeros(n, dtype=bool), np.zeros(n, dtype=bool))  # request of the step
 
     @property
     def n_fallback(self) -> int:
@@ -245,6 +246,8 @@ class HouseholdModel:
         q_gen = pv_reactive(cfg.pv.q_mode, pv_p, self.s_inv, cfg.pv.cosphi, vm_home)
         net_q = base_q - q_gen
         imp, exp_ = np.maximum(net_p, 0.0) * dt, np.maximum(-net_p, 0.0) * dt
+        if self.edr is not None:
+            self._pay_metered(np.maximum(net_p, 0.0), dr_out)
         tot["energy_import_mwh"] += imp
         tot["energy_export_mwh"] += exp_
         # local trades at their prices + the retailer's bill of the metered residual: the
@@ -300,11 +303,23 @@ class HouseholdModel:
             hp1, ev1, bat1 = self.edr.reduce(frac, hp_p, ev_p, bat0)
             shed = (hp_p - hp1) + (ev_p - ev1) + (np.maximum(bat0, 0.0) - np.maximum(bat1, 0.0))
             hp_p, ev_p, bat_req = hp1, ev1, np.where(frac > 0, bat1, bat_req)
-            pay += shed * dt * self.cfg.emergency_dr.payment_eur_per_mwh
+            if self.cfg.emergency_dr.baseline == "own_decision":
+                pay += shed * dt * self.cfg.emergency_dr.payment_eur_per_mwh
+            # meter_before: paid in step() once the step's meter is known (_pay_metered)
+            self._edr_state = (requested, complied)
             out["edr_requested"] = requested.astype(float)
             out["edr_complied"] = complied.astype(float)
         out["dr_reduction_mw"] = before - (hp_p + ev_p + np.maximum(np.clip(bat_req, -dis_max, ch_max), 0.0))
         return ev_p, hp_p, bat_req, out
+
+    def _pay_metered(self, import_mw: np.ndarray, dr_out: dict) -> None:
+        """Emergency DR: the step's reduction against the meter-before baseline, paid when chosen."""
+        requested, complied = self._edr_state
+        red = self.edr.metered(requested, complied, import_mw)
+        dr_out["edr_metered_reduction_mw"] = red
+        edr = self.cfg.emergency_dr
+        if edr.baseline == "meter_before":
+            self.totals["dr_payment_eur"] += red * self.dt_h * edr.payment_eur_per_mwh
 
     def _ev_prepare(self, t_s: float):
         p, e = self.pop, self.cfg.ev

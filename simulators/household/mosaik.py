@@ -56,6 +56,8 @@ ATTRS = (
     Attr("edr_complied", "1", "household", "1 where the home complies with an active emergency request, else 0"),
     Attr("dr_reduction_mw", "MW", "household", "flexible consumption (heat pump, EV, battery charging) taken away "
          "by demand-response programmes against the HEMS decision of the step"),
+    Attr("edr_metered_reduction_mw", "MW", "household", "a complying home's metered import below its "
+         "meter-before baseline during an emergency request (what the programme measures and pays)"),
     Attr("dr_payment_eur", "EUR", "household", "running total of demand-response payments received "
          "(a credit kept out of bill_eur; KPI household_net_bill_mean_eur nets them)"),
     Attr("bus_p_mw", "MW", "bus", "net active power per bus, consumer reference (to the grid)"),
@@ -116,7 +118,7 @@ class HouseholdSim(Adapter):
         cfg = self.model.cfg
         if attr == "dlc_active":
             return cfg.dlc is not None
-        if attr in ("edr_requested", "edr_complied"):
+        if attr in ("edr_requested", "edr_complied", "edr_metered_reduction_mw"):
             return cfg.emergency_dr is not None
         if attr in ("dr_reduction_mw", "dr_payment_eur"):
             return cfg.dlc is not None or cfg.emergency_dr is not None

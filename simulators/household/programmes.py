@@ -31,7 +31,16 @@ per event and home a seeded draw decides compliance with probability
 ``compliance_rate``. A complying home reduces its heat pump power, its EV
 charging power (not V2G discharging) and its battery charging power by the
 event's ``reduction_frac`` (overlapping events: the largest fraction). The
-reduction is paid ``payment_eur_per_mwh``.
+reduction is paid ``payment_eur_per_mwh``, measured as programmes measure it:
+with ``baseline: meter_before`` (default) against the home's mean metered
+import over the ``baseline_window_s`` before its request started (the
+"Meter Before / Meter After" baseline of the NAESB demand-response
+measurement and verification standards, used for emergency programmes),
+``max(0, baseline - metered import)`` per step of the request for a complying
+home; at the start of a run the window holds the steps simulated so far (none:
+no payment). ``own_decision`` pays the cut from the home's own decision of the
+same step (``dr_reduction_mw``), which overstates it when a curtailed heat pump
+asks for more in each later step.
 """
 
 from __future__ import annotations
@@ -124,7 +133,8 @@ class EmergencyDemandResponse:
         ISO start of the run; event starts are taken relative to it.
     """
 
-    def __init__(self, cfg: EmergencyDrConfig, n: int, rng: np.random.Generator, start: str):
+    def __init__(self, cfg: EmergencyDrConfig, n: int, rng: np.random.Generator, start: str,
+                 step_s: int = 900):
         t0 = pd.Timestamp(start)
         self.start_s = np.array([(pd.Timestamp(e.start) - t0).total_seconds() for e in cfg.events])
         self.end_s = self.start_s + np.array([e.duration_s for e in cfg.events], float)
@@ -132,6 +142,12 @@ class EmergencyDemandResponse:
         #: per event and home: whether the home complies with that event's request
         self.complies = rng.random((len(cfg.events), n)) < cfg.compliance_rate
         self.n = n
+        #: metered import power of the last ``window`` steps [MW] (meter-before baseline)
+        self.window = max(1, int(cfg.baseline_window_s // step_s))
+        self.history: list[np.ndarray] = []
+        #: per home: frozen baseline of the running request [MW] (NaN: none)
+        self.baseline_mw = np.full(n, np.nan)
+        self._was_requested = np.zeros(n, dtype=bool)
 
     def request(self, t_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Requests acting on the interval starting at ``t_s``.
@@ -149,6 +165,27 @@ class EmergencyDemandResponse:
             return z, z.copy(), np.zeros(self.n)
         frac = np.max(np.where(self.complies[on], self.frac[on, None], 0.0), axis=0)
         return np.ones(self.n, dtype=bool), self.complies[on].any(axis=0), frac
+
+    def metered(self, requested: np.ndarray, complied: np.ndarray, import_mw: np.ndarray) -> np.ndarray:
+        """Reduction of this step against the meter-before baseline [MW]; records the step's meter.
+
+        ``requested`` / ``complied``: this step's request state per home;
+        ``import_mw``: the home's metered import power of the step (>= 0).
+        The baseline is frozen at the first step of a request, from the
+        steps before it.
+        """
+        onset = requested & ~self._was_requested
+        if onset.any():
+            base = np.mean(self.history, axis=0) if self.history else np.full(self.n, np.nan)
+            self.baseline_mw = np.where(onset, base, self.baseline_mw)
+        self.baseline_mw = np.where(requested, self.baseline_mw, np.nan)
+        self._was_requested = requested.copy()
+        red = np.where(complied & np.isfinite(self.baseline_mw),
+                       np.maximum(np.nan_to_num(self.baseline_mw) - import_mw, 0.0), 0.0)
+        self.history.append(np.asarray(import_mw, float).copy())
+        if len(self.history) > self.window:
+            self.history.pop(0)
+        return red
 
     @staticmethod
     def reduce(frac: np.ndarray, hp_mw: np.ndarray, ev_mw: np.ndarray, bat_mw: np.ndarray):

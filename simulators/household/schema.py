@@ -404,6 +404,13 @@ class EmergencyDrConfig(BaseModel):
     compliance_rate: float = Field(default=0.8, ge=0, le=1)
     #: Paid per MWh of reduction delivered [EUR/MWh] (scenario choice).
     payment_eur_per_mwh: float = Field(default=0.0, ge=0)
+    #: What the paid reduction is measured against: ``meter_before``, the home's mean metered
+    #: import over ``baseline_window_s`` before the request (NAESB "Meter Before / Meter After"
+    #: baseline of emergency programmes); ``own_decision``, the power its own energy manager
+    #: wanted in the same step (an upper bound: a curtailed heat pump asks for more each step).
+    baseline: Literal["meter_before", "own_decision"] = "meter_before"
+    #: Window of the meter-before baseline [s] (one hour; assumption).
+    baseline_window_s: int = Field(default=3600, gt=0)
 
 
 #: Load classes that become homes unless ``households.include`` says otherwise:

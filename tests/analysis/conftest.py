@@ -74,6 +74,8 @@ def tiny_series() -> dict:
             "edr_complied": (np.array([[0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [1.0, 0.0]]), "1", hh),
             "dr_reduction_mw": (np.array([[0.0, 0.0], [0.2, 0.1], [0.0, 0.0], [0.4, 0.0]]), "MW", hh),
             "dr_payment_eur": (np.array([[0.0, 0.0], [2.0, 2.0], [2.0, 2.0], [3.0, 2.0]]), "EUR", hh),
+            # hh0's metered import 0.3 MW below its meter-before baseline in the request step
+            "edr_metered_reduction_mw": (np.array([[0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.3, 0.0]]), "MW", hh),
         },
         "ict": {
             "sent": (np.array([10, 10, 10, 10]), "1", []),

@@ -109,6 +109,7 @@ EXPECTED = {
     "dr_rebound_peak_mw": 2.0,
     "dr_edr_compliance_share": 0.5,  # 1 complied of 2 requested home-steps
     "dr_payments_eur": 5.0,  # final running totals 3 + 2
+    "dr_edr_metered_reduction_mwh": 0.15,  # 0.3 MW x 0.5 h
     "household_net_bill_mean_eur": 2.0,  # final bills 4, 5 minus final payments 3, 2: (1 + 3) / 2
     "comp_wall_time_per_step_s": 2.0,  # 8 s / 4 steps
     "comp_n_households": 2.0,

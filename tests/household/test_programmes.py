@@ -89,7 +89,8 @@ def test_emergency_compliance_share_is_binomial(rural_net):
     events = [{"start": f"2016-01-11T{h:02d}:{mm:02d}:00", "duration_s": 900, "reduction_frac": 0.5}
               for h in range(15) for mm in (0, 15, 30, 45)][:60]
     cfg = HouseholdsConfig.model_validate(dict(HP, emergency_dr={"events": events, "compliance_rate": 0.7,
-                                                                 "payment_eur_per_mwh": 100.0}))
+                                                                 "payment_eur_per_mwh": 100.0,
+                                                                 "baseline": "own_decision"}))
     m = HouseholdModel(rural_net, cfg, "2016-01-11T00:00:00", 900, 64, 5)
     outs = [m.step(k)[0] for k in range(64)]
     req = np.array([o["edr_requested"] for o in outs])
@@ -104,6 +105,30 @@ def test_emergency_compliance_share_is_binomial(rural_net):
     # non-compliers shed nothing
     red = np.array([o["dr_reduction_mw"] for o in outs])
     assert np.all(red[(req == 1) & (ok == 0)] == 0.0)
+
+
+def test_emergency_payment_against_the_meter_before_baseline(rural_net):
+    """Hand rule (NAESB meter before / meter after): baseline = mean metered import of the hour
+    before the request; paid = price x sum over request steps of max(0, baseline - import) x dt,
+    complying homes only. Tolerance: round-off of the sums."""
+    events = [{"start": "2016-01-11T17:00:00", "duration_s": 7200, "reduction_frac": 0.8}]
+    cfg = HouseholdsConfig.model_validate(dict(HP, emergency_dr={"events": events, "compliance_rate": 0.6,
+                                                                 "payment_eur_per_mwh": 200.0}))
+    m = HouseholdModel(rural_net, cfg, "2016-01-11T00:00:00", 900, 80, 3)
+    outs = [m.step(k)[0] for k in range(80)]
+    imp = np.maximum(np.array([o["p_mw"] for o in outs]), 0.0)
+    req = np.array([o["edr_requested"] for o in outs]) > 0
+    ok = np.array([o["edr_complied"] for o in outs]) > 0
+    assert np.flatnonzero(req.any(axis=1)).tolist() == list(range(68, 76))  # 17:00-19:00
+    base = imp[64:68].mean(axis=0)  # the four 15-min steps of 16:00-17:00
+    red = np.where(ok[68:76], np.maximum(base - imp[68:76], 0.0), 0.0)
+    got = np.array([o["edr_metered_reduction_mw"] for o in outs])
+    np.testing.assert_allclose(got[68:76], red, rtol=0, atol=1e-12)
+    assert np.all(got[:68] == 0.0) and np.all(got[76:] == 0.0)
+    np.testing.assert_allclose(outs[-1]["dr_payment_eur"], 200.0 * red.sum(axis=0) * 0.25, rtol=1e-12, atol=1e-12)
+    assert red.sum() > 0 and ok[68].sum() < m.pop.n  # some homes shed, some did not comply
+    # the metered reduction is below the own-decision figure (a curtailed heat pump asks for more)
+    assert got.sum() < np.array([o["dr_reduction_mw"] for o in outs]).sum()
 
 
 def test_emergency_reduce_cuts_consumption_not_injection():
