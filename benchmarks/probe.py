@@ -45,6 +45,7 @@ ADAPTERS = {
     "ict": "simulators.ict.mosaik:IctSim",
     "market": "simulators.market.mosaik:MarketSim",
     "coordinator": "simulators.coordinator.mosaik:CoordinatorSim",
+    "ledger": "simulators.ledger.mosaik:LedgerSim",
     "recorder": "cosim.recorder:RecorderSim",
 }
 METHODS = ("step", "get_data")
