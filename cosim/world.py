@@ -21,6 +21,8 @@ from typing import Callable
 
 import numpy as np
 
+from simulators.common.inbox import Inbox
+
 from .config import Scenario, scenario_sha256
 from .errors import RecorderWriteError, RunFailed, RunInterrupted, ScenarioError
 from .recorder import HDF5Sink, package_versions, source_commit
@@ -144,9 +146,13 @@ class _Builder:
         self.sources: dict[str, str] = {}
         self.event_attrs: list[str] = []
         self.ledger = None  # the ledger entity (market.ledger only)
+        # receivers of the ICT's hand-overs: what the ICT hands over waits here (see _messages)
+        self.inboxes = {} if scenario.ict is None else {n: Inbox() for n in ("household", "market", "coordinator")}
 
     def _start(self, name: str, sim_key: str, config, **extra) -> object:
         params = dict(self.common, seed=self.seeds[name], **extra)
+        if name in self.inboxes:
+            params["inbox"] = self.inboxes[name]
         if config is not None:
             params["config"] = config.model_dump(mode="json")
         return self.world.start(sim_key, sim_id=name, **params)
@@ -281,11 +287,11 @@ class _Builder:
         if ict is not None:
             for e in senders:
                 world.connect(e, ict, ("messages_out", "messages_in"))
-            for out_attr, dest in (("to_households", hh), ("to_market", market),
-                                   ("to_coordinator", coord), ("to_aggregators", market)):
+            for out_attr, dest, name in (("to_households", hh, "household"), ("to_market", market, "market"),
+                                         ("to_coordinator", coord, "coordinator"),
+                                         ("to_aggregators", market, "market")):
                 if dest is not None:
-                    world.connect(ict, dest, (out_attr, "messages_in"), time_shifted=True,
-                                  initial_data={out_attr: None})
+                    self._connect_handover(ict, dest, out_attr, self.inboxes[name])
             return
         # Without the ICT model every hop still takes one tick (1 ms), exactly
         # as through `ideal` ICT, so both give identical results.
@@ -299,6 +305,23 @@ class _Builder:
                 world.connect(coord, hh, ("messages_out", "messages_in"), **shifted)
             if market is not None:
                 world.connect(market, coord, ("messages_out", "messages_in"), **shifted)
+
+    def _connect_handover(self, ict, dest, out_attr: str, inbox) -> None:
+        """ICT output -> receiver: staged in the receiver's inbox at every push, no trigger.
+
+        The ICT hands messages over when it receives them, each with the tick
+        it is due at the receiver (its next decision point); the connection's
+        ``transform`` stages every push in the inbox the receiver was started
+        with, and the receiver takes them at its own steps. So neither the ICT
+        nor the receiver takes a step for the hand-over. Time-shifted (and so
+        with initial data) because the receiver's ``messages_out`` feeds the
+        ICT in the same tick; the shift does not delay the staging.
+        """
+        with warnings.catch_warnings():
+            # non-persistent -> non-trigger: the inbox takes every push, not only the last
+            warnings.filterwarnings("ignore", message="A connection between the non-persistent")
+            self.world.connect(ict, dest, (out_attr, "handover_in"), time_shifted=True,
+                               initial_data={out_attr: None}, transform=inbox.push)
 
     def _recorder(self) -> None:
         world = self.world

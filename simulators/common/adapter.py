@@ -17,7 +17,11 @@ there are any.
 
 Receivers of messages also offer :meth:`Adapter.decision_schedule`: the
 times at which they act on what arrived. The orchestrator passes these to
-the ICT simulator, which hands messages over accordingly.
+the ICT simulator, which hands messages over accordingly: at receipt, with
+the tick they are due, into the receiver's :attr:`Adapter.inbox` (an
+:class:`~simulators.common.inbox.Inbox` the orchestrator passes to ``init``
+as ``inbox`` and fills from the connection's ``transform``); the receiver
+takes them with :meth:`Adapter.handed_over` at its own steps.
 
 In-process only: attributes carry numpy arrays by reference, so adapters are
 started with ``python`` in the mosaik sim config, never as a separate process.
@@ -32,6 +36,7 @@ import mosaik_api_v3
 import numpy as np
 
 from .contract import HOP_TICKS, ROLES, AdapterError, Attr, Role, attribute_table, build_meta
+from .inbox import Inbox
 
 __all__ = ["HOP_TICKS", "ROLES", "Adapter", "AdapterError", "Attr", "Role", "attribute_table", "build_meta"]
 
@@ -53,6 +58,7 @@ class Adapter(mosaik_api_v3.Simulator, metaclass=abc.ABCMeta):
         super().__init__(self.meta_dict())
         self.eid = self.MODEL
         self.tick_s = 0.001
+        self.inbox = Inbox()
         self._buffers: dict[str, list[np.ndarray]] = {
             a.name: [] for a in self.ATTRS if a.role in ("output", "event")}
 
@@ -71,9 +77,10 @@ class Adapter(mosaik_api_v3.Simulator, metaclass=abc.ABCMeta):
         return int(round(t_s / self.tick_s))
 
     # ---------------------------------------------------------- mosaik API
-    def init(self, sid: str, time_resolution: float = 0.001, **params: Any) -> dict:
+    def init(self, sid: str, time_resolution: float = 0.001, inbox: Inbox | None = None, **params: Any) -> dict:
         self.sid = sid
         self.tick_s = float(time_resolution)
+        self.inbox = Inbox() if inbox is None else inbox
         self.setup(**params)
         return self.meta
 
@@ -103,6 +110,10 @@ class Adapter(mosaik_api_v3.Simulator, metaclass=abc.ABCMeta):
                     if v is not None:
                         d[a] = v
         return data
+
+    def handed_over(self, time: int) -> list[tuple[int, np.ndarray]]:
+        """Message batches staged in :attr:`inbox` that are due by ``time``: ``[(due_ms, batch), ...]``."""
+        return self.inbox.take(self.ms(time))
 
     def emit(self, attr: str, records: np.ndarray) -> None:
         """Buffer records for a non-persistent output (sent by the next ``get_data``)."""

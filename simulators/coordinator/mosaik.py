@@ -2,7 +2,8 @@
 
 The adapter self-steps at ``T_k - lead_s`` for every interval ``k >= 1`` and
 clears interval ``k`` there; ``messages_in`` (trigger) may wake it at any
-time to store offers. ``lead_s`` is ``coordinator.activation_lead_s`` capped
+time to store offers (through the ICT they wait in the inbox, ``handover_in``,
+until the step they are due). ``lead_s`` is ``coordinator.activation_lead_s`` capped
 at ``step_s``: a lead longer than one interval decides interval ``k`` at
 ``T_{k-1}``, the earliest time its offers (sent at ``T_{k-1}``) exist. The
 same ``lead_s`` is the decision schedule the ICT hands offers over by, so the
@@ -26,6 +27,8 @@ log = logging.getLogger(__name__)
 
 ATTRS = (
     Attr("messages_in", "", "", "flexibility offers", "trigger"),
+    Attr("handover_in", "", "", "flexibility offers the ICT hands over at receipt, held in the inbox "
+         "until due (not a trigger)", "input"),
     Attr("bus_p_mw", "MW", "bus", "last per-bus consumption (persistence forecast), consumer reference", "input"),
     Attr("ext_grid_p_mw", "MW", "ext_grid", "last PCC exchange of the grid", "input"),
     Attr("messages_out", "", "", "ACTIVATION messages", "output"),
@@ -77,6 +80,8 @@ class CoordinatorSim(Adapter):
     def advance(self, time, inputs):
         t_s = time * self.tick_s
         for attr, by_src in inputs.items():
+            if attr == "handover_in":  # staged in the inbox, taken below
+                continue
             if attr == "messages_in":
                 for val in by_src.values():
                     self.model.add_messages(val)
@@ -85,6 +90,8 @@ class CoordinatorSim(Adapter):
                 vals = [np.asarray(v, float) for v in by_src.values() if v is not None and np.size(v)]
                 if vals:
                     self.model.set_forecast(**{attr: np.sum(vals, axis=0)})
+        for _due_ms, batch in self.handed_over(time):
+            self.model.add_messages(batch)
         k = self._next_k(t_s)
         t_clear_s = k * self.step_s - self.lead_s
         if abs(t_s - t_clear_s) < 1e-6 and k < self.n_steps:

@@ -3,7 +3,9 @@
 One entity ``Households`` holds every home. Regular self-steps every
 ``step_s``; ``messages_in`` (trigger) may wake the simulator in between, and
 its content is stored and applied at the next regular step, so the decision
-schedule is the start of every interval. ``vm_pu`` (non-trigger, time-shifted
+schedule is the start of every interval. Through the ICT, messages wait in
+the inbox instead (``handover_in``, not a trigger) and are taken at the
+regular step they are due. ``vm_pu`` (non-trigger, time-shifted
 from the grid) is used by the ``q_u`` mode.
 """
 
@@ -27,6 +29,8 @@ log = logging.getLogger(__name__)
 
 ATTRS = (
     Attr("messages_in", "", "", "results, activations and setpoints addressed to households", "trigger"),
+    Attr("handover_in", "", "", "results, activations and setpoints the ICT hands over at receipt, held in the inbox "
+         "until due (not a trigger)", "input"),
     Attr("vm_pu", "pu", "bus", "bus voltages of the last power flow (q_u mode)", "input"),
     Attr("p_mw", "MW", "household", "net active power, consumer reference"),
     Attr("q_mvar", "Mvar", "household", "net reactive power, consumer reference"),
@@ -96,6 +100,8 @@ class HouseholdSim(Adapter):
         batches = inputs.get("messages_in")
         if batches:
             self.model.receive(msgs.concat(list(batches.values())))
+        for _due_ms, batch in self.handed_over(time):  # one batch per tick it was due at, in order
+            self.model.receive(batch)
         vm = inputs.get("vm_pu")
         if vm:
             self.model.set_voltages(next(iter(vm.values())))

@@ -7,12 +7,21 @@ interval, the market at gate closure, the coordinator at its activation lead
 time). Handing a message over at every distinct arrival millisecond would
 make mosaik schedule a world step per arrival (thousands per interval)
 without changing any outcome, so a receiver class with a declared schedule
-gets its messages at its next decision point at or after arrival. The path
-from the ICT output to a receiver is a time-shifted connection of
-:data:`~simulators.common.contract.HOP_TICKS`, so the output leaves that many
-ticks before the decision point and lands exactly on it. Receivers still see
-the exact ``arrival_ms``, and a message arriving after a deadline is still
-late. Classes without a schedule get every message at its arrival tick.
+gets its messages at its next decision point at or after arrival
+(:func:`handover_ms` gives that point less
+:data:`~simulators.common.contract.HOP_TICKS`, the one-tick hop into the
+receiver). The ICT hands such messages over at receipt, each with the tick
+it is due at the receiver (:data:`~simulators.common.inbox.HANDOVER_DTYPE`),
+so it takes no step of its own before each decision point; the receiver's
+inbox holds them until then. Receivers still see the exact ``arrival_ms``,
+and a message arriving after a deadline is still late. Classes without a
+schedule get every message at its arrival tick.
+
+The message log and the delivery counters keep the hand-over time: a
+message counts as delivered, and its log record is written, at the time
+:func:`handover_ms` gives (:class:`FinishedLog`), so ``/events/messages``
+and the counters the recorder samples are the same as if the ICT stepped
+at every hand-over.
 """
 
 from __future__ import annotations
@@ -100,3 +109,48 @@ def log_records(finished: np.ndarray, forged: np.ndarray) -> np.ndarray:
     rec["latency_ms"] = np.where(ok, finished["arrival_ms"] - finished["send_ms"], np.nan)
     rec["forged"] = np.asarray(forged, dtype=bool)
     return rec
+
+
+def finished_counts(done: np.ndarray) -> dict[str, int]:
+    """Increments of the ICT's running totals for finished messages' log records."""
+    from simulators.common.messages import Status
+
+    st = done["status"]
+    return {"delivered_total": int((done["arrival_ms"] >= 0).sum()), "lost_total": int((st == Status.LOST).sum()),
+            "dropped_outage_total": int((st == Status.DROPPED_OUTAGE).sum()),
+            "late_total": int((st == Status.LATE).sum())}
+
+
+class FinishedLog:
+    """Log records of finished messages, each held until the time it is logged at [ms].
+
+    A record is ``(at_ms, group, seq)``-ordered when taken: by logging time,
+    then lost/dropped (group 0) before handed over (group 1), then the order
+    the ICT received the messages in (``seq``). That is the order a step at
+    every logging time would have appended them in.
+    """
+
+    def __init__(self) -> None:
+        self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def add(self, records: np.ndarray, at_ms, group: int, seq: np.ndarray) -> None:
+        """Hold ``records`` (:data:`LOG_DTYPE`) until ``at_ms`` (scalar or per record)."""
+        if len(records):
+            n = len(records)
+            self._parts.append((records, np.broadcast_to(np.asarray(at_ms, dtype=np.int64), (n,)),
+                                np.full(n, group, dtype=np.int8), np.asarray(seq, dtype=np.int64)))
+
+    def next_ms(self) -> int | None:
+        """Earliest logging time held [ms], or None."""
+        return min(int(p[1].min()) for p in self._parts) if self._parts else None
+
+    def take(self, now_ms: int) -> np.ndarray:
+        """Remove and return the records logged at or before ``now_ms``, in log order."""
+        if not self._parts:
+            return np.zeros(0, dtype=LOG_DTYPE)
+        rec, at, grp, seq = (np.concatenate([p[i] for p in self._parts]) for i in range(4))
+        due = at <= now_ms
+        keep = ~due
+        self._parts = [(rec[keep], at[keep], grp[keep], seq[keep])] if keep.any() else []
+        rec, at, grp, seq = rec[due], at[due], grp[due], seq[due]
+        return rec[np.lexsort((seq, grp, at))]

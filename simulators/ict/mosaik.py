@@ -1,14 +1,15 @@
 """mosaik adapter of the ICT network: event-driven (mosaik type "hybrid"), 1 tick = 1 ms.
 
 Each step runs the model on the messages that arrived on ``messages_in`` (plus
-forged injections due now) and hands delivered messages to their receivers at
-the time :mod:`.handover` gives: the receiver's next decision point from the
-schedules the receivers declared (passed in as ``schedules``), or the arrival
-tick; ``arrival_ms`` stays exact. A message sent before mosaik handed it to us
-cannot arrive before the current tick. ``events_messages`` (the log,
-:data:`LOG_DTYPE`) is released at the first step on an interval boundary. The
-persistent counters are running totals since the start, exact whenever the
-recorder samples them: ``sent_total`` (incl. forged), ``delivered_total``
+forged injections due now). Messages for a receiver with a decision schedule
+(``schedules``) are handed over at once, each with the tick it is due there
+(:mod:`.handover`, :data:`~simulators.common.inbox.HANDOVER_DTYPE`); others at
+their arrival tick. ``arrival_ms`` stays exact; a message sent before mosaik
+handed it to us cannot arrive before the current tick. ``events_messages``
+(the log, :data:`LOG_DTYPE`) is released at the first step on an interval
+boundary. The persistent counters are running totals since the start, exact
+whenever the recorder samples them (at interval boundaries; a delivery counts
+from its hand-over time): ``sent_total`` (incl. forged), ``delivered_total``
 (incl. LATE), ``lost_total``, ``dropped_outage_total``, ``late_total``,
 ``forged_total``. Latency percentiles come from the log."""
 
@@ -19,10 +20,12 @@ import logging
 import numpy as np
 import pandas as pd
 
-from simulators.common.adapter import Adapter, Attr
 from simulators.common import messages as msgs
+from simulators.common.adapter import HOP_TICKS, Adapter, Attr
+from simulators.common.inbox import handover_records
 
-from .handover import LOG_DTYPE, MSG_OUT, handover_ms, log_records, receiver_class
+from .handover import (LOG_DTYPE, MSG_OUT, FinishedLog, finished_counts, handover_ms, log_records,
+                       receiver_class)
 from .model import IctNetwork
 
 log = logging.getLogger(__name__)
@@ -55,6 +58,9 @@ class IctSim(Adapter):
         super().__init__()
         self._pending = msgs.concat([])
         self._pending_forged = np.zeros(0, dtype=bool)
+        self._pending_seq = np.zeros(0, dtype=np.int64)
+        self._seq = 0
+        self._finished = FinishedLog()
         self._log: list[np.ndarray] = []
         self._counters = {k: 0 for k in COUNTERS}
         self._bus = np.zeros(0, dtype=np.int64)
@@ -81,7 +87,6 @@ class IctSim(Adapter):
         self._bus = bus
         horizon_ms = (n_steps + 1) * step_s * 1e3
         self._step_ticks = self.ticks(step_s)
-        self._release = False
         self.net = IctNetwork(config, feeder, seed, horizon_ms)
 
     @staticmethod
@@ -107,50 +112,73 @@ class IctSim(Adapter):
         fsent = self.net.transmit(forged, via_access=np.zeros(len(forged), dtype=bool))
         allsent = msgs.concat([sent, fsent])
         is_forged = np.r_[np.zeros(len(sent), bool), np.ones(len(fsent), bool)]
+        seq = self._seq + np.arange(len(allsent), dtype=np.int64)  # order of receipt
+        self._seq += len(allsent)
+        self._counters["sent_total"] += len(allsent)
+        self._counters["forged_total"] += len(fsent)
         alive = allsent["arrival_ms"] >= 0
-        gone = allsent[~alive]
-        fresh = allsent[alive]
+        self._finished.add(log_records(allsent[~alive], is_forged[~alive]), now_ms, 0, seq[~alive])
+        fresh, f_forged, f_seq = allsent[alive], is_forged[alive], seq[alive]
         # sent before mosaik handed it to us: it cannot arrive before now
         fresh["arrival_ms"] = np.maximum(fresh["arrival_ms"], now_ms)
+        keep = self._hand_over_at_receipt(fresh, f_forged, f_seq, now_ms)
+        fresh, f_forged, f_seq = fresh[keep], f_forged[keep], f_seq[keep]
+        # receivers without a schedule: at the arrival tick, from the pending queue
         self._pending = msgs.concat([self._pending, fresh])
-        self._pending_forged = np.r_[self._pending_forged, is_forged[alive]]
-        hand = handover_ms(self._pending["arrival_ms"], receiver_class(self._pending["receiver"]),
-                           self._schedules, now_ms, self.tick_ms)
+        self._pending_forged = np.r_[self._pending_forged, f_forged]
+        self._pending_seq = np.r_[self._pending_seq, f_seq]
+        hand = np.maximum(self._pending["arrival_ms"], now_ms)
         due = hand <= now_ms
-        out, out_forged = self._pending[due], self._pending_forged[due]
-        self._pending, self._pending_forged = self._pending[~due], self._pending_forged[~due]
-        self._record(gone, is_forged[~alive], out, out_forged, n_sent=len(allsent), n_forged=len(fsent))
+        out = self._pending[due]
+        self._finished.add(log_records(out, self._pending_forged[due]), now_ms, 1, self._pending_seq[due])
+        self._pending, self._pending_forged, self._pending_seq = (
+            self._pending[~due], self._pending_forged[~due], self._pending_seq[~due])
         cls = receiver_class(out["receiver"])
         for code, name in enumerate(MSG_OUT):
             self.emit(name, out[cls == code])
-        nxt = [int(hand[~due].min())] if len(self._pending) else []
-        nf = self.net.next_forged_ms()
-        if nf is not None:
-            nxt.append(max(nf, now_ms + 1))
-        # The log goes to the recorder once per interval (at a step on an interval
-        # boundary) rather than at every hand-over, which would wake the recorder
-        # several times per interval; records keep their exact times.
-        self._release = time % self._step_ticks == 0
-        nxt_tick = int(np.ceil(min(nxt) / self.tick_ms)) if nxt else None
-        if self._log and not self._release:
-            boundary = (time // self._step_ticks + 1) * self._step_ticks
-            nxt_tick = boundary if nxt_tick is None else min(nxt_tick, boundary)
-        if self._release and self._log:
+        done = self._finished.take(now_ms)  # finished by now, in log order
+        for key, n in finished_counts(done).items():
+            self._counters[key] += n
+        if len(done):
+            self._log.append(done)
+        return self._next_tick(time, hand[~due])
+
+    def _hand_over_at_receipt(self, fresh, forged, seq, now_ms) -> np.ndarray:
+        """Hand the messages of scheduled receivers over now, each with the tick it is due [ms].
+
+        Their log records wait in the finished log until the hand-over time.
+        Returns the mask of the other messages (handed over at arrival).
+        """
+        cls = receiver_class(fresh["receiver"])
+        staged = np.isin(cls, list(self._schedules))
+        if staged.any():
+            m, c = fresh[staged], cls[staged]
+            hand = handover_ms(m["arrival_ms"], c, self._schedules, now_ms, self.tick_ms)
+            due = hand + int(round(HOP_TICKS * self.tick_ms))
+            for code in self._schedules:
+                sel = c == code
+                self.emit(MSG_OUT[code], handover_records(m[sel], due[sel]))
+            self._finished.add(log_records(m, forged[staged]), hand, 1, seq[staged])
+        return ~staged
+
+    def _next_tick(self, time, pending_hand):
+        """Next step: a pending hand-over, a forged injection, or the interval boundary where the
+        log is released (once per interval, not at every hand-over, which would wake the recorder)."""
+        step = self._step_ticks
+        if time % step == 0 and self._log:
             self.emit("events_messages", np.concatenate(self._log))
             self._log = []
+        nxt = [int(pending_hand.min())] if len(pending_hand) else []
+        nf = self.net.next_forged_ms()
+        if nf is not None:
+            nxt.append(max(nf, int(round(time * self.tick_ms)) + 1))
+        nxt_tick = int(np.ceil(min(nxt) / self.tick_ms)) if nxt else None
+        held = self._finished.next_ms()
+        if self._log or held is not None:
+            first = time + 1 if self._log else int(np.ceil(held / self.tick_ms))
+            boundary = -(-first // step) * step  # first boundary at or after it
+            nxt_tick = boundary if nxt_tick is None else min(nxt_tick, boundary)
         return nxt_tick
-
-    def _record(self, gone, gone_forged, out, out_forged, n_sent, n_forged):
-        fin = msgs.concat([gone, out])
-        rec = log_records(fin, np.r_[gone_forged, out_forged])
-        self._log.append(rec)
-        st, ok = fin["status"], fin["arrival_ms"] >= 0
-        c = self._counters
-        for key, n in (("sent_total", n_sent), ("delivered_total", int(ok.sum())),
-                       ("lost_total", int((st == msgs.Status.LOST).sum())),
-                       ("dropped_outage_total", int((st == msgs.Status.DROPPED_OUTAGE).sum())),
-                       ("late_total", int((st == msgs.Status.LATE).sum())), ("forged_total", n_forged)):
-            c[key] += n
 
     def value(self, attr):
         return self._counters.get(attr)

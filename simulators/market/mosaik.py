@@ -1,7 +1,9 @@
 """mosaik adapter of the local market operator (model: :mod:`.operator`).
 
 One model ``Market`` (one entity). ``messages_in`` is a trigger: orders are
-buffered with their ``arrival_ms`` and METER readings settle bills. The
+buffered with their ``arrival_ms`` and METER readings settle bills. Through
+the ICT they wait in the inbox instead (``handover_in``, not a trigger) and
+are taken at the step they are due, as if received at that tick. The
 simulator also self-steps at every gate closure ``max(0, T_k - gate_closure_s)``
 and clears interval ``k`` there; that is its decision schedule.
 
@@ -38,6 +40,8 @@ log = logging.getLogger(__name__)
 _DLMP = "EUR/MWh", "bus"
 ATTRS = (
     Attr("messages_in", "", "", "orders, flexibility offers and meter readings", "trigger"),
+    Attr("handover_in", "", "", "orders, flexibility offers and meter readings the ICT hands over at receipt, held in the inbox "
+         "until due (not a trigger)", "input"),
     Attr("messages_out", "", "", "RESULT, ACTIVATION and REQUEST messages", "output"),
     Attr("events_trades", "", "", "one record per trade (and DSO curtailment)", "event"),
     Attr("events_orders", "", "", "one record per order: executed locally / with the retailer, DSO curtailment",
@@ -144,6 +148,8 @@ class MarketSim(Adapter):
         for batch in inputs.get("messages_in", {}).values():
             if batch is not None and len(batch):
                 op.receive(batch, now_ms)
+        for due_ms, batch in self.handed_over(time):  # as if received at the tick each was due
+            op.receive(batch, due_ms)
         while self._next_k < op.n_steps and op.gate_ms(self._next_k) <= now_ms:
             op.gate(self._next_k)
             self._next_k += 1

@@ -143,3 +143,26 @@ def test_adapter_counters_and_static_tables_direct():
     tab = sim.static_tables()["households"]
     assert tab["bus"].tolist() == [7, 8] and tab["technology"].tolist() == ["ideal", "ideal"]
     assert set(sim.series_meta()) >= {"sent_total", "delivered_total", "lost_total", "late_total"}
+
+
+def test_scheduled_receivers_get_messages_at_receipt_with_their_due_tick():
+    """A receiver class with a schedule gets its messages when the ICT receives them,
+    each with the tick it is due (next decision point at or after arrival, hand calc:
+    gate at 600 s -> 600,000 ms); delivery counts and the log keep the hand-over
+    time (599,999 ms, one hop before), so the ICT steps next at the boundary 900 s."""
+    sim = IctSim()
+    sim.init("Ict-0", time_resolution=0.001, config={"technologies": {"ideal": 1.0}},
+             step_s=900, n_steps=2, seed=0, households={"bus": [7, 8], "feeder": [0, 0]},
+             schedules={"to_market": {"period_s": 900, "offsets_s": [600]}})
+    sim.create(1, "Network")
+    m = empty(2)
+    m["sender"], m["receiver"], m["send_ms"] = [0, 1], MARKET, 0
+    assert sim.step(0, {"Network": {"messages_in": {"x": m}}}) == 900_000
+    d = sim.get_data({"Network": ["to_market", "sent_total", "delivered_total", "events_messages"]})["Network"]
+    assert d["to_market"]["due_ms"].tolist() == [600_000, 600_000]
+    assert d["to_market"]["msg"]["sender"].tolist() == [0, 1]
+    assert d["sent_total"] == 2 and d["delivered_total"] == 0 and "events_messages" not in d
+    assert sim.step(900_000, {}) is None
+    d = sim.get_data({"Network": ["to_market", "delivered_total", "events_messages"]})["Network"]
+    assert d["delivered_total"] == 2 and "to_market" not in d
+    assert d["events_messages"]["msg_id"].tolist() == m["msg_id"].tolist()

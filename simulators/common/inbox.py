@@ -1,0 +1,66 @@
+"""Messages handed over ahead of time, held until their receiver's step is due.
+
+The ICT model hands a delivered message over when it receives it, with the
+tick at which the receiver may act on it (``due_ms``: its next decision point
+at or after arrival, see ``simulators/ict/handover.py``). The orchestrator
+connects that output to the receiver without a trigger and with
+:meth:`Inbox.push` as the connection's ``transform``, which mosaik calls at
+every push; so the messages wait here instead of in a separate ICT step just
+before the decision point. The receiver takes, at each of its own steps, the
+batches whose ``due_ms`` has come (:meth:`Inbox.take`): one batch per
+distinct ``due_ms``, in ascending order, each in the order the messages were
+handed over, which is the batch a triggered receiver would have got at that
+tick.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .messages import MESSAGE_DTYPE
+
+#: One handed-over message: the tick it is due at the receiver [ms] and the message.
+HANDOVER_DTYPE = np.dtype([("due_ms", np.int64), ("msg", MESSAGE_DTYPE)])
+
+
+def handover_records(messages: np.ndarray, due_ms: np.ndarray) -> np.ndarray:
+    """Wrap ``messages`` with the times they are due at their receiver [ms]."""
+    rec = np.empty(len(messages), dtype=HANDOVER_DTYPE)
+    rec["msg"] = messages
+    rec["due_ms"] = due_ms
+    return rec
+
+
+class Inbox:
+    """Handed-over messages of one receiver, kept until due."""
+
+    def __init__(self) -> None:
+        self._parts: list[np.ndarray] = []
+
+    def push(self, records: np.ndarray | None) -> None:
+        """Stage a batch of :data:`HANDOVER_DTYPE` records (None or empty: nothing).
+
+        Returns None, which is what the receiver's input then carries.
+        """
+        if records is not None and len(records):
+            self._parts.append(records)
+
+    def __len__(self) -> int:
+        return sum(len(p) for p in self._parts)
+
+    def take(self, now_ms: int) -> list[tuple[int, np.ndarray]]:
+        """Remove and return ``[(due_ms, messages), ...]`` of every batch due at or before ``now_ms``."""
+        if not self._parts:
+            return []
+        rec = self._parts[0] if len(self._parts) == 1 else np.concatenate(self._parts)
+        due = rec["due_ms"] <= now_ms
+        if not due.any():
+            self._parts = [rec]
+            return []
+        rest = rec[~due]
+        self._parts = [rest] if len(rest) else []
+        rec = rec[due]
+        rec = rec[np.argsort(rec["due_ms"], kind="stable")]
+        times, starts = np.unique(rec["due_ms"], return_index=True)
+        ends = np.r_[starts[1:], len(rec)]
+        return [(int(t), rec["msg"][a:b].copy()) for t, a, b in zip(times, starts, ends)]
