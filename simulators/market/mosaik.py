@@ -7,19 +7,14 @@ are taken at the step they are due, as if received at that tick. The
 simulator also self-steps at every gate closure ``max(0, T_k - gate_closure_s)``
 and clears interval ``k`` there; that is its decision schedule.
 
-``market_status`` codes: 0 cleared, 1 no_trade, 2 empty, 3 one_sided,
-4 no_market (tariff), 5 infeasible and 6 solver_error (dlmp: the interval fell
-back to the tariff), 7 no_need (lfm ``flex_status``). Mechanisms ``dlmp`` and
-``lfm`` add the outputs of :mod:`.flexmarket` (per-bus DLMPs, traffic light,
-flexibility scalars) and the event tables ``events_flex``, ``events_flex_requests``;
-``series_meta`` lists only the outputs of the configured mechanism. ``bill_eur`` / ``bill_open_eur`` /
-``bill_tariff_eur`` / ``imbalance_mwh``
-are cumulative per agent (bill: paid [EUR], negative = revenue).
-
-With ``market.ledger`` the market submits each gate's trades on ``transactions_out``
-to the ledger simulator and takes the answer on ``ledger_in`` (a trigger, wired
-back ``weak`` at the same instant): a gate with trades then takes two steps at
-its gate closure, clear + submit, then settle + publish (:meth:`.MarketOperator.settle`).
+``market_status`` codes: see docs/results.md. Mechanisms ``dlmp`` and ``lfm`` add
+the outputs of :mod:`.flexmarket` and the event tables ``events_flex``,
+``events_flex_requests``; ``series_meta`` lists only the configured mechanism's outputs.
+``bill_eur`` / ``bill_open_eur`` / ``bill_tariff_eur`` / ``imbalance_mwh`` are
+cumulative per agent (bill: paid [EUR], negative = revenue). With ``market.ledger``
+the trades of a gate go out on ``transactions_out`` and the ledger's answer comes back
+on ``ledger_in`` (a trigger, wired ``weak``): such a gate takes two steps at the same
+instant, clear + submit, then settle + publish (:meth:`.MarketOperator.settle`).
 """
 
 from __future__ import annotations
