@@ -152,7 +152,9 @@ def resolve(config: IctConfig) -> dict[str, TechnologyParams]:
         base = PRESETS[name].model_dump()
         override = config.overrides.get(name)
         if override is not None:
-            base.update(override.model_dump(exclude_unset=True))
+            # null keeps the preset: the section reaches the simulator as a JSON dump, in
+            # which every unset field of the override is an explicit null
+            base.update(override.model_dump(exclude_none=True))
         try:
             out[name] = TechnologyParams(**base)
         except ValueError as exc:

@@ -102,7 +102,7 @@ class TechnologyParams(_LatencyLoss):
 
 
 class TechnologyOverride(BaseModel):
-    """Scenario overrides of single preset fields (unset fields keep the preset)."""
+    """Scenario overrides of single preset fields (unset or null fields keep the preset)."""
 
     model_config = _FROZEN
 

@@ -50,3 +50,14 @@ def test_every_technology_has_a_preset_and_shares_tolerance():
     parse_config({"technologies": {"fiber": 0.1, "dsl": 0.2, "lte": 0.7 + 5e-10}})
     ideal = PRESETS["ideal"]
     assert ideal.latency_median_ms == 0 and ideal.mean_loss == 0 and ideal.bandwidth_kbps is None
+
+
+def test_partial_override_survives_the_json_round_trip_to_the_simulator():
+    """The ICT section reaches the simulator as ``model_dump(mode="json")``, in which the override's
+    unset fields are explicit nulls; they keep the preset, the one field given replaces it."""
+    cfg = parse_config({"technologies": {"nb_plc": 1.0}, "overrides": {"nb_plc": {"bandwidth_kbps": 4.0}}})
+    again = parse_config(cfg.model_dump(mode="json"))
+    for c in (cfg, again):
+        got = resolve(c)["nb_plc"]
+        assert got.bandwidth_kbps == 4.0
+        assert got.model_dump(exclude={"bandwidth_kbps"}) == PRESETS["nb_plc"].model_dump(exclude={"bandwidth_kbps"})
