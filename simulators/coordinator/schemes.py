@@ -42,7 +42,7 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from simulators.common.highs import new_highs
+from simulators.common.highs import cleared_highs
 from simulators.common.network.traffic_light import AMBER, RED
 
 
@@ -348,7 +348,7 @@ def _solve_once(offers, avail, state, penalty, need, price, groups, buses, Ab=No
     n = len(offers)
     has_tso = abs(need) > EPS_MW
     lp = lp_model(offers, avail, state, penalty, need, price, groups, buses, Ab)
-    h = new_highs()
+    h = cleared_highs()
     h.passModel(lp)
     h.run()
     LP_STATS["solved"] += 1

@@ -107,3 +107,28 @@ def test_no_headroom_skips_the_lp_with_the_solved_result(case):
     before = S.LP_STATS["solved"]
     y, _ = S.solve_lp(off, np.ones(6, bool), state, 1e4, 0.05, 70.0)
     assert S.LP_STATS["solved"] > before and np.abs(y).sum() > 0
+
+
+def test_reused_solver_gives_the_fresh_solver_solution(case):
+    """The per-thread HiGHS instance, cleared between LPs, solves each LP exactly
+    as a new instance does (same column values bit for bit: no basis survives
+    ``clearModel``) and keeps ``output_flag`` off; it is the same object each time."""
+    from simulators.common.highs import cleared_highs, new_highs
+
+    g, dso = case
+    rng = np.random.default_rng(13)
+    assert cleared_highs() is cleared_highs()
+    for _ in range(40):
+        off = random_offers(rng, g, int(rng.integers(1, 25)))
+        state = S.GridState(g, dso, rng.normal(0.03, 0.03, g.n_bus), None)
+        vb, vv = state.violations()
+        lp = S.lp_model(off, np.ones(len(off), bool), state, 1e4, float(rng.choice([0.0, 0.05, -0.05])), 70.0,
+                        np.flatnonzero(vb > 0), np.flatnonzero(vv > 0))
+        fresh = new_highs()
+        fresh.passModel(lp)
+        fresh.run()
+        h = cleared_highs()
+        h.passModel(lp)
+        h.run()
+        assert np.array_equal(np.asarray(h.getSolution().col_value), np.asarray(fresh.getSolution().col_value))
+        assert h.getOptionValue("output_flag")[-1] is False
