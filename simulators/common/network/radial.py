@@ -65,6 +65,7 @@ log = logging.getLogger(__name__)
 #: product (measured: 0.34 vs 0.43 ms for one area; 9 vs 0.6 ms for 111 areas).
 _FEW_AREAS = 8
 
+
 @dataclass
 class LinearGrid:
     """Linear sensitivities of a (partly) radial pandapower net.
