@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 
 import networkx as nx
 import numpy as np
@@ -153,10 +154,14 @@ class LinearGrid:
         g = self.area_root[a]
         return float((self.A[g] @ p_mw)[0]) if g >= 0 else float(p_mw[self.in_tree].sum())
 
+    @cached_property
+    def _bus_index(self) -> pd.Index:
+        """``bus_ids`` as a pandas Index, its hash table built once (not per call)."""
+        return pd.Index(self.bus_ids)
+
     def bus_positions(self, buses: np.ndarray) -> np.ndarray:
         """Positions of pandapower bus indices (-1 for unknown buses)."""
-        pos = pd.Index(self.bus_ids).get_indexer(np.asarray(buses))
-        return pos
+        return self._bus_index.get_indexer(np.asarray(buses))
 
     def element_table(self) -> pd.DataFrame:
         """One row per monitored element: element, index, group, area."""

@@ -59,3 +59,7 @@ def test_pcc_of_many_areas_equals_area_by_area():
     by_hand = sorted(p[g.bus_positions(np.array(b))].sum() for b in lv_buses)
     np.testing.assert_allclose(sorted(got[:-1]), by_hand, rtol=0, atol=1e-12)
     assert got[-1] == p[g.in_tree].sum()  # "rest": everything below the slack
+    # bus lookup (index built once): positions in net order, -1 for unknown buses, twice the same
+    probe = np.r_[net.bus.index.to_numpy()[::-1], [10**6]]
+    want = np.r_[np.arange(len(net.bus))[::-1], [-1]]
+    assert g.bus_positions(probe).tolist() == want.tolist() == g.bus_positions(probe).tolist()
