@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 
 import highspy
 
@@ -40,4 +41,24 @@ def new_highs() -> highspy.Highs:
             os.close(saved)
             os.close(devnull)
     h.setOptionValue("output_flag", False)
+    return h
+
+
+_local = threading.local()
+
+
+def cleared_highs() -> highspy.Highs:
+    """This thread's reusable ``Highs`` with its model and solver state cleared.
+
+    ``clearModel()`` drops the model, basis and solution but keeps the options,
+    so the next ``passModel``/``run`` starts cold exactly as on a new instance
+    (tested: identical solutions) without the cost of creating one (about
+    0.2-0.3 ms per LP, most of it the descriptor redirection above). One
+    instance per thread, so threaded sweeps never share a solver.
+    """
+    h = getattr(_local, "highs", None)
+    if h is None:
+        h = _local.highs = new_highs()
+    else:
+        h.clearModel()
     return h

@@ -42,7 +42,7 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from simulators.common.highs import new_highs
+from simulators.common.highs import cleared_highs
 from simulators.common.network.traffic_light import AMBER, RED
 
 
@@ -212,14 +212,17 @@ def merit_order(offers: Offers, used: np.ndarray, state: GridState, need_mw: flo
 
 # ---------------------------------------------------------------- LPs (HiGHS)
 
-def _lp_rows(state: GridState, offers: Offers, groups: np.ndarray, buses: np.ndarray):
+def _lp_rows(state: GridState, offers: Offers, groups: np.ndarray, buses: np.ndarray,
+             Ab: sp.csr_matrix | None = None):
     """Constraint rows for a set of branch groups and buses.
 
     Rows are written in terms of ``y_j = x_up_j - x_dn_j`` (upward activation
     [MW]): flow change ``-A[g, b_j] y_j``, voltage change ``+V_ij y_j`` with
-    ``V_ij = sum_g A[g,i] A[g,b_j] r_g``.
+    ``V_ij = sum_g A[g,i] A[g,b_j] r_g``. ``Ab`` is ``A[:, offers.bus_pos]``
+    when the caller has it already.
     """
-    Ab = state.g.A[:, offers.bus_pos]  # [G, n_off]
+    if Ab is None:
+        Ab = state.g.A[:, offers.bus_pos]  # [G, n_off]
     F = -Ab[groups]
     Ai = state.g.A[:, buses].T.multiply(state.g.r_pu_per_mw).tocsr()  # [n_b, G]
     V = (Ai @ Ab).tocsr()
@@ -242,6 +245,12 @@ def solve_lp(offers: Offers, avail: np.ndarray, state: GridState, penalty: float
     Rows start with the violated and amber elements; elements the solution
     violates are added and the LP re-solved until none is violated.
 
+    Exact skip: when every upper bound of ``u`` and ``d`` is 0 (no offers, or
+    none available with headroom), the LP's only solution in ``u, d`` is 0:
+    ``y = 0`` and ``s <= sgn * sum(u - d) = 0`` forces ``met = 0``. That is
+    returned without building the LP (counted in :data:`LP_STATS`
+    ``["skipped_no_headroom"]``); a non-optimal LP returns the same.
+
     Returns
     -------
     y_mw : numpy.ndarray
@@ -250,6 +259,9 @@ def solve_lp(offers: Offers, avail: np.ndarray, state: GridState, penalty: float
         TSO need met [MW].
     """
     n = len(offers)
+    if np.all(np.where(avail, offers.up_mw, 0.0) == 0.0) and np.all(np.where(avail, offers.down_mw, 0.0) == 0.0):
+        LP_STATS["skipped_no_headroom"] += 1
+        return np.zeros(n), 0.0
     vb, vv = state.violations()
     amber = 100.0 * np.abs(state.f) / np.maximum(state.cap, 1e-12) > state.dso.amber_loading_percent / state.dso.max_loading_percent * 100
     groups = np.flatnonzero((vb > 0) | amber)
@@ -257,10 +269,12 @@ def solve_lp(offers: Offers, avail: np.ndarray, state: GridState, penalty: float
     m = state.dso.amber_vm_margin_pu
     buses = np.flatnonzero((vv > 0) | (vm > state.dso.vm_max_pu - m) | (vm < state.dso.vm_min_pu + m))
     y, met = np.zeros(n), 0.0
+    Ab = state.g.A[:, offers.bus_pos]  # [G, n_off], the same matrix for every round
     for _ in range(max_rounds):
-        y, met = _solve_once(offers, avail, state, penalty, tso_need_mw, tso_price, groups, buses)
-        fb = np.abs(state.f - state.g.A[:, offers.bus_pos] @ y) - state.cap
-        vnew = vm + state.g.A.T @ (state.g.r_pu_per_mw * (state.g.A[:, offers.bus_pos] @ y))
+        y, met = _solve_once(offers, avail, state, penalty, tso_need_mw, tso_price, groups, buses, Ab)
+        df = Ab @ y
+        fb = np.abs(state.f - df) - state.cap
+        vnew = vm + state.g.A.T @ (state.g.r_pu_per_mw * df)
         newg = np.setdiff1d(np.flatnonzero((fb > 1e-7) & (fb > vb + 1e-7)), groups)
         newb = np.setdiff1d(np.flatnonzero(((vnew > state.dso.vm_max_pu + 1e-7) | (vnew < state.dso.vm_min_pu - 1e-7))
                                            & state.g.in_tree), buses)
@@ -270,12 +284,23 @@ def solve_lp(offers: Offers, avail: np.ndarray, state: GridState, penalty: float
     return y, met
 
 
-def _solve_once(offers, avail, state, penalty, need, price, groups, buses):
+#: Counters of :func:`solve_lp` over the process (tests read them).
+LP_STATS: dict[str, int] = {"skipped_no_headroom": 0, "solved": 0}
+
+
+def lp_model(offers, avail, state, penalty, need, price, groups, buses, Ab=None) -> highspy.HighsLp:
+    """The HiGHS LP of one constraint-generation round (:func:`solve_lp`).
+
+    Columns ``u (n), d (n), slack_lo (nr), slack_hi (nr), [s]``; rows the
+    ``nr`` network rows ``[R, -R, I, -I, 0]`` and, with a TSO need, the row
+    ``sgn * sum(u - d) - s >= 0``. The column-wise matrix is assembled
+    directly from ``R`` (column by column, each column's rows ascending, as a
+    row-wise stack converted to columns gives them).
+    """
     n = len(offers)
-    R, lo, hi = _lp_rows(state, offers, groups, buses)
+    R, lo, hi = _lp_rows(state, offers, groups, buses, Ab)
     nr = R.shape[0]
     has_tso = abs(need) > EPS_MW
-    # columns: u (n), d (n), slack_lo (nr), slack_hi (nr), [s]
     nc = 2 * n + 2 * nr + int(has_tso)
     cost = np.concatenate([offers.price, offers.price, np.full(2 * nr, penalty), [-price] if has_tso else []])
     # price 0 offers: tiny cost so u and d are never both positive
@@ -283,26 +308,50 @@ def _solve_once(offers, avail, state, penalty, need, price, groups, buses):
     lb = np.zeros(nc)
     ub = np.concatenate([np.where(avail, offers.up_mw, 0.0), np.where(avail, offers.down_mw, 0.0),
                          np.full(2 * nr, np.inf), [abs(need)] if has_tso else []])
-    I = sp.identity(nr, format="csr")
-    rows = sp.hstack([R, -R, I, -I] + ([sp.csr_matrix((nr, 1))] if has_tso else [])).tocsr()
     rlo, rhi = lo, hi
+    Rc = R.tocsc()
+    cnt_r = np.diff(Rc.indptr)
+    extra = int(has_tso)  # the TSO row: one more entry in every u, d column and in s
+    counts = np.concatenate([cnt_r + extra, cnt_r + extra, np.ones(2 * nr, np.int64),
+                             [1] if has_tso else []]).astype(np.int64)
+    start = np.zeros(nc + 1, np.int64)
+    np.cumsum(counts, out=start[1:])
+    index = np.empty(start[-1], np.int64)
+    value = np.empty(start[-1], float)
+    # u and d columns: R's column, then the TSO row
+    col_of = np.repeat(np.arange(n), cnt_r)
+    within = np.arange(Rc.nnz) - Rc.indptr[col_of]
+    for off, data, sgn_v in ((0, Rc.data, 1.0), (n, -Rc.data, -1.0)):
+        at = start[off + col_of] + within
+        index[at], value[at] = Rc.indices, data
+        if has_tso:
+            last = start[off + 1:off + n + 1] - 1
+            index[last], value[last] = nr, np.sign(need) * sgn_v
+    index[start[2 * n]:start[2 * n + 2 * nr]] = np.tile(np.arange(nr), 2)
+    value[start[2 * n]:start[2 * n + nr]] = 1.0
+    value[start[2 * n + nr]:start[2 * n + 2 * nr]] = -1.0
     if has_tso:
-        sgn = np.sign(need)
-        trow = sp.csr_matrix(np.concatenate([np.full(n, sgn), np.full(n, -sgn), np.zeros(2 * nr), [-1.0]]))
-        rows = sp.vstack([rows, trow]).tocsr()
+        index[-1], value[-1] = nr, -1.0
         rlo, rhi = np.concatenate([lo, [0.0]]), np.concatenate([hi, [np.inf]])
-    h = new_highs()
     lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = nc, rows.shape[0]
+    lp.num_col_, lp.num_row_ = nc, nr + int(has_tso)
     lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, lb, ub
     lp.row_lower_, lp.row_upper_ = rlo, rhi
-    csc = rows.tocsc()
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = csc.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = csc.indices.astype(np.int32)
-    lp.a_matrix_.value_ = csc.data.astype(float)
+    lp.a_matrix_.start_ = start.astype(np.int32)
+    lp.a_matrix_.index_ = index.astype(np.int32)
+    lp.a_matrix_.value_ = value
+    return lp
+
+
+def _solve_once(offers, avail, state, penalty, need, price, groups, buses, Ab=None):
+    n = len(offers)
+    has_tso = abs(need) > EPS_MW
+    lp = lp_model(offers, avail, state, penalty, need, price, groups, buses, Ab)
+    h = cleared_highs()
     h.passModel(lp)
     h.run()
+    LP_STATS["solved"] += 1
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         log.warning("coordinator LP not optimal: %s; no activation", h.modelStatusToString(h.getModelStatus()))
         return np.zeros(n), 0.0

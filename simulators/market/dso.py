@@ -138,16 +138,25 @@ class DsoValidator:
         self.zone = build_zones(self.model.net, zones)
         self.zone_import_mw = zone_import_mw
         self.zone_export_mw = zone_export_mw
-        self._pos = {int(b): i for i, b in enumerate(self.bus_index)}
+        # bus index -> row position by binary search (one call per batch of orders)
+        self._order = np.argsort(self.bus_index, kind="stable")
+        self._sorted = self.bus_index[self._order].astype(np.int64)
 
     # -- helpers -------------------------------------------------------------
     def positions(self, buses: np.ndarray) -> np.ndarray:
         """Row positions of pandapower bus indices (-1 stays -1)."""
-        try:
-            return np.fromiter((self._pos[b] if b >= 0 else -1 for b in buses.tolist()),
-                               dtype=np.int64, count=len(buses))
-        except KeyError as exc:
-            raise DsoCheckError(f"trade bus {exc.args[0]} is not a bus of the DSO network") from None
+        b = np.asarray(buses, dtype=np.int64)
+        out = np.full(len(b), -1, dtype=np.int64)
+        loc = np.flatnonzero(b >= 0)
+        if not len(loc):
+            return out
+        i = np.minimum(np.searchsorted(self._sorted, b[loc]), max(len(self._sorted) - 1, 0))
+        found = self._sorted[i] == b[loc] if len(self._sorted) else np.zeros(len(loc), bool)
+        if not found.all():
+            bad = int(b[loc[np.argmin(found)]])  # the first unknown bus, in order
+            raise DsoCheckError(f"trade bus {bad} is not a bus of the DSO network")
+        out[loc] = self._order[i]
+        return out
 
     def state_p_mw(self, ex: Execution, base_p_mw: np.ndarray, interval_h: float) -> np.ndarray:
         """Per-bus consumption [MW]: base + executed net positions of the orders."""
@@ -158,12 +167,20 @@ class DsoValidator:
         return p
 
     def _violations(self, st):
-        """[(excess, kind, index, reason)] of every violated element, worst first."""
-        out = [(v - self.vmax, "vm", int(i), 1) for i, v in enumerate(st.vm_pu) if v - self.vmax > 1e-9]
-        out += [(self.vmin - v, "vm", int(i), 2) for i, v in enumerate(st.vm_pu) if self.vmin - v > 1e-9]
+        """[(excess, kind, index, reason)] of every violated element, worst first.
+
+        Order: upper voltage, lower voltage, lines, trafos, each in element
+        order, then stably sorted by descending excess (ties keep that order).
+        """
+        vm = np.asarray(st.vm_pu, dtype=float)
+        parts = [(vm - self.vmax, "vm", 1), (self.vmin - vm, "vm", 2)]
         for kind, arr, code in (("line", st.line_loading_percent, 3), ("trafo", st.trafo_loading_percent, 4)):
-            ex = (np.nan_to_num(np.asarray(arr, dtype=float), nan=-np.inf) - self.max_loading) / 100.0
-            out += [(float(ex[i]), kind, int(i), code) for i in np.flatnonzero(ex > 1e-9)]
+            parts.append(((np.nan_to_num(np.asarray(arr, dtype=float), nan=-np.inf) - self.max_loading) / 100.0,
+                          kind, code))
+        out = []
+        for ex, kind, code in parts:
+            idx = np.flatnonzero(ex > 1e-9)  # NaN (unsupplied bus) compares False
+            out += [(e, kind, i, code) for e, i in zip(ex[idx].tolist(), idx.tolist())]
         return sorted(out, key=lambda c: -c[0])
 
     # -- methods -------------------------------------------------------------

@@ -122,6 +122,7 @@ class MarketOperator:
         self._net = net
         self._base_profiles = None
         self.replaced: dict[str, np.ndarray] = {}
+        self._base_parts: list | None = None  # base_state's static part, built on first use
         if self.validator is not None:
             from simulators.common.netdata import element_profiles
 
@@ -165,6 +166,7 @@ class MarketOperator:
                          for el, idx in (("load", load), ("sgen", sgen), ("storage", storage))}
         if self.flex is not None:
             self.flex.replaced_loads = self.replaced["load"]
+        self._base_parts = None  # bus positions and masks of base_state follow the set
 
     def gate_ms(self, k: int) -> int:
         """Gate closure of interval ``k`` [ms since start]."""
@@ -474,19 +476,30 @@ class MarketOperator:
 
         net = self._net
         row = np.array([profile_row(self.start, k * self.step_s)])
-        pos = self.validator.positions if self.validator is not None else (lambda b: self.flex.pos[b])
         p = np.zeros(len(net.bus))
         q = np.zeros(len(net.bus))
-        for (el, col), prof in self._base_profiles.items():
-            src = net[el]
-            if not len(src):
-                continue
-            keep = src.in_service.to_numpy()
-            if not (el == "load" and col == "q_mvar"):
-                keep = keep & ~np.isin(src.index.to_numpy(), self.replaced.get(el, ()))
-            sign = -1.0 if el == "sgen" else 1.0  # sgens are generator reference
-            np.add.at(p if col == "p_mw" else q, pos(src.bus.to_numpy()), sign * prof.values(row)[0] * keep)
+        for col, prof, sign, bus_pos, keep in self._base_static():
+            np.add.at(p if col == "p_mw" else q, bus_pos, sign * prof.values(row)[0] * keep)
         return p, q
+
+    def _base_static(self) -> list:
+        """Per profile of :meth:`base_state`: (column, profile, sign, bus positions,
+        in-service-and-not-replaced mask), fixed over the run (the net's tables do
+        not change; :meth:`replace_elements` resets it)."""
+        if self._base_parts is None:
+            net = self._net
+            pos = self.validator.positions if self.validator is not None else (lambda b: self.flex.pos[b])
+            self._base_parts = []
+            for (el, col), prof in self._base_profiles.items():
+                src = net[el]
+                if not len(src):
+                    continue
+                keep = src.in_service.to_numpy()
+                if not (el == "load" and col == "q_mvar"):
+                    keep = keep & ~np.isin(src.index.to_numpy(), self.replaced.get(el, ()))
+                sign = -1.0 if el == "sgen" else 1.0  # sgens are generator reference
+                self._base_parts.append((col, prof, sign, pos(src.bus.to_numpy()), keep))
+        return self._base_parts
 
     # -- output ----------------------------------------------------------------
     def take_messages(self) -> np.ndarray:

@@ -163,3 +163,36 @@ def test_none_is_identity():
     r = dso_check("none", None, ex, None, 0.25)
     np.testing.assert_array_equal(r.trades, t)
     assert r.p_mw is None
+
+
+def test_positions_and_violations_match_the_definition(validator, lv_rural1):
+    """The batched bus lookup and violation list equal the element-by-element
+    definition exactly (integers and the same float differences, no tolerance):
+    positions by ``net.bus.index.get_loc``; violations as (excess, kind, index,
+    reason) over buses, lines, trafos, worst first, ties in element order."""
+    from types import SimpleNamespace
+
+    from simulators.market.errors import DsoCheckError
+
+    rng = np.random.default_rng(11)
+    idx = lv_rural1.bus.index.to_numpy()
+    buses = np.r_[rng.choice(idx, 50), [-1, -1]]
+    rng.shuffle(buses)
+    want = [lv_rural1.bus.index.get_loc(b) if b >= 0 else -1 for b in buses.tolist()]
+    assert validator.positions(buses).tolist() == want
+    with pytest.raises(DsoCheckError, match=f"trade bus {idx.max() + 7} is not a bus"):
+        validator.positions(np.array([idx[0], idx.max() + 7, idx.max() + 9]))
+    vm = rng.choice([1.0, 1.12, 0.85, np.nan], len(idx), p=[0.7, 0.1, 0.1, 0.1])
+    vm[:2] = 1.12  # a tie: kept in bus order
+    st = SimpleNamespace(vm_pu=vm, line_loading_percent=rng.choice([50.0, 112.0, np.nan], len(lv_rural1.line)),
+                         trafo_loading_percent=np.array([130.0]))
+    want = [(v - 1.1, "vm", i, 1) for i, v in enumerate(vm) if v - 1.1 > 1e-9]
+    want += [(0.9 - v, "vm", i, 2) for i, v in enumerate(vm) if 0.9 - v > 1e-9]
+    want += [((x - 100.0) / 100.0, "line", i, 3) for i, x in enumerate(st.line_loading_percent)
+             if (x - 100.0) / 100.0 > 1e-9]
+    want += [(0.3, "trafo", 0, 4)]
+    want = sorted(want, key=lambda c: -c[0])
+    got = validator._violations(st)
+    assert [(k, i, c) for _, k, i, c in got] == [(k, i, c) for _, k, i, c in want]
+    assert [e for e, *_ in got] == [e for e, *_ in want]  # bit for bit
+    assert {c for *_, c in got} == {1, 2, 3, 4}

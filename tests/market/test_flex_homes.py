@@ -44,3 +44,23 @@ def test_operator_passes_the_announced_loads_on():
                         seed=0, n_agents=1, auth_seed=0)
     op.replace_elements(load=[0])
     assert op.flex.replaced_loads.tolist() == [0]
+
+
+def test_dso_base_state_follows_the_announced_loads():
+    """The DSO's profile base (``base_state``, its bus positions and masks built
+    once) leaves out exactly the announced loads, also when the set changes
+    after a first use. Hand calculation on a net without profiles: home 0.004
+    MW + shop 0.030 MW at the bus; without the home 0.030 MW; reactive power of
+    both loads stays (0.001 + 0.005 Mvar: orders carry no Mvar)."""
+    net, bus = _net()
+    op = MarketOperator(MarketConfig.model_validate({"mechanism": "pay_as_clear", "dso_check": "ac_check"}),
+                        net, "2016-06-01T00:00:00", 900, 4, seed=0, n_agents=1, auth_seed=0)
+    i = net.bus.index.get_loc(bus)
+    p, q = op.base_state(0)
+    assert p[i] == 0.004 + 0.030 and q[i] == 0.001 + 0.005
+    op.replace_elements(load=[0])
+    p, q = op.base_state(1)
+    assert p[i] == 0.030 and q[i] == 0.001 + 0.005
+    assert p.sum() == 0.030  # nothing elsewhere
+    op.replace_elements(load=[0, 1])
+    assert op.base_state(2)[0][i] == 0.0

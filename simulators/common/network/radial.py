@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 
 import networkx as nx
 import numpy as np
@@ -59,6 +60,11 @@ import scipy.sparse as sp
 from .errors import AreaError, GridTopologyError
 
 log = logging.getLogger(__name__)
+
+
+#: Up to this many areas a loop over areas is faster than one batched sparse
+#: product (measured: 0.34 vs 0.43 ms for one area; 9 vs 0.6 ms for 111 areas).
+_FEW_AREAS = 8
 
 
 @dataclass
@@ -129,17 +135,33 @@ class LinearGrid:
 
     def pcc_mw(self, p_mw: np.ndarray) -> np.ndarray:
         """Exchange at each area's PCC [MW], consumer reference (import into the area > 0)."""
-        return np.array([self.pcc_area_mw(p_mw, a) for a in range(self.n_area)])
+        if self.n_area <= _FEW_AREAS:
+            return np.array([self.pcc_area_mw(p_mw, a) for a in range(self.n_area)])
+        # one sparse product for all areas: each row is summed in the same stored
+        # order as by pcc_area_mw, so the values are identical
+        p_mw = np.asarray(p_mw, dtype=float)
+        out = np.empty(self.n_area)
+        root = np.asarray(self.area_root)
+        has = root >= 0
+        if has.any():
+            out[has] = self.A[root[has]] @ p_mw
+        if not has.all():
+            out[~has] = float(p_mw[self.in_tree].sum())
+        return out
 
     def pcc_area_mw(self, p_mw: np.ndarray, a: int) -> float:
         """Exchange at the PCC of area ``a`` [MW], consumer reference."""
         g = self.area_root[a]
         return float((self.A[g] @ p_mw)[0]) if g >= 0 else float(p_mw[self.in_tree].sum())
 
+    @cached_property
+    def _bus_index(self) -> pd.Index:
+        """``bus_ids`` as a pandas Index, its hash table built once (not per call)."""
+        return pd.Index(self.bus_ids)
+
     def bus_positions(self, buses: np.ndarray) -> np.ndarray:
         """Positions of pandapower bus indices (-1 for unknown buses)."""
-        pos = pd.Index(self.bus_ids).get_indexer(np.asarray(buses))
-        return pos
+        return self._bus_index.get_indexer(np.asarray(buses))
 
     def element_table(self) -> pd.DataFrame:
         """One row per monitored element: element, index, group, area."""

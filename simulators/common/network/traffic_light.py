@@ -23,6 +23,10 @@ import numpy as np
 
 GREEN, AMBER, RED = 0, 1, 2
 
+#: Up to this many areas a loop over areas is faster than one scatter over all
+#: elements (measured: 0.25 vs 0.46 ms for one area; 26 vs 1.7 ms for 111 areas).
+_FEW_AREAS = 8
+
 
 class TrafficLightLimits(Protocol):
     """Thresholds of the light (any object with these attributes)."""
@@ -62,10 +66,27 @@ def traffic_light(vm_pu: np.ndarray, loading_percent: np.ndarray, bus_area: np.n
         vm < limits.vm_min_pu + limits.amber_vm_margin_pu)
     l_red = ld > limits.max_loading_percent
     l_amb = ld > limits.amber_loading_percent
-    out = np.zeros(vm.shape[:-1] + (int(n_area),), dtype=np.int8)
-    for a in range(int(n_area)):
-        bm, lm = bus_area == a, branch_area == a
-        red = v_red[..., bm].any(axis=-1) | l_red[..., lm].any(axis=-1)
-        amb = v_amb[..., bm].any(axis=-1) | l_amb[..., lm].any(axis=-1)
-        out[..., a] = np.where(red, RED, np.where(amb, AMBER, GREEN))
-    return out
+    if int(n_area) <= _FEW_AREAS:
+        out = np.zeros(vm.shape[:-1] + (int(n_area),), dtype=np.int8)
+        for a in range(int(n_area)):
+            bm, lm = bus_area == a, branch_area == a
+            red = v_red[..., bm].any(axis=-1) | l_red[..., lm].any(axis=-1)
+            amb = v_amb[..., bm].any(axis=-1) | l_amb[..., lm].any(axis=-1)
+            out[..., a] = np.where(red, RED, np.where(amb, AMBER, GREEN))
+        return out
+    red = _any_per_area(v_red, bus_area, n_area) | _any_per_area(l_red, branch_area, n_area)
+    amb = _any_per_area(v_amb, bus_area, n_area) | _any_per_area(l_amb, branch_area, n_area)
+    return np.where(red, RED, np.where(amb, AMBER, GREEN)).astype(np.int8)
+
+
+def _any_per_area(flags: np.ndarray, area: np.ndarray, n_area: int) -> np.ndarray:
+    """bool [..., n_area]: any flag among the last axis' elements of each area
+    (elements with an area outside ``0 .. n_area-1`` count for none)."""
+    n_area = int(n_area)
+    f = flags.reshape(int(np.prod(flags.shape[:-1], dtype=np.int64)), flags.shape[-1])
+    area = np.asarray(area)
+    ok = (area >= 0) & (area < n_area)
+    out = np.zeros((f.shape[0], n_area), dtype=bool)
+    r, c = np.nonzero(f[:, ok])
+    out[r, area[ok][c]] = True
+    return out.reshape(flags.shape[:-1] + (n_area,))

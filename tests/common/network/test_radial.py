@@ -57,3 +57,36 @@ def test_branch_parameters_equal_the_row_by_row_formula(code):
         tr = net.trafo.loc[idx]
         assert r[where[idx]] == tr.vkr_percent / 100.0 / (tr.sn_mva * tr.parallel)
         assert s[where[idx]] == tr.sn_mva * tr.parallel
+
+
+def test_pcc_of_many_areas_equals_area_by_area():
+    """With more areas than the loop threshold, ``pcc_mw`` is one sparse product;
+    expected: exactly ``pcc_area_mw`` area by area (same row sums in the same
+    order, so no tolerance), and each LV area's PCC is the sum of its buses by
+    hand (radial: the trafo carries everything downstream; float tolerance
+    1e-12); the area "rest" (no PCC transformer) exchanges everything in the tree."""
+    from simulators.common.network import radial
+
+    net = pp.create_empty_network()
+    mv = pp.create_bus(net, 20.0)
+    pp.create_ext_grid(net, mv)
+    lv_buses = []
+    for _ in range(radial._FEW_AREAS + 3):
+        b1, b2 = pp.create_bus(net, 0.4), pp.create_bus(net, 0.4)
+        pp.create_transformer(net, mv, b1, "0.4 MVA 20/0.4 kV")
+        pp.create_line(net, b1, b2, 0.1, "NAYY 4x150 SE")
+        lv_buses.append((b1, b2))
+    mv2 = pp.create_bus(net, 20.0)  # under no area transformer: the area "rest"
+    pp.create_line(net, mv, mv2, 1.0, "NA2XS2Y 1x95 RM/25 12/20 kV")
+    g = build_linear_grid(net)
+    assert g.n_area > radial._FEW_AREAS and g.area_labels[-1] == "rest"
+    p = np.random.default_rng(5).normal(0.0, 0.05, g.n_bus)
+    got = g.pcc_mw(p)
+    assert np.array_equal(got, np.array([g.pcc_area_mw(p, a) for a in range(g.n_area)]))
+    by_hand = sorted(p[g.bus_positions(np.array(b))].sum() for b in lv_buses)
+    np.testing.assert_allclose(sorted(got[:-1]), by_hand, rtol=0, atol=1e-12)
+    assert got[-1] == p[g.in_tree].sum()  # "rest": everything below the slack
+    # bus lookup (index built once): positions in net order, -1 for unknown buses, twice the same
+    probe = np.r_[net.bus.index.to_numpy()[::-1], [10**6]]
+    want = np.r_[np.arange(len(net.bus))[::-1], [-1]]
+    assert g.bus_positions(probe).tolist() == want.tolist() == g.bus_positions(probe).tolist()

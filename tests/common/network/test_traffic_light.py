@@ -41,3 +41,26 @@ def test_nan_voltage_raises_no_flag_and_intervals_stack():
     vm = np.array([[1.0, np.nan, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.2, 1.0]])
     ld = np.array([[10.0] * 3, [10.0] * 3])
     np.testing.assert_array_equal(light(vm, ld), [[GREEN, GREEN], [GREEN, RED]])
+
+
+def test_many_areas_equal_the_per_area_loop():
+    """Above a few areas the light is computed by one scatter instead of a loop
+    over areas; expected: exactly the loop's colours (booleans, no tolerance),
+    on random states with NaN voltages, elements in no area and two intervals."""
+    from simulators.common.network import traffic_light as tl
+
+    rng = np.random.default_rng(3)
+    n_area = tl._FEW_AREAS + 5
+    bus_area = rng.integers(-1, n_area, 300)
+    branch_area = rng.integers(-1, n_area, 280)
+    vm = rng.choice([1.0, 1.09, 0.91, 1.11, 0.89, np.nan], size=(2, 300), p=[0.95, 0.01, 0.01, 0.005, 0.005, 0.02])
+    ld = rng.choice([10.0, 85.0, 105.0], size=(2, 280), p=[0.98, 0.015, 0.005])
+    got = traffic_light(vm, ld, bus_area, branch_area, n_area, LIM)
+    want = np.zeros((2, n_area), np.int8)
+    for a in range(n_area):  # the definition, area by area
+        bm, lm = bus_area == a, branch_area == a
+        red = ((vm[:, bm] > 1.1) | (vm[:, bm] < 0.9)).any(-1) | (ld[:, lm] > 100.0).any(-1)
+        amb = ((vm[:, bm] > 1.08) | (vm[:, bm] < 0.92)).any(-1) | (ld[:, lm] > 80.0).any(-1)
+        want[:, a] = np.where(red, RED, np.where(amb, AMBER, GREEN))
+    assert got.dtype == np.int8 and np.array_equal(got, want)
+    assert set(np.unique(got).tolist()) == {GREEN, AMBER, RED}  # every colour exercised
