@@ -139,6 +139,10 @@ PRESETS: dict[str, TechnologyParams] = {
 }
 
 
+#: Preset fields for which null is a value: no bandwidth limit, no random outages.
+NULLABLE = ("bandwidth_kbps", "mtbf_h", "mttr_h")
+
+
 def resolve(config: IctConfig) -> dict[str, TechnologyParams]:
     """Preset + scenario overrides for every technology named in ``config``.
 
@@ -152,9 +156,10 @@ def resolve(config: IctConfig) -> dict[str, TechnologyParams]:
         base = PRESETS[name].model_dump()
         override = config.overrides.get(name)
         if override is not None:
-            # null keeps the preset: the section reaches the simulator as a JSON dump, in
-            # which every unset field of the override is an explicit null
-            base.update(override.model_dump(exclude_none=True))
+            # the fields given, also through a JSON dump (the override serialises only those);
+            # null replaces the preset only where it is a value (no bandwidth limit, no outages)
+            given = override.model_dump(exclude_unset=True)
+            base.update({k: v for k, v in given.items() if v is not None or k in NULLABLE})
         try:
             out[name] = TechnologyParams(**base)
         except ValueError as exc:

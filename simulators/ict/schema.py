@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator, model_serializer
 
 from simulators.common.schema import STRICT
 
@@ -102,31 +102,42 @@ class TechnologyParams(_LatencyLoss):
 
 
 class TechnologyOverride(BaseModel):
-    """Scenario overrides of single preset fields (unset or null fields keep the preset)."""
+    """Scenario overrides of single preset fields (unset fields keep the preset).
+
+    ``null`` means "none" where the preset field allows it (``bandwidth_kbps``:
+    no limit; ``mtbf_h`` / ``mttr_h``: no random outages) and keeps the preset
+    elsewhere. Only the fields given are serialised, so a dump of the scenario
+    (the simulator's configuration, the stored resolved scenario) keeps that
+    distinction.
+    """
 
     model_config = _FROZEN
 
-    #: Shift of the latency distribution [ms] (null: the preset's).
+    @model_serializer(mode="wrap")
+    def _only_given(self, handler):
+        return {k: v for k, v in handler(self).items() if k in self.model_fields_set}
+
+    #: Shift of the latency distribution [ms] (unset: the preset's).
     latency_min_ms: float | None = Field(None, ge=0.0)
-    #: Median one-way latency [ms] (null: the preset's).
+    #: Median one-way latency [ms] (unset: the preset's).
     latency_median_ms: float | None = Field(None, ge=0.0)
-    #: Log-normal shape of (latency - min) [-] (null: the preset's).
+    #: Log-normal shape of (latency - min) [-] (unset: the preset's).
     latency_sigma: float | None = Field(None, ge=0.0)
-    #: Stationary share of time in the bad (burst-loss) state [-] (null: the preset's).
+    #: Stationary share of time in the bad (burst-loss) state [-] (unset: the preset's).
     bad_share: float | None = Field(None, ge=0.0, lt=1.0)
-    #: Mean duration of the bad state [s] (null: the preset's).
+    #: Mean duration of the bad state [s] (unset: the preset's).
     burst_mean_s: float | None = Field(None, gt=0.0)
-    #: Loss probability in the good state [-] (null: the preset's).
+    #: Loss probability in the good state [-] (unset: the preset's).
     loss_good: float | None = Field(None, ge=0.0, le=1.0)
-    #: Loss probability in the bad state [-] (null: the preset's).
+    #: Loss probability in the bad state [-] (unset: the preset's).
     loss_bad: float | None = Field(None, ge=0.0, le=1.0)
-    #: Access link bandwidth [kbit/s] (null: the preset's).
+    #: Access link bandwidth [kbit/s] (null: no limit; unset: the preset's).
     bandwidth_kbps: float | None = Field(None, gt=0.0)
-    #: Households on one feeder share one FIFO link (null: the preset's).
+    #: Households on one feeder share one FIFO link (unset: the preset's).
     shared_medium: bool | None = None
-    #: Mean time between random link outages [h] (null: the preset's).
+    #: Mean time between random link outages [h] (null: none; unset: the preset's).
     mtbf_h: float | None = Field(None, gt=0.0)
-    #: Mean time to repair a link outage [h] (null: the preset's).
+    #: Mean time to repair a link outage [h] (null: none; unset: the preset's).
     mttr_h: float | None = Field(None, gt=0.0)
 
     @model_validator(mode="before")

@@ -61,3 +61,10 @@ def test_partial_override_survives_the_json_round_trip_to_the_simulator():
         got = resolve(c)["nb_plc"]
         assert got.bandwidth_kbps == 4.0
         assert got.model_dump(exclude={"bandwidth_kbps"}) == PRESETS["nb_plc"].model_dump(exclude={"bandwidth_kbps"})
+    # an explicit null is a value where the preset field allows one (no bandwidth limit)
+    # and survives the dump; unset fields stay the preset's
+    cfg = parse_config({"technologies": {"nb_plc": 1.0}, "overrides": {"nb_plc": {"bandwidth_kbps": None}}})
+    for c in (cfg, parse_config(cfg.model_dump(mode="json"))):
+        got = resolve(c)["nb_plc"]
+        assert PRESETS["nb_plc"].bandwidth_kbps is not None and got.bandwidth_kbps is None
+        assert got.mtbf_h == PRESETS["nb_plc"].mtbf_h and got.latency_median_ms == PRESETS["nb_plc"].latency_median_ms
