@@ -32,7 +32,7 @@ def test_unknown_area_trafo_is_a_typed_error():
         build_linear_grid(make_net(), [7])
 
 
-@pytest.mark.parametrize("code", ["1-MV-rural--0-sw", "1-HVMV-urban-all-0-sw"])
+@pytest.mark.parametrize("code", ["1-MV-semiurb--0-sw", "1-HV-mixed--0-sw"])  # grids other tests parse too
 def test_branch_parameters_equal_the_row_by_row_formula(code):
     """The vectorised branch terms equal the element-by-element formula exactly.
 
