@@ -168,21 +168,23 @@ def comment_docs(cls: type) -> dict[str, str]:
     return docs
 
 
-def _models(cls: type, seen: dict[str, type]) -> dict[str, type]:
-    """Every pydantic model reachable from ``cls`` through field annotations, by class name."""
+def models(root: type) -> list[type]:
+    """Every pydantic model reachable from ``root`` through field annotations, ``root`` first."""
     from pydantic import BaseModel
+
+    seen: list[type] = []
 
     def walk(tp: Any) -> None:
         if isinstance(tp, type) and issubclass(tp, BaseModel):
-            if tp.__name__ not in seen:
-                seen[tp.__name__] = tp
+            if tp not in seen:
+                seen.append(tp)
                 for f in tp.model_fields.values():
                     walk(f.annotation)
             return
         for arg in typing.get_args(tp):
             walk(arg)
 
-    walk(cls)
+    walk(root)
     return seen
 
 
@@ -193,8 +195,8 @@ def model_schema() -> dict[str, Any]:
     """
     schema = Scenario.model_json_schema()
     defs = schema.get("$defs", {})
-    for name, cls in _models(Scenario, {}).items():
-        target = schema if cls is Scenario else defs.get(name)
+    for cls in models(Scenario):
+        target = schema if cls is Scenario else defs.get(cls.__name__)
         if target is None:
             continue
         props = target.get("properties", {})

@@ -13,27 +13,10 @@ import math
 import typing
 
 import pytest
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from cosim.config import Scenario
-
-
-def _models(root: type[BaseModel]) -> list[type[BaseModel]]:
-    seen: list[type[BaseModel]] = []
-
-    def visit(tp) -> None:
-        if isinstance(tp, type) and issubclass(tp, BaseModel):
-            if tp in seen:
-                return
-            seen.append(tp)
-            for f in tp.model_fields.values():
-                visit(f.annotation)
-            return
-        for arg in typing.get_args(tp):
-            visit(arg)
-
-    visit(root)
-    return seen
+from cosim.docgen import models as _models
 
 
 def _bad_value(tp, x: float):
