@@ -13,6 +13,8 @@ cannot drift from what ``cosim run`` accepts::
 from __future__ import annotations
 
 import argparse
+import ast
+import functools
 import inspect
 import json
 import re
@@ -151,8 +153,10 @@ def comment_docs(cls: type) -> dict[str, str]:
     empty description for them.
     """
     try:
-        lines = inspect.getsource(cls).splitlines()
-    except (OSError, TypeError):
+        lines = _class_sources(inspect.getsourcefile(cls) or "").get(cls.__name__)
+    except (OSError, TypeError, SyntaxError, UnicodeDecodeError):
+        return {}
+    if not lines:
         return {}
     docs: dict[str, str] = {}
     block: list[str] = []
@@ -166,6 +170,22 @@ def comment_docs(cls: type) -> dict[str, str]:
             docs[f.group(1)] = _ROLE.sub("", " ".join(block)).replace("``", "`")
         block = []
     return docs
+
+
+@functools.lru_cache(maxsize=None)
+def _class_sources(path: str) -> dict[str, list[str]]:
+    """Source lines of every class in the file ``path``, by class name (the first of a name).
+
+    One parse per module: ``inspect.getsource`` parses the whole module again for
+    every class, which made a schema walk take seconds.
+    """
+    text = Path(path).read_text(encoding="utf-8")
+    lines = text.splitlines()
+    out: dict[str, list[str]] = {}
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.ClassDef):
+            out.setdefault(node.name, lines[node.lineno - 1:node.end_lineno])
+    return out
 
 
 def models(root: type) -> list[type]:
@@ -192,7 +212,13 @@ def model_schema() -> dict[str, Any]:
     """The validated scenario's JSON Schema (draft 2020-12, as pydantic writes it).
 
     Fields without a ``description`` take their ``#:`` comment (:func:`comment_docs`).
+    A fresh copy per call (callers may change it).
     """
+    return json.loads(_model_schema_text())
+
+
+@functools.lru_cache(maxsize=1)
+def _model_schema_text() -> str:
     schema = Scenario.model_json_schema()
     defs = schema.get("$defs", {})
     for cls in models(Scenario):
@@ -209,7 +235,7 @@ def model_schema() -> dict[str, Any]:
             alias = cls.model_fields[field].alias or field
             if alias in props and not props[alias].get("description"):
                 props[alias]["description"] = doc
-    return schema
+    return json.dumps(schema)
 
 
 def json_schema() -> dict[str, Any]:
