@@ -31,6 +31,18 @@ the probe finds no leak, so nothing is patched. A ``Progress`` that leaks but
 has other code is left alone too (correct, only slower), with a warning.
 ``tests/cosim/test_mosaik_patches.py`` fails in both of these cases, and
 ``docs/mosaik_workaround.md`` says when to remove this module.
+
+A second, independent replacement makes mosaik 3.6's ``advance_progress``
+cheaper without changing a decision (:func:`_advance_progress_skipping_unchanged`):
+after every simulator step, mosaik recomputes the progress of *every*
+simulator and calls ``Progress.set``, which scans that simulator's waits, even
+when the progress has not moved (most of the 6 x 7 calls per interval of a
+full-stack run). A ``set`` to the time the progress already has triggers
+nothing (a wait is checked against the current time when it is added, and
+``_triggered_time`` depends only on that time), so the replacement skips it,
+and it computes the constant end-of-run bound once per simulator. It is
+installed only where ``advance_progress`` and ``Progress._add_trigger`` are
+exactly mosaik 3.6.0's code (:data:`KNOWN_ADVANCE_SOURCES`).
 """
 
 from __future__ import annotations
@@ -50,10 +62,20 @@ KNOWN_LEAKY_SOURCES = {
     "_add_trigger": "6ad4e90bb25c3c2dadcd1c1611121c2d12efde3e63216218c07560a9f91d3f4d",
 }
 
+#: SHA-256 of the source of the functions :func:`_advance_progress_skipping_unchanged`
+#: reproduces or relies on, as shipped by mosaik 3.6.0.
+KNOWN_ADVANCE_SOURCES = {
+    "advance_progress": "205af32686eb414e302d34ee71f09368308225705db3a1464648ec553bd8feb3",
+    "_add_trigger": KNOWN_LEAKY_SOURCES["_add_trigger"],
+}
+
 #: Outcomes of :func:`decide`.
 APPLY, FIXED_UPSTREAM, UNKNOWN_SHAPE = "apply", "fixed_upstream", "unknown_shape"
 
 _STATUS: str | None = None
+_ADVANCE_STATUS: str | None = None
+#: mosaik's own functions that :func:`apply` replaced, by name.
+ORIGINALS: dict = {}
 
 
 def _set_dropping_cancelled(self, time) -> None:
@@ -70,6 +92,63 @@ def _set_dropping_cancelled(self, time) -> None:
         if triggered_time:
             future.set_result(triggered_time)
             del futures[index]
+
+
+def _advance_progress_skipping_unchanged(sim, world) -> None:
+    """mosaik 3.6.0's ``scheduler.advance_progress``, without the ``set`` calls that cannot change anything.
+
+    Same minimum over the same candidates as mosaik's function (real-time
+    mode included); ``Progress.set`` is called only when the new progress
+    differs from the current one, which is the only case in which it can
+    trigger a wait (see the module docstring). A progress that would move
+    backwards still reaches ``set`` and its assertion.
+    """
+    candidates = [distance.earliest_sum(pre_sim.next_steps[0])
+                  for pre_sim, distance in sim.triggering_ancestors.items() if pre_sim.next_steps]
+    if sim.next_steps:
+        candidates.append(sim.next_steps[0])
+    if sim.current_step:
+        candidates.append(sim.current_step)
+    if world.rt_factor:
+        from math import ceil
+        from time import perf_counter
+
+        from mosaik.tiered_time import TieredTime
+
+        candidates.append(TieredTime(ceil((perf_counter() - sim.rt_start) / world.rt_factor)))
+    end = sim.__dict__.get("_cosim_end")  # (until, from_world_time, their sum), constant for a run
+    if end is None or end[0] != world.until or end[1] is not sim.from_world_time:
+        from mosaik.tiered_time import TieredTime
+
+        end = sim._cosim_end = (world.until, sim.from_world_time, TieredTime(world.until) + sim.from_world_time)
+    candidates.append(end[2])
+    new_progress = min(candidates)
+    if new_progress != sim.progress.time:
+        sim.progress.set(new_progress)
+    sim.tqdm.update(new_progress.time - sim.tqdm.n)
+
+
+def advance_fingerprint() -> dict[str, str | None]:
+    """SHA-256 of the installed mosaik's functions in :data:`KNOWN_ADVANCE_SOURCES` (None if unreadable)."""
+    import mosaik.progress
+    import mosaik.scheduler
+
+    owners = {"advance_progress": mosaik.scheduler, "_add_trigger": mosaik.progress.Progress}
+    out: dict[str, str | None] = {}
+    for name in KNOWN_ADVANCE_SOURCES:
+        try:
+            text = inspect.getsource(getattr(owners[name], name))
+        except (OSError, TypeError, AttributeError):
+            out[name] = None
+            continue
+        out[name] = hashlib.sha256(text.encode()).hexdigest()
+    return out
+
+
+def advance_status() -> str | None:
+    """Whether the ``advance_progress`` replacement is installed (:data:`APPLY` or
+    :data:`UNKNOWN_SHAPE`; None before the first :func:`apply`)."""
+    return _ADVANCE_STATUS
 
 
 def cancelled_wait_stays(progress_cls: type) -> bool:
@@ -131,10 +210,19 @@ def apply() -> str:
         :data:`APPLY` (installed), :data:`FIXED_UPSTREAM` or :data:`UNKNOWN_SHAPE`
         (not installed).
     """
-    global _STATUS
+    global _STATUS, _ADVANCE_STATUS
     if _STATUS is not None:
         return _STATUS
     import mosaik.progress
+    import mosaik.scheduler
+
+    # independent of the leak: installed only on the exact code it reproduces
+    if advance_fingerprint() == KNOWN_ADVANCE_SOURCES:
+        ORIGINALS["advance_progress"] = mosaik.scheduler.advance_progress
+        mosaik.scheduler.advance_progress = _advance_progress_skipping_unchanged
+        _ADVANCE_STATUS = APPLY
+    else:
+        _ADVANCE_STATUS = UNKNOWN_SHAPE
 
     verdict = decide(mosaik.progress.Progress)
     if verdict == APPLY:
