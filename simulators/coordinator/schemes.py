@@ -90,7 +90,7 @@ class GridState:
 
     def __init__(self, grid, dso, base_p_mw: np.ndarray, base_vm_pu: np.ndarray | None):
         self.g = grid
-        self.Ac = grid.A.tocsc()
+        self.Ac = grid.A_csc
         self.dso = dso
         self.base_p = base_p_mw.astype(float).copy()
         self.p = self.base_p.copy()

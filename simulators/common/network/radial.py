@@ -155,6 +155,11 @@ class LinearGrid:
         return float((self.A[g] @ p_mw)[0]) if g >= 0 else float(p_mw[self.in_tree].sum())
 
     @cached_property
+    def A_csc(self) -> sp.csc_matrix:
+        """:attr:`A` in CSC form (column per bus: the branch groups upstream of it), built once."""
+        return self.A.tocsc()
+
+    @cached_property
     def _bus_index(self) -> pd.Index:
         """``bus_ids`` as a pandas Index, its hash table built once (not per call)."""
         return pd.Index(self.bus_ids)
