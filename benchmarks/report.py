@@ -39,7 +39,8 @@ def _machine(m: dict) -> list[str]:
 
 
 def _headline(res: dict) -> list[str]:
-    out = ["## (a), (b), (d): full stack vs pandapower `run_timeseries` (grid only)", "",
+    out = ["## " + ", ".join(f"({k})" for k in res["workloads"]) + ": full stack vs pandapower `run_timeseries` "
+           "(grid only)", "",
            "| workload | steps | cosim wall [s] | set-up [s] | cosim [ms/step] | steps/s | peak RSS [MB] "
            "| reference steps | reference [ms/step] | reference total [s] | ratio per step | ratio total "
            "| speed-up per step | speed-up total |",

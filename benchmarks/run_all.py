@@ -15,6 +15,9 @@ RSS is its own:
 (d) the full stack on ``1-LV-rural1--0-sw`` for one winter week in the
     issue's configuration (``scenarios/full_lv_stack_week.yaml``: ICT half LTE,
     half fibre, coordinator ``common``) and the reference on the same week;
+(m), (u) unfavourable configurations: (b) on a sunny June midday (6 h from
+    10:00, when every PV home trades), and the same on the larger urban
+    district ``1-MVLV-urban-all-0-sw`` (11,542 loads), each with its reference;
 (c) the per-package microbenchmarks (``bench_<package>.py``), their output kept;
 (e) start-up (:mod:`benchmarks.bench_startup`): ``load_net`` of an LV, an MV
     and the district grid with a cold and a warm parsed-grid cache, and the
@@ -26,7 +29,7 @@ and the generated part of ``benchmarks/RESULTS.md`` (between the
 ``generated`` markers; the hand-written rest is kept).
 
 ``--check`` (``make bench-check``) runs short versions of (a) (2 days), (b)
-(16 steps) and (d) (2 days) with their references on the same steps, ``--repeat`` times
+(16 steps), (d) (2 days), (m) and (u) (8 steps each) with their references on the same steps, ``--repeat`` times
 (the fastest of each is kept), and exits 1 if a per-step ratio
 cosim / pandapower is more than ``--tolerance`` (1.5) times the one recorded in
 ``benchmarks/baseline_ratios.json`` (``--write-baseline`` records it).
@@ -63,7 +66,7 @@ START_MARK, END_MARK = "<!-- generated:start -->", "<!-- generated:end -->"
 STEPS_PER_DAY = 96
 YEAR_STEPS = 366 * STEPS_PER_DAY  # 2016 is a leap year: 35,136 steps
 
-#: The two workloads: scenario, grid, first step, steps (default / check).
+#: The workloads: scenario (+ overrides), grid, first step, steps (default / check), targets.
 WORKLOADS = {
     "a": {"title": "(a) full stack, LV, one year", "scenario": HERE / "scenarios" / "full_lv_year.yaml",
           "grid": "1-LV-rural1--0-sw", "start": "2016-01-01T00:00:00",
@@ -80,6 +83,20 @@ WORKLOADS = {
           "grid": "1-LV-rural1--0-sw", "start": "2016-01-11T00:00:00",
           "steps": 7 * STEPS_PER_DAY, "check_steps": 2 * STEPS_PER_DAY,
           "target_wall_s": 60.0 * 7 / 366, "target_ratio": 0.3, "target_rss_mb": 1024.0},
+    # unfavourable configurations: (b)'s district on a sunny June midday, when every PV
+    # home trades (the winter night in (b)'s first hours has few orders), and a larger
+    # district (1-MVLV-urban-all: 11,542 loads, 10,458 buses) on the same window
+    "m": {"title": "(m) full stack, district, June midday 6 h",
+          "scenario": HERE / "scenarios" / "full_district_day.yaml",
+          "grid": "1-MVLV-semiurb-all-0-sw", "start": "2016-06-14T10:00:00",
+          "steps": 24, "check_steps": 8,
+          "target_wall_s": 60.0 * 24 / STEPS_PER_DAY, "target_ratio": 1.5, "target_rss_mb": 4096.0},
+    "u": {"title": "(u) full stack, urban district, June midday 6 h",
+          "scenario": HERE / "scenarios" / "full_district_day.yaml",
+          "overrides": ["grid.simbench=1-MVLV-urban-all-0-sw"],
+          "grid": "1-MVLV-urban-all-0-sw", "start": "2016-06-14T10:00:00",
+          "steps": 24, "check_steps": 8,
+          "target_wall_s": 60.0 * 24 / STEPS_PER_DAY, "target_ratio": 1.5, "target_rss_mb": 4096.0},
 }
 #: (c): per-package microbenchmark scripts, run as they are; their stdout is kept.
 MICRO = ("bench_market.py", "bench_ict.py", "bench_flex.py", "bench_household.py", "bench_coordinator.py")
@@ -168,7 +185,8 @@ def targets(spec: dict, cosim: dict, cmp: dict) -> dict:
 def run_workload(key: str, steps: int, ref_steps: int) -> dict:
     spec = WORKLOADS[key]
     log.info("%s: %d steps (reference %d steps)", spec["title"], steps, ref_steps)
-    cosim = probe_child(str(spec["scenario"]), [f"start={spec['start']}", f"duration={_duration(steps)}"])
+    cosim = probe_child(str(spec["scenario"]),
+                        [*spec.get("overrides", []), f"start={spec['start']}", f"duration={_duration(steps)}"])
     ref = reference_child(spec["grid"], spec["start"], ref_steps)
     cmp = compare(cosim, ref, steps)
     log.info("    ratio cosim/pandapower: per step %.3f, total %.3f", cmp["ratio_per_step"], cmp["ratio_total"])
@@ -325,8 +343,9 @@ def bench_main(args) -> int:
     res["workloads"]["a"] = run_workload("a", a_steps, a_ref)
     b_steps = WORKLOADS["b"]["steps"]
     res["workloads"]["b"] = run_workload("b", b_steps, b_steps)
-    d_steps = WORKLOADS["d"]["steps"]
-    res["workloads"]["d"] = run_workload("d", d_steps, d_steps)
+    for key in ("d", "m", "u"):
+        n = WORKLOADS[key]["steps"]
+        res["workloads"][key] = run_workload(key, n, n)
     if not args.skip_startup:
         res["startup"] = run_startup(args.startup_repeat)
     if not args.skip_micro:
