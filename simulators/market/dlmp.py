@@ -50,7 +50,7 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from simulators.common.highs import new_highs
+from simulators.common.highs import cleared_highs
 from simulators.common.network.linear import LinearNetwork
 
 logger = logging.getLogger(__name__)
@@ -289,7 +289,7 @@ def _solve_lp(cost, col_lo, col_hi, a: sp.csc_matrix, row_lo, row_hi):
 
     Returns ``(x, row_dual, objective)`` or a status string.
     """
-    h = new_highs()
+    h = cleared_highs()
     inf = highspy.kHighsInf
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = a.shape[1], a.shape[0]
