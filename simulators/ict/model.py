@@ -41,6 +41,7 @@ import logging
 
 import numpy as np
 
+from simulators.common import records
 from simulators.common.messages import (
     COORDINATOR,
     DSO,
@@ -374,7 +375,7 @@ class IctNetwork:
             False for messages that enter at the backhaul (forged injections);
             default True for all.
         """
-        out = msgs.copy()
+        out = records.copy(msgs)
         n = len(out)
         if n == 0:
             return out
