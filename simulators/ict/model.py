@@ -334,30 +334,52 @@ class IctNetwork:
         return down
 
     def _ge_lost(self, hh: np.ndarray, send_ms: np.ndarray) -> np.ndarray:
-        """Advance the Gilbert–Elliott chains to each message's send time (send order) and draw losses."""
+        """Advance the Gilbert–Elliott chains to each message's send time (send order) and draw losses.
+
+        A household's chain moves from message to message in send order; the
+        state before a message is the one after the household's previous
+        message (the held state for its first). With the message's uniform
+        draw ``u`` and ``p_good``, ``p_bad`` the probabilities of the bad
+        state after the gap from a good or a bad state (``p_good <= p_bad``:
+        rounding is monotone), ``u < p_good`` makes it bad and ``u >= p_bad``
+        good whatever came before; otherwise it keeps the state before. So
+        each state is that of the household's last message that decided one
+        (or the held state): a forward fill, vectorised over all messages.
+        The uniforms are drawn rank by rank (every household's first message,
+        then every second one, ...; send order within a rank), then one per
+        message for the loss.
+        """
         n = len(hh)
         if n == 0:
             return np.zeros(0, dtype=bool)
         rng = self._rng_loss
         order = np.lexsort((np.arange(n), send_ms, hh))
         hs = hh[order]
+        pos = np.arange(n)
         start = np.ones(n, dtype=bool)
         start[1:] = hs[1:] != hs[:-1]
-        first = np.maximum.accumulate(np.where(start, np.arange(n), 0))
-        rank = np.arange(n) - first
-        bad_msg = np.empty(n, dtype=bool)
+        rank = pos - np.maximum.accumulate(np.where(start, pos, 0))
         t = self.tech[hs]
         ts = send_ms[order].astype(float)
         share, burst = self._bad_share[t], self._burst_ms[t]
-        for r in range(int(rank.max()) + 1):
-            sel = np.flatnonzero(rank == r)
-            h = hs[sel]
-            dt = np.maximum(ts[sel] - self._ge_t_ms[h], 0.0)
-            p_bad = ge_bad_probability(self._bad[h], dt, share[sel], burst[sel])
-            new = rng.random(len(sel)) < p_bad
-            self._bad[h] = new
-            self._ge_t_ms[h] = np.maximum(self._ge_t_ms[h], ts[sel])
-            bad_msg[sel] = new
+        # time of the state before each message: the held one, or the previous message's send time
+        before_ms = self._ge_t_ms[hs]
+        later = np.flatnonzero(~start)
+        before_ms[later] = np.maximum(before_ms[later], ts[later - 1])
+        dt = np.maximum(ts - before_ms, 0.0)
+        p_good = ge_bad_probability(np.zeros(n, dtype=bool), dt, share, burst)
+        p_bad = ge_bad_probability(np.ones(n, dtype=bool), dt, share, burst)
+        u = np.empty(n)
+        u[np.argsort(rank, kind="stable")] = rng.random(n)
+        bad_if_good, bad_if_bad = u < p_good, u < p_bad
+        decided = bad_if_good == bad_if_bad
+        value = np.where(decided, bad_if_good, self._bad[hs])  # undecided first message: the held state
+        bad_msg = value[np.maximum.accumulate(np.where(decided | start, pos, 0))]
+        last = np.ones(n, dtype=bool)
+        last[:-1] = start[1:]
+        h_last = hs[last]
+        self._bad[h_last] = bad_msg[last]
+        self._ge_t_ms[h_last] = np.maximum(self._ge_t_ms[h_last], ts[last])
         p = np.where(bad_msg, self._loss_b[t], self._loss_g[t])
         lost_sorted = rng.random(n) < p
         lost = np.empty(n, dtype=bool)
