@@ -14,6 +14,8 @@ structured dtype take numpy's ordinary path.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 
@@ -45,3 +47,40 @@ def copy(a: np.ndarray) -> np.ndarray:
     if a.dtype.names is None:
         return a.copy()
     return raw(a).copy().view(a.dtype)
+
+
+def project(src: np.ndarray, dtype: np.dtype, index: np.ndarray | None = None) -> np.ndarray:
+    """Zero-filled records of ``dtype`` holding the fields of ``src[index]`` that both dtypes share.
+
+    A field is shared when it has the same name and type in both; it is
+    copied byte for byte, as ``out[name] = src[name]`` would, in runs of
+    fields adjacent in both dtypes (e.g. a log record's ``msg_id`` ..
+    ``receiver`` from a message: one 17-byte run). ``index``: positions or
+    a mask in ``src`` (default all).
+    """
+    rows = raw(src) if index is None else raw(src)[index]
+    out = np.zeros(len(rows), dtype=dtype)
+    if len(rows):
+        rows = np.ascontiguousarray(rows)
+        s = rows.view(np.uint8).reshape(len(rows), -1)
+        o = out.view(np.uint8).reshape(len(out), -1)
+        for d_off, s_off, size in _shared_runs(src.dtype, np.dtype(dtype)):
+            v = np.dtype((np.void, size))
+            o[:, d_off:d_off + size].view(v)[...] = s[:, s_off:s_off + size].view(v)
+    return out
+
+
+@lru_cache(maxsize=None)
+def _shared_runs(src: np.dtype, dst: np.dtype) -> tuple[tuple[int, int, int], ...]:
+    """``(offset in dst, offset in src, bytes)`` of the fields shared by both, adjacent ones merged."""
+    runs: list[tuple[int, int, int]] = []
+    for name in sorted(dst.names, key=lambda f: dst.fields[f][1]):
+        d_type, d_off = dst.fields[name][:2]
+        if name not in src.fields or src.fields[name][0] != d_type:
+            continue
+        s_off, size = src.fields[name][1], d_type.itemsize
+        if runs and runs[-1][0] + runs[-1][2] == d_off and runs[-1][1] + runs[-1][2] == s_off:
+            runs[-1] = (runs[-1][0], runs[-1][1], runs[-1][2] + size)
+        else:
+            runs.append((d_off, s_off, size))
+    return tuple(runs)

@@ -105,16 +105,10 @@ def log_records(finished: np.ndarray, forged: np.ndarray, index: np.ndarray | No
     ``finished[index]`` flagged ``forged[index]``, without copying those
     messages first.
     """
-    if index is not None:
-        forged = np.asarray(forged)[index]
-    rec = np.zeros(len(finished) if index is None else len(index), dtype=LOG_DTYPE)
-    for f in ("msg_id", "kind", "sender", "receiver", "send_ms", "status"):
-        rec[f] = finished[f] if index is None else finished[f][index]
-    arrival = finished["arrival_ms"] if index is None else finished["arrival_ms"][index]
-    rec["arrival_ms"] = arrival
-    ok = arrival >= 0
-    rec["latency_ms"] = np.where(ok, arrival - rec["send_ms"], np.nan)
-    rec["forged"] = np.asarray(forged, dtype=bool)
+    rec = records.project(finished, LOG_DTYPE, index)  # every field but latency_ms and forged
+    arrival = rec["arrival_ms"]
+    rec["latency_ms"] = np.where(arrival >= 0, arrival - rec["send_ms"], np.nan)
+    rec["forged"] = np.asarray(forged if index is None else np.asarray(forged)[index], dtype=bool)
     return rec
 
 
@@ -122,10 +116,9 @@ def finished_counts(done: np.ndarray) -> dict[str, int]:
     """Increments of the ICT's running totals for finished messages' log records."""
     from simulators.common.messages import Status
 
-    st = done["status"]
-    return {"delivered_total": int((done["arrival_ms"] >= 0).sum()), "lost_total": int((st == Status.LOST).sum()),
-            "dropped_outage_total": int((st == Status.DROPPED_OUTAGE).sum()),
-            "late_total": int((st == Status.LATE).sum())}
+    n = np.bincount(done["status"].view(np.uint8), minlength=len(Status))
+    return {"delivered_total": int((done["arrival_ms"] >= 0).sum()), "lost_total": int(n[Status.LOST]),
+            "dropped_outage_total": int(n[Status.DROPPED_OUTAGE]), "late_total": int(n[Status.LATE])}
 
 
 class FinishedLog:

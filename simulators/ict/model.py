@@ -62,6 +62,9 @@ log = logging.getLogger(__name__)
 
 ENDPOINT_IDS = {"market": MARKET, "dso": DSO, "tso": TSO, "coordinator": COORDINATOR, "retailer": RETAILER}
 _ORDER_KINDS = np.array([Kind.BID, Kind.OFFER, Kind.FLEX_OFFER], dtype=np.int8)
+#: Whether a kind (int8 read as uint8) is an order: a table lookup instead of np.isin (0.3 ms per 17k).
+_IS_ORDER_KIND = np.zeros(256, dtype=bool)
+_IS_ORDER_KIND[_ORDER_KINDS.view(np.uint8)] = True
 #: Counter offset of forged msg_ids (keeps them apart from the sender's own counter).
 FORGED_COUNTER_BASE = 1 << 31
 
@@ -367,10 +370,10 @@ class IctNetwork:
         later = np.flatnonzero(~start)
         before_ms[later] = np.maximum(before_ms[later], ts[later - 1])
         dt = np.maximum(ts - before_ms, 0.0)
-        p_good = ge_bad_probability(np.zeros(n, dtype=bool), dt, share, burst)
-        p_bad = ge_bad_probability(np.ones(n, dtype=bool), dt, share, burst)
+        p_good, p_bad = ge_bad_probability(np.array([[False], [True]]), dt, share, burst)
         u = np.empty(n)
-        u[np.argsort(rank, kind="stable")] = rng.random(n)
+        # a narrow key lets the stable sort be a radix sort (same order)
+        u[np.argsort(rank.astype(np.min_scalar_type(int(rank.max()))), kind="stable")] = rng.random(n)
         bad_if_good, bad_if_bad = u < p_good, u < p_bad
         decided = bad_if_good == bad_if_bad
         value = np.where(decided, bad_if_good, self._bad[hs])  # undecided first message: the held state
@@ -462,7 +465,7 @@ class IctNetwork:
         out["arrival_ms"] = np.where(ok, arrival, -1)
         dl = self.config.order_deadline_s
         if dl is not None:
-            late = ok & np.isin(out["kind"], _ORDER_KINDS) & (
+            late = ok & _IS_ORDER_KIND[out["kind"].view(np.uint8)] & (
                 out["arrival_ms"] > (out["interval_s"] - dl) * 1000)
             status[late] = Status.LATE
         out["status"] = status

@@ -76,3 +76,22 @@ def test_log_records_by_index_equal_the_records_of_the_selection():
     _same(got, log_records(m[idx], forged[idx]))
     assert got.dtype == LOG_DTYPE
     assert np.isnan(got["latency_ms"][[1, 2, 4]]).all() and got["forged"].tolist() == [False, False, False, False, False]
+
+
+def test_project_equals_field_by_field_assignment_of_the_shared_fields():
+    m = _messages(29, 6)
+    idx = np.array([28, 0, 5, 5, 13])
+    dst = np.dtype([("receiver", np.int32), ("zzz", np.float64), ("msg_id", np.int64), ("kind", np.int8),
+                    ("sender", np.int64)])  # sender: another type, not shared; zzz: not in messages
+    for which in (None, idx, m["side"] > 0):
+        sel = m if which is None else m[which]
+        ref = np.zeros(len(sel), dtype=dst)
+        for f in ("receiver", "msg_id", "kind"):
+            ref[f] = sel[f]
+        _same(records.project(m, dst, which), ref)
+    # a log record's fields from a message: two runs of adjacent fields
+    log = records.project(m, LOG_DTYPE, idx)
+    for f in ("msg_id", "kind", "sender", "receiver", "send_ms", "arrival_ms", "status"):
+        assert np.array_equal(log[f], m[f][idx])
+    assert not log["forged"].any() and (log["latency_ms"] == 0).all()
+    _same(records.project(m[:0], LOG_DTYPE), np.zeros(0, dtype=LOG_DTYPE))
