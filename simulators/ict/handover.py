@@ -30,6 +30,7 @@ import numpy as np
 
 from simulators.common import records
 from simulators.common.contract import HOP_TICKS
+from simulators.common.inbox import handover_records
 
 
 def next_decision_ms(arrival_ms: np.ndarray, period_s: int, offsets_s: list[int]) -> np.ndarray:
@@ -89,12 +90,30 @@ def receiver_class(r: np.ndarray) -> np.ndarray:
     """
     from simulators.common.messages import AGGREGATOR_BASE, COORDINATOR, DSO, MARKET, TSO
 
+    r = np.ascontiguousarray(r)  # a message field is strided: five passes over it cost 6x more
     cls = np.full(len(r), -1, dtype=np.int8)
     cls[r >= 0] = 1
     cls[(r == MARKET) | (r == DSO)] = 0
     cls[(r == TSO) | (r == COORDINATOR)] = 2
     cls[r <= AGGREGATOR_BASE] = 3
     return cls
+
+
+def staged_handover(sent: np.ndarray, idx: np.ndarray, cls: np.ndarray, schedules: dict[int, tuple[int, list[int]]],
+                    now_ms: int, tick_ms: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hand-over records of the messages ``sent[idx]`` of receivers with a schedule.
+
+    ``cls`` is the receiver class of every message in ``sent``. Returns
+    ``(rec, bounds, hand_ms)``: :data:`~simulators.common.inbox.HANDOVER_DTYPE`
+    records grouped by class, in the order received within a class (class
+    ``c`` is ``rec[bounds[c]:bounds[c + 1]]``), each due one hop after its
+    hand-over time; and the hand-over time of each message of ``idx`` [ms].
+    """
+    c = cls[idx]
+    hand = handover_ms(sent["arrival_ms"][idx], c, schedules, now_ms, tick_ms)
+    order = np.argsort(c, kind="stable")
+    rec = handover_records(records.select(sent, idx[order]), hand[order] + int(round(HOP_TICKS * tick_ms)))
+    return rec, np.searchsorted(c[order], np.arange(len(MSG_OUT) + 1)), hand
 
 
 def log_records(finished: np.ndarray, forged: np.ndarray, index: np.ndarray | None = None) -> np.ndarray:

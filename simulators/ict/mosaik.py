@@ -21,13 +21,11 @@ import numpy as np
 import pandas as pd
 
 from simulators.common import messages as msgs
-from simulators.common.adapter import HOP_TICKS, Adapter, Attr
-from simulators.common.inbox import handover_records
+from simulators.common.adapter import Adapter, Attr
 from simulators.common.records import concat as concat_records
 from simulators.common.records import select
 
-from .handover import (LOG_DTYPE, MSG_OUT, FinishedLog, finished_counts, handover_ms, log_records,
-                       receiver_class)
+from .handover import LOG_DTYPE, MSG_OUT, FinishedLog, finished_counts, log_records, receiver_class, staged_handover
 from .model import IctNetwork
 
 log = logging.getLogger(__name__)
@@ -72,6 +70,8 @@ class IctSim(Adapter):
         """``schedules``: ``{ict output: receiver's decision_schedule() or None}``."""
         self._schedules = {MSG_OUT.index(k): (int(v["period_s"]), [int(o) for o in v["offsets_s"]])
                            for k, v in (schedules or {}).items() if v is not None}
+        self._staged = np.zeros(len(MSG_OUT) + 1, dtype=bool)  # by receiver class + 1: has a schedule
+        self._staged[[code + 1 for code in self._schedules]] = True
         if households is not None and "feeder" in households:
             bus = np.asarray(households["bus"], dtype=np.int64)
             feeder = np.asarray(households["feeder"], dtype=np.int64)
@@ -128,7 +128,7 @@ class IctSim(Adapter):
         # sent before mosaik handed it to us: it cannot arrive before now
         np.maximum(arrival, now_ms, out=arrival, where=alive)
         cls = receiver_class(allsent["receiver"])
-        staged = np.isin(cls, list(self._schedules))
+        staged = self._staged[cls + 1]
         self._hand_over_at_receipt(allsent, is_forged, seq, cls, np.flatnonzero(alive & staged), now_ms)
         # receivers without a schedule: at the arrival tick, from the pending queue
         rest = np.flatnonzero(alive & ~staged)
@@ -154,25 +154,13 @@ class IctSim(Adapter):
         return self._next_tick(time, hand[~due])
 
     def _hand_over_at_receipt(self, sent, forged, seq, cls, idx, now_ms) -> None:
-        """Hand the messages ``sent[idx]`` of scheduled receivers over now, each with the tick it is due [ms].
-
-        ``cls`` is the receiver class of every message in ``sent``. One
-        hand-over array holds them grouped by class, in the order received
-        within a class; each class's output gets its slice. Their log records
-        wait in the finished log until the hand-over time.
-        """
-        if not len(idx):
-            return
-        c = cls[idx]
-        hand = handover_ms(sent["arrival_ms"][idx], c, self._schedules, now_ms, self.tick_ms)
-        due = hand + int(round(HOP_TICKS * self.tick_ms))
-        order = np.argsort(c, kind="stable")
-        rec = handover_records(select(sent, idx[order]), due[order])
-        bounds = np.searchsorted(c[order], np.arange(len(MSG_OUT) + 1))
-        for code in self._schedules:
-            if bounds[code + 1] > bounds[code]:
+        """Hand ``sent[idx]`` (receivers with a schedule) over now, each with the tick it is due;
+        their log records wait in the finished log until the hand-over time."""
+        if len(idx):
+            rec, bounds, hand = staged_handover(sent, idx, cls, self._schedules, now_ms, self.tick_ms)
+            for code in self._schedules:
                 self.emit(MSG_OUT[code], rec[bounds[code]:bounds[code + 1]])
-        self._finished.add(log_records(sent, forged, idx), hand, 1, seq[idx])
+            self._finished.add(log_records(sent, forged, idx), hand, 1, seq[idx])
 
     def _next_tick(self, time, pending_hand):
         """Next step: a pending hand-over, a forged injection, or the interval boundary where the
