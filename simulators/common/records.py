@@ -29,8 +29,8 @@ def concat(parts: list[np.ndarray]) -> np.ndarray:
 
     ``parts`` must not be empty.
     """
-    dt = parts[0].dtype
-    if dt.names is None or any(p.dtype != dt for p in parts):
+    dt = getattr(parts[0], "dtype", None)
+    if dt is None or dt.names is None or any(getattr(p, "dtype", None) != dt for p in parts):
         return np.concatenate(parts)
     return np.concatenate([raw(p) for p in parts]).view(dt)
 

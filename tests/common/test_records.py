@@ -53,6 +53,7 @@ def test_copy_concat_select_equal_numpys_own_operations_byte_for_byte():
 def test_mixed_or_plain_dtypes_take_numpys_path():
     x = np.arange(4.0)
     _same(records.concat([x, x]), np.concatenate([x, x]))
+    _same(records.concat([[1.0, 2.0], x]), np.concatenate([[1.0, 2.0], x]))  # a list, as np.concatenate
     _same(records.select(x, x > 1), x[x > 1])
     wide = np.zeros(2, dtype=[("msg_id", np.int64), ("kind", np.int8)])
     _same(records.concat([wide, wide.astype([("msg_id", np.int64), ("kind", np.int16)])]),
