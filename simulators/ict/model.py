@@ -127,7 +127,7 @@ def sample_latency_ms(
 def fifo_departure_us(
     queue: np.ndarray, send_us: np.ndarray, service_us: np.ndarray, busy_until_us: np.ndarray
 ) -> np.ndarray:
-    """Departure times of FIFO queues, vectorised (Lindley recursion) [µs, int64].
+    """Departure times of FIFO queues (Lindley recursion) [µs, int64].
 
     Parameters
     ----------
@@ -141,25 +141,14 @@ def fifo_departure_us(
     Returns
     -------
     int64 array: ``d_i = max(s_i, d_{i-1}) + x_i`` with ``d_{-1} = busy_until``.
-    Closed form per queue: ``d_i = C_i + max(B, max_{j<=i}(s_j - C_{j-1}))``,
-    ``C`` the in-queue cumulative service time.
+    The recursion is a loop, compiled (:mod:`.lindley`; integer arithmetic,
+    so exact): 0.03 against 0.85 ms CPU for the closed form in numpy on
+    17,500 messages.
     """
-    n = len(queue)
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    start = np.ones(n, dtype=bool)
-    start[1:] = queue[1:] != queue[:-1]
-    grp = np.cumsum(start) - 1
-    csum = np.cumsum(service_us)
-    first = np.flatnonzero(start)
-    c = csum - (csum[first] - service_us[first])[grp]  # in-queue cumulative service
-    a = send_us - (c - service_us)
-    v = np.maximum(a, busy_until_us[queue])
-    lo = v.min()
-    span = v.max() - lo + 1
-    w = (v - lo) + grp.astype(np.int64) * span  # grouped cummax via monotone offsets
-    cm = np.maximum.accumulate(w) - grp.astype(np.int64) * span + lo
-    return c + cm
+    from .lindley import departure_us  # numba: imported at the first finite-bandwidth batch
+
+    as_i8 = lambda x: np.ascontiguousarray(x, dtype=np.int64)  # noqa: E731  one compiled signature
+    return departure_us(as_i8(queue), as_i8(send_us), as_i8(service_us), as_i8(busy_until_us))
 
 
 def random_outage_intervals(
