@@ -37,6 +37,7 @@ import numpy as np
 
 from .contract import HOP_TICKS, ROLES, AdapterError, Attr, Role, attribute_table, build_meta
 from .inbox import Inbox
+from .records import concat as concat_records
 
 __all__ = ["HOP_TICKS", "ROLES", "Adapter", "AdapterError", "Attr", "Role", "attribute_table", "build_meta"]
 
@@ -104,7 +105,7 @@ class Adapter(mosaik_api_v3.Simulator, metaclass=abc.ABCMeta):
             for a in attrs:
                 if a in buffers:
                     if buffers[a]:
-                        d[a] = np.concatenate(buffers[a])
+                        d[a] = concat_records(buffers[a])
                 else:
                     v = self.value(a)
                     if v is not None:

@@ -63,6 +63,8 @@ from enum import IntEnum
 
 import numpy as np
 
+from . import records
+
 MESSAGE_DTYPE = np.dtype(
     [
         ("msg_id", np.int64),
@@ -159,7 +161,7 @@ def concat(batches: list[np.ndarray]) -> np.ndarray:
     parts = [b for b in batches if b is not None and len(b)]
     if not parts:
         return empty(0)
-    return np.concatenate(parts)
+    return records.concat(parts)
 
 
 def to_records(batch: np.ndarray | None) -> list[dict]:

@@ -41,6 +41,7 @@ import logging
 
 import numpy as np
 
+from simulators.common import records
 from simulators.common.messages import (
     COORDINATOR,
     DSO,
@@ -61,6 +62,9 @@ log = logging.getLogger(__name__)
 
 ENDPOINT_IDS = {"market": MARKET, "dso": DSO, "tso": TSO, "coordinator": COORDINATOR, "retailer": RETAILER}
 _ORDER_KINDS = np.array([Kind.BID, Kind.OFFER, Kind.FLEX_OFFER], dtype=np.int8)
+#: Whether a kind (int8 read as uint8) is an order: a table lookup instead of np.isin (0.3 ms per 17k).
+_IS_ORDER_KIND = np.zeros(256, dtype=bool)
+_IS_ORDER_KIND[_ORDER_KINDS.view(np.uint8)] = True
 #: Counter offset of forged msg_ids (keeps them apart from the sender's own counter).
 FORGED_COUNTER_BASE = 1 << 31
 
@@ -123,7 +127,7 @@ def sample_latency_ms(
 def fifo_departure_us(
     queue: np.ndarray, send_us: np.ndarray, service_us: np.ndarray, busy_until_us: np.ndarray
 ) -> np.ndarray:
-    """Departure times of FIFO queues, vectorised (Lindley recursion) [µs, int64].
+    """Departure times of FIFO queues (Lindley recursion) [µs, int64].
 
     Parameters
     ----------
@@ -137,25 +141,14 @@ def fifo_departure_us(
     Returns
     -------
     int64 array: ``d_i = max(s_i, d_{i-1}) + x_i`` with ``d_{-1} = busy_until``.
-    Closed form per queue: ``d_i = C_i + max(B, max_{j<=i}(s_j - C_{j-1}))``,
-    ``C`` the in-queue cumulative service time.
+    The recursion is a loop, compiled (:mod:`.lindley`; integer arithmetic,
+    so exact): 0.03 against 0.85 ms CPU for the closed form in numpy on
+    17,500 messages.
     """
-    n = len(queue)
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    start = np.ones(n, dtype=bool)
-    start[1:] = queue[1:] != queue[:-1]
-    grp = np.cumsum(start) - 1
-    csum = np.cumsum(service_us)
-    first = np.flatnonzero(start)
-    c = csum - (csum[first] - service_us[first])[grp]  # in-queue cumulative service
-    a = send_us - (c - service_us)
-    v = np.maximum(a, busy_until_us[queue])
-    lo = v.min()
-    span = v.max() - lo + 1
-    w = (v - lo) + grp.astype(np.int64) * span  # grouped cummax via monotone offsets
-    cm = np.maximum.accumulate(w) - grp.astype(np.int64) * span + lo
-    return c + cm
+    from .lindley import departure_us  # numba: imported at the first finite-bandwidth batch
+
+    as_i8 = lambda x: np.ascontiguousarray(x, dtype=np.int64)  # noqa: E731  one compiled signature
+    return departure_us(as_i8(queue), as_i8(send_us), as_i8(service_us), as_i8(busy_until_us))
 
 
 def random_outage_intervals(
@@ -333,30 +326,52 @@ class IctNetwork:
         return down
 
     def _ge_lost(self, hh: np.ndarray, send_ms: np.ndarray) -> np.ndarray:
-        """Advance the Gilbert–Elliott chains to each message's send time (send order) and draw losses."""
+        """Advance the Gilbert–Elliott chains to each message's send time (send order) and draw losses.
+
+        A household's chain moves from message to message in send order; the
+        state before a message is the one after the household's previous
+        message (the held state for its first). With the message's uniform
+        draw ``u`` and ``p_good``, ``p_bad`` the probabilities of the bad
+        state after the gap from a good or a bad state (``p_good <= p_bad``:
+        rounding is monotone), ``u < p_good`` makes it bad and ``u >= p_bad``
+        good whatever came before; otherwise it keeps the state before. So
+        each state is that of the household's last message that decided one
+        (or the held state): a forward fill, vectorised over all messages.
+        The uniforms are drawn rank by rank (every household's first message,
+        then every second one, ...; send order within a rank), then one per
+        message for the loss.
+        """
         n = len(hh)
         if n == 0:
             return np.zeros(0, dtype=bool)
         rng = self._rng_loss
         order = np.lexsort((np.arange(n), send_ms, hh))
         hs = hh[order]
+        pos = np.arange(n)
         start = np.ones(n, dtype=bool)
         start[1:] = hs[1:] != hs[:-1]
-        first = np.maximum.accumulate(np.where(start, np.arange(n), 0))
-        rank = np.arange(n) - first
-        bad_msg = np.empty(n, dtype=bool)
+        rank = pos - np.maximum.accumulate(np.where(start, pos, 0))
         t = self.tech[hs]
         ts = send_ms[order].astype(float)
         share, burst = self._bad_share[t], self._burst_ms[t]
-        for r in range(int(rank.max()) + 1):
-            sel = np.flatnonzero(rank == r)
-            h = hs[sel]
-            dt = np.maximum(ts[sel] - self._ge_t_ms[h], 0.0)
-            p_bad = ge_bad_probability(self._bad[h], dt, share[sel], burst[sel])
-            new = rng.random(len(sel)) < p_bad
-            self._bad[h] = new
-            self._ge_t_ms[h] = np.maximum(self._ge_t_ms[h], ts[sel])
-            bad_msg[sel] = new
+        # time of the state before each message: the held one, or the previous message's send time
+        before_ms = self._ge_t_ms[hs]
+        later = np.flatnonzero(~start)
+        before_ms[later] = np.maximum(before_ms[later], ts[later - 1])
+        dt = np.maximum(ts - before_ms, 0.0)
+        p_good, p_bad = ge_bad_probability(np.array([[False], [True]]), dt, share, burst)
+        u = np.empty(n)
+        # a narrow key lets the stable sort be a radix sort (same order)
+        u[np.argsort(rank.astype(np.min_scalar_type(int(rank.max()))), kind="stable")] = rng.random(n)
+        bad_if_good, bad_if_bad = u < p_good, u < p_bad
+        decided = bad_if_good == bad_if_bad
+        value = np.where(decided, bad_if_good, self._bad[hs])  # undecided first message: the held state
+        bad_msg = value[np.maximum.accumulate(np.where(decided | start, pos, 0))]
+        last = np.ones(n, dtype=bool)
+        last[:-1] = start[1:]
+        h_last = hs[last]
+        self._bad[h_last] = bad_msg[last]
+        self._ge_t_ms[h_last] = np.maximum(self._ge_t_ms[h_last], ts[last])
         p = np.where(bad_msg, self._loss_b[t], self._loss_g[t])
         lost_sorted = rng.random(n) < p
         lost = np.empty(n, dtype=bool)
@@ -374,7 +389,7 @@ class IctNetwork:
             False for messages that enter at the backhaul (forged injections);
             default True for all.
         """
-        out = msgs.copy()
+        out = records.copy(msgs)
         n = len(out)
         if n == 0:
             return out
@@ -439,7 +454,7 @@ class IctNetwork:
         out["arrival_ms"] = np.where(ok, arrival, -1)
         dl = self.config.order_deadline_s
         if dl is not None:
-            late = ok & np.isin(out["kind"], _ORDER_KINDS) & (
+            late = ok & _IS_ORDER_KIND[out["kind"].view(np.uint8)] & (
                 out["arrival_ms"] > (out["interval_s"] - dl) * 1000)
             status[late] = Status.LATE
         out["status"] = status

@@ -21,11 +21,11 @@ import numpy as np
 import pandas as pd
 
 from simulators.common import messages as msgs
-from simulators.common.adapter import HOP_TICKS, Adapter, Attr
-from simulators.common.inbox import handover_records
+from simulators.common.adapter import Adapter, Attr
+from simulators.common.records import concat as concat_records
+from simulators.common.records import select
 
-from .handover import (LOG_DTYPE, MSG_OUT, FinishedLog, finished_counts, handover_ms, log_records,
-                       receiver_class)
+from .handover import LOG_DTYPE, MSG_OUT, FinishedLog, finished_counts, log_records, receiver_class, staged_handover
 from .model import IctNetwork
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,8 @@ class IctSim(Adapter):
         """``schedules``: ``{ict output: receiver's decision_schedule() or None}``."""
         self._schedules = {MSG_OUT.index(k): (int(v["period_s"]), [int(o) for o in v["offsets_s"]])
                            for k, v in (schedules or {}).items() if v is not None}
+        self._staged = np.zeros(len(MSG_OUT) + 1, dtype=bool)  # by receiver class + 1: has a schedule
+        self._staged[[code + 1 for code in self._schedules]] = True
         if households is not None and "feeder" in households:
             bus = np.asarray(households["bus"], dtype=np.int64)
             feeder = np.asarray(households["feeder"], dtype=np.int64)
@@ -107,35 +109,43 @@ class IctSim(Adapter):
     def advance(self, time, inputs):
         now_ms = int(round(time * self.tick_ms))
         new = msgs.concat(list(inputs.get("messages_in", {}).values()))
-        sent = self.net.transmit(new)
+        allsent = self.net.transmit(new)
+        n_own = len(allsent)
         forged = self.net.forged_due(now_ms, self._schedules.get(0))  # for the interval the market gates next
-        fsent = self.net.transmit(forged, via_access=np.zeros(len(forged), dtype=bool))
-        allsent = msgs.concat([sent, fsent])
-        is_forged = np.r_[np.zeros(len(sent), bool), np.ones(len(fsent), bool)]
+        if len(forged):
+            fsent = self.net.transmit(forged, via_access=np.zeros(len(forged), dtype=bool))
+            allsent = msgs.concat([allsent, fsent])
+        is_forged = np.zeros(len(allsent), dtype=bool)
+        is_forged[n_own:] = True
         seq = self._seq + np.arange(len(allsent), dtype=np.int64)  # order of receipt
         self._seq += len(allsent)
         self._counters["sent_total"] += len(allsent)
-        self._counters["forged_total"] += len(fsent)
-        alive = allsent["arrival_ms"] >= 0
-        self._finished.add(log_records(allsent[~alive], is_forged[~alive]), now_ms, 0, seq[~alive])
-        fresh, f_forged, f_seq = allsent[alive], is_forged[alive], seq[alive]
+        self._counters["forged_total"] += len(allsent) - n_own
+        arrival = allsent["arrival_ms"]  # a view: the messages are ours (transmit copies)
+        alive = arrival >= 0
+        gone = np.flatnonzero(~alive)
+        self._finished.add(log_records(allsent, is_forged, gone), now_ms, 0, seq[gone])
         # sent before mosaik handed it to us: it cannot arrive before now
-        fresh["arrival_ms"] = np.maximum(fresh["arrival_ms"], now_ms)
-        keep = self._hand_over_at_receipt(fresh, f_forged, f_seq, now_ms)
-        fresh, f_forged, f_seq = fresh[keep], f_forged[keep], f_seq[keep]
+        np.maximum(arrival, now_ms, out=arrival, where=alive)
+        cls = receiver_class(allsent["receiver"])
+        staged = self._staged[cls + 1]
+        self._hand_over_at_receipt(allsent, is_forged, seq, cls, np.flatnonzero(alive & staged), now_ms)
         # receivers without a schedule: at the arrival tick, from the pending queue
-        self._pending = msgs.concat([self._pending, fresh])
-        self._pending_forged = np.r_[self._pending_forged, f_forged]
-        self._pending_seq = np.r_[self._pending_seq, f_seq]
+        rest = np.flatnonzero(alive & ~staged)
+        if len(rest):
+            self._pending = msgs.concat([self._pending, select(allsent, rest)])
+            self._pending_forged = np.r_[self._pending_forged, is_forged[rest]]
+            self._pending_seq = np.r_[self._pending_seq, seq[rest]]
         hand = np.maximum(self._pending["arrival_ms"], now_ms)
         due = hand <= now_ms
-        out = self._pending[due]
-        self._finished.add(log_records(out, self._pending_forged[due]), now_ms, 1, self._pending_seq[due])
-        self._pending, self._pending_forged, self._pending_seq = (
-            self._pending[~due], self._pending_forged[~due], self._pending_seq[~due])
-        cls = receiver_class(out["receiver"])
-        for code, name in enumerate(MSG_OUT):
-            self.emit(name, out[cls == code])
+        if due.any():
+            out = select(self._pending, due)
+            self._finished.add(log_records(out, self._pending_forged[due]), now_ms, 1, self._pending_seq[due])
+            self._pending, self._pending_forged, self._pending_seq = (
+                select(self._pending, ~due), self._pending_forged[~due], self._pending_seq[~due])
+            cls = receiver_class(out["receiver"])
+            for code, name in enumerate(MSG_OUT):
+                self.emit(name, select(out, cls == code))
         done = self._finished.take(now_ms)  # finished by now, in log order
         for key, n in finished_counts(done).items():
             self._counters[key] += n
@@ -143,30 +153,21 @@ class IctSim(Adapter):
             self._log.append(done)
         return self._next_tick(time, hand[~due])
 
-    def _hand_over_at_receipt(self, fresh, forged, seq, now_ms) -> np.ndarray:
-        """Hand the messages of scheduled receivers over now, each with the tick it is due [ms].
-
-        Their log records wait in the finished log until the hand-over time.
-        Returns the mask of the other messages (handed over at arrival).
-        """
-        cls = receiver_class(fresh["receiver"])
-        staged = np.isin(cls, list(self._schedules))
-        if staged.any():
-            m, c = fresh[staged], cls[staged]
-            hand = handover_ms(m["arrival_ms"], c, self._schedules, now_ms, self.tick_ms)
-            due = hand + int(round(HOP_TICKS * self.tick_ms))
+    def _hand_over_at_receipt(self, sent, forged, seq, cls, idx, now_ms) -> None:
+        """Hand ``sent[idx]`` (receivers with a schedule) over now, each with the tick it is due;
+        their log records wait in the finished log until the hand-over time."""
+        if len(idx):
+            rec, bounds, hand = staged_handover(sent, idx, cls, self._schedules, now_ms, self.tick_ms)
             for code in self._schedules:
-                sel = c == code
-                self.emit(MSG_OUT[code], handover_records(m[sel], due[sel]))
-            self._finished.add(log_records(m, forged[staged]), hand, 1, seq[staged])
-        return ~staged
+                self.emit(MSG_OUT[code], rec[bounds[code]:bounds[code + 1]])
+            self._finished.add(log_records(sent, forged, idx), hand, 1, seq[idx])
 
     def _next_tick(self, time, pending_hand):
         """Next step: a pending hand-over, a forged injection, or the interval boundary where the
         log is released (once per interval, not at every hand-over, which would wake the recorder)."""
         step = self._step_ticks
         if time % step == 0 and self._log:
-            self.emit("events_messages", np.concatenate(self._log))
+            self.emit("events_messages", concat_records(self._log))
             self._log = []
         nxt = [int(pending_hand.min())] if len(pending_hand) else []
         nf = self.net.next_forged_ms()

@@ -110,6 +110,52 @@ def test_gilbert_elliott_transition_probability_hand_values():
     assert np.allclose(p, [0.2 + 0.8 * np.exp(-1), 0.2 - 0.2 * np.exp(-1), 1.0], atol=1e-12)
 
 
+def _ge_lost_loop(net, rng, hh, send_ms):
+    """Reference: the chains advanced rank by rank (every household's 1st message, then 2nd, ...),
+    one uniform per message of a rank in (household, send) order, then one loss uniform per message."""
+    from simulators.ict.model import ge_bad_probability
+    order = np.lexsort((np.arange(len(hh)), send_ms, hh))
+    hs, ts = hh[order], send_ms[order].astype(float)
+    rank = np.zeros(len(hs), dtype=int)
+    for i in range(1, len(hs)):
+        rank[i] = rank[i - 1] + 1 if hs[i] == hs[i - 1] else 0
+    t = net.tech[hs]
+    bad_msg = np.zeros(len(hs), dtype=bool)
+    for r in range(rank.max() + 1):
+        sel = np.flatnonzero(rank == r)
+        u = rng.random(len(sel))
+        for j, i in enumerate(sel):
+            h = hs[i]
+            dt = max(ts[i] - net._ge_t_ms[h], 0.0)
+            p = ge_bad_probability(np.array([net._bad[h]]), np.array([dt]), net._bad_share[t[i:i + 1]],
+                                   net._burst_ms[t[i:i + 1]])[0]
+            net._bad[h] = bad_msg[i] = u[j] < p
+            net._ge_t_ms[h] = max(net._ge_t_ms[h], ts[i])
+    lost = np.empty(len(hs), dtype=bool)
+    lost[order] = rng.random(len(hs)) < np.where(bad_msg, net._loss_b[t], net._loss_g[t])
+    return lost
+
+
+def test_gilbert_elliott_vectorised_chain_equals_the_message_by_message_loop():
+    # independent reference: the chain stepped one message at a time in plain Python with the
+    # same uniforms; equal bit for bit (losses and the carried state over three batches)
+    import copy
+    cfg = {"technologies": {"lte": 0.5, "nb_plc": 0.5},
+           "overrides": {"lte": {"bad_share": 0.4, "burst_mean_s": 2.0, "loss_good": 0.1, "loss_bad": 0.7},
+                         "nb_plc": {"bad_share": 0.2, "burst_mean_s": 0.5, "loss_good": 0.0, "loss_bad": 0.9}}}
+    net, ref = _net(cfg, n=40, seed=7), _net(cfg, n=40, seed=7)
+    rng = np.random.default_rng(11)
+    for batch in range(3):
+        n = 500
+        hh = rng.integers(0, 40, n).astype(np.int64)  # ~12 messages per household, ties in send time
+        send = (batch * 20_000 + rng.integers(0, 8_000, n) // 250 * 250).astype(np.int64)
+        want = _ge_lost_loop(ref, copy.deepcopy(net._rng_loss), hh, send)
+        got = net._ge_lost(hh, send)
+        assert np.array_equal(got, want)
+        assert np.array_equal(net._bad, ref._bad) and np.array_equal(net._ge_t_ms, ref._ge_t_ms)
+        assert 0 < got.sum() < n  # both outcomes occur
+
+
 def test_per_message_chain_parameters_are_rejected_with_a_hint():
     from simulators.ict.errors import IctConfigError
     with pytest.raises((IctConfigError, ValueError), match="burst_mean_s"):
