@@ -22,7 +22,7 @@ import numpy as np
 
 from simulators.common import messages as msgs
 from simulators.common.messages import Kind
-from simulators.common.auth import KeyRing, verify
+from simulators.common.auth import KeyRing, SeenIds, verify
 from simulators.common.dlt import TX_DTYPE
 from simulators.market.dso import REASONS, DsoValidator, dso_check
 from simulators.market.errors import LedgerAnswerError, MarketConfigError
@@ -108,7 +108,7 @@ class MarketOperator:
         self.cfg, self.start, self.step_s, self.n_steps = cfg, start, int(step_s), int(n_steps)
         self.rng = np.random.default_rng(seed)
         self.ring = KeyRing(auth_seed)
-        self.seen: set[int] = set()
+        self.seen = SeenIds()  # accepted msg_ids (replay protection)
         self.n_agents = int(n_agents)
         self.tariff = (tariff or TariffConfig()).model_dump()
         self.ledger = Ledger(n_agents, cfg.imbalance_price, cfg.imbalance_penalty_eur_per_mwh, self.tariff, start)
