@@ -27,7 +27,6 @@ also within one batch; the accepted ids are a :class:`SeenIds`).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 import secrets
@@ -112,7 +111,7 @@ class KeyRing:
         k = self._keys.get(agent)
         if k is None:
             msg = b"agent" + int(agent).to_bytes(8, "little", signed=True)
-            k = self._keys[agent] = hmac.new(self._master, msg, hashlib.sha256).digest()
+            k = self._keys[agent] = hmac.digest(self._master, msg, "sha256")  # HMAC-SHA256, one-shot
         return k
 
     def _rows(self, senders: np.ndarray) -> np.ndarray:
