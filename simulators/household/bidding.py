@@ -190,6 +190,19 @@ class BidCurve:
         """Net demand at a price below every slot: ``D_hi + sum(q)`` [MWh]."""
         return self.d_hi_mwh + self.q_mwh.sum(axis=1)
 
+    @cached_property
+    def sorted_slots(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Slots by falling price: (order, q, price, net demand after each slot), see :func:`_sorted`.
+
+        Computed once per curve: the orders are cut from it at one step and the
+        fills at the next.
+        """
+        order = np.argsort(-self.price_eur_per_mwh, axis=1, kind="stable")
+        q = np.take_along_axis(self.q_mwh, order, axis=1)
+        price = np.take_along_axis(self.price_eur_per_mwh, order, axis=1)
+        d_after = self.d_hi_mwh[:, None] + np.cumsum(q, axis=1)
+        return order, q, price, d_after
+
     def demand_at(self, price_eur_per_mwh: float) -> np.ndarray:
         """``D(p)`` [MWh] per home (a slot at exactly ``p`` counts as filled)."""
         return self.d_hi_mwh + (self.q_mwh * (self.price_eur_per_mwh >= price_eur_per_mwh)).sum(axis=1)
@@ -245,12 +258,11 @@ def build_curve(s: FlexState, f: ValuationFactors) -> BidCurve:
 
 
 def _sorted(curve: BidCurve):
-    """Slots by falling price (stable: ties keep the slot order); cumulative net demand after each."""
-    order = np.argsort(-curve.price_eur_per_mwh, axis=1, kind="stable")
-    q = np.take_along_axis(curve.q_mwh, order, axis=1)
-    price = np.take_along_axis(curve.price_eur_per_mwh, order, axis=1)
-    d_after = curve.d_hi_mwh[:, None] + np.cumsum(q, axis=1)
-    return order, q, price, d_after
+    """Slots by falling price (stable: ties keep the slot order); cumulative net demand after each.
+
+    The arrays are the curve's cached :attr:`BidCurve.sorted_slots`: read only.
+    """
+    return curve.sorted_slots
 
 
 @dataclass(frozen=True)
