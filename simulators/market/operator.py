@@ -519,19 +519,20 @@ class MarketOperator:
     # -- output ----------------------------------------------------------------
     def take_messages(self) -> np.ndarray:
         """RESULT messages produced since the last call."""
-        out, self.out_messages = msgs.concat(self.out_messages), []
-        return out
+        parts = [p for p in self.out_messages if p is not None and len(p)]
+        self.out_messages = []
+        return _joined(parts, msgs.empty(0))
 
     def take_transactions(self) -> np.ndarray:
         """Ledger transactions submitted since the last call (:data:`simulators.common.dlt.TX_DTYPE`)."""
-        out = np.concatenate(self.out_tx) if self.out_tx else np.zeros(0, TX_DTYPE)
+        out = np.concatenate(self.out_tx) if self.out_tx else np.zeros(0, TX_DTYPE)  # a copy: awaiting keeps views
         self.out_tx = []
         return out
 
     def take_events(self, name: str = "trades") -> np.ndarray:
         """``events_<name>`` records produced since the last call (:data:`EVENT_TABLES`)."""
         if name == "orders":
-            ev = np.concatenate(self.out_orders) if self.out_orders else np.zeros(0, EVENT_ORDER_DTYPE)
+            ev = _joined(self.out_orders, np.zeros(0, EVENT_ORDER_DTYPE))
             self.out_orders = []
             return ev
         if name != "trades":
@@ -540,9 +541,17 @@ class MarketOperator:
 
                 return np.zeros(0, FLEX_EVENT_DTYPE if name == "flex" else REQUEST_EVENT_DTYPE)
             return self.flex.take_events(name)
-        ev = np.concatenate(self.out_events) if self.out_events else np.zeros(0, EVENT_TRADE_DTYPE)
+        ev = _joined(self.out_events, np.zeros(0, EVENT_TRADE_DTYPE))
         self.out_events = []
         return ev
+
+
+def _joined(parts: list[np.ndarray], empty: np.ndarray) -> np.ndarray:
+    """The operator's own output parts as one array: ``empty`` for none, the part itself for one
+    (each part is built fresh for the output and not kept), else their concatenation."""
+    if not parts:
+        return empty
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def _stamp(batch: np.ndarray, now_ms: int) -> None:
