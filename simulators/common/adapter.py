@@ -13,7 +13,7 @@ and implements ``setup`` (``init`` without the mosaik bookkeeping),
 ``entity_labels``. The base converts ticks (:attr:`Adapter.tick_s`), checks
 ``create``, and buffers ``messages_out`` / ``events_*``: ``get_data`` sends
 the records emitted since the previous ``get_data``, once, and only when
-there are any.
+there are any (a single emitted batch as that very array, see :meth:`Adapter.emit`).
 
 Receivers of messages also offer :meth:`Adapter.decision_schedule`: the
 times at which they act on what arrived. The orchestrator passes these to
@@ -104,8 +104,9 @@ class Adapter(mosaik_api_v3.Simulator, metaclass=abc.ABCMeta):
             d = data[eid] = {}
             for a in attrs:
                 if a in buffers:
-                    if buffers[a]:
-                        d[a] = concat_records(buffers[a])
+                    parts = buffers[a]
+                    if parts:  # one batch (the usual case) is passed on as it is, see emit
+                        d[a] = parts[0] if len(parts) == 1 else concat_records(parts)
                 else:
                     v = self.value(a)
                     if v is not None:
@@ -117,7 +118,12 @@ class Adapter(mosaik_api_v3.Simulator, metaclass=abc.ABCMeta):
         return self.inbox.take(self.ms(time))
 
     def emit(self, attr: str, records: np.ndarray) -> None:
-        """Buffer records for a non-persistent output (sent by the next ``get_data``)."""
+        """Buffer records for a non-persistent output (sent by the next ``get_data``).
+
+        The records are handed over: when they are the only batch of the output
+        since the last ``get_data``, the consumers get this very array (no
+        copy), so the caller must not change it afterwards.
+        """
         if records is not None and len(records):
             self._buffers[attr].append(records)
 

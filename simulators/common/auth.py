@@ -22,12 +22,11 @@ sender, then one compression per message), the same function as
 
 Verification rejects an order whose tag does not match (*forged*: wrong key,
 altered field, unsigned) or whose ``msg_id`` was already accepted (*replayed*,
-also within one batch).
+also within one batch; the accepted ids are a :class:`SeenIds`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 import secrets
@@ -88,6 +87,11 @@ class KeyRing:
         not secret).
     """
 
+    #: Widest sender-id range [ids] looked up through a dense table (8 bytes per id);
+    #: wider sets fall back to a binary search. Agent ids lie in (-2**20, 2**20)
+    #: (:func:`simulators.common.messages.make_ids`), so runs never fall back.
+    TABLE_SPAN = 1 << 22
+
     def __init__(self, secret: bytes | int) -> None:
         if isinstance(secret, (bytes, bytearray)):
             if len(secret) < SECRET_BYTES:
@@ -98,17 +102,35 @@ class KeyRing:
         self._keys: dict[int, bytes] = {}
         self._ids = np.zeros(0, dtype=np.int64)  # senders with a keyed state, sorted
         self._states = np.zeros((0, 8), dtype=np.uint64)
+        self._lo = 0  # sender id of _table[0]
+        self._table = np.zeros(0, dtype=np.int64)  # row of sender _lo + i in _states, -1: none
+        self._spans: dict[np.dtype, tuple] = {}
 
     def key(self, agent: int) -> bytes:
         """The 32-byte key of ``agent``."""
         k = self._keys.get(agent)
         if k is None:
             msg = b"agent" + int(agent).to_bytes(8, "little", signed=True)
-            k = self._keys[agent] = hmac.new(self._master, msg, hashlib.sha256).digest()
+            k = self._keys[agent] = hmac.digest(self._master, msg, "sha256")  # HMAC-SHA256, one-shot
         return k
 
     def _rows(self, senders: np.ndarray) -> np.ndarray:
-        """Row of each sender in :attr:`_states` (keyed BLAKE2b states, added on first use)."""
+        """Row of each sender in :attr:`_states` (keyed BLAKE2b states, added on first use).
+
+        A recurring sender set (every step of a run) is one gather from a
+        dense table over the known ids; new senders rebuild it.
+        """
+        if not len(senders):
+            return np.zeros(0, dtype=np.int64)
+        pos = np.asarray(senders, dtype=np.int64) - self._lo
+        if len(self._table) and pos.min() >= 0 and pos.max() < len(self._table):
+            rows = self._table[pos]
+            if rows.min() >= 0:
+                return rows
+        return self._add_rows(np.asarray(senders, dtype=np.int64))
+
+    def _add_rows(self, senders: np.ndarray) -> np.ndarray:
+        """Key the senders not seen yet, rebuild the lookup table, and return the rows of ``senders``."""
         from . import blake2b  # numba: imported when the first batch is tagged, not with this module
 
         uniq, inverse = np.unique(senders, return_inverse=True)
@@ -119,18 +141,28 @@ class KeyRing:
             order = np.argsort(ids, kind="stable")
             self._ids = ids[order]
             self._states = np.concatenate([self._states, states])[order]
+            lo, hi = int(self._ids[0]), int(self._ids[-1])
+            if hi - lo < self.TABLE_SPAN:
+                self._lo = lo
+                self._table = np.full(hi - lo + 1, -1, dtype=np.int64)
+                self._table[self._ids - lo] = np.arange(len(self._ids))
+            else:
+                self._table = np.zeros(0, dtype=np.int64)
         return np.searchsorted(self._ids, uniq)[inverse]
 
     def tags(self, orders: np.ndarray) -> np.ndarray:
-        """Correct tags of ``orders`` (uint64 array), the whole batch in one compiled call."""
-        n = len(orders)
-        packed = np.empty(n, dtype=[(f, orders.dtype[f]) for f in _FIELDS])
-        for f in _FIELDS:
-            packed[f] = orders[f]
+        """Correct tags of ``orders`` (uint64 array), the whole batch in one compiled call.
+
+        The message of an order is its fields :data:`_FIELDS`, packed in that
+        order, gathered from the record inside the compiled loop.
+        """
         from . import blake2b
 
-        rows = self._rows(np.asarray(orders["sender"], dtype=np.int64))
-        out = blake2b.tags(self._states, rows, packed.tobytes(), n, packed.dtype.itemsize)
+        span = self._spans.get(orders.dtype)
+        if span is None:
+            span = self._spans[orders.dtype] = blake2b.spans(orders.dtype, _FIELDS)
+        rows = self._rows(orders["sender"])  # before the states: it may add new senders' states
+        out = blake2b.record_tags(self._states, rows, orders, span)
         out[out == 0] = 1  # 0 means unsigned
         return out
 
@@ -140,7 +172,58 @@ class KeyRing:
         return orders
 
 
-def verify(orders: np.ndarray, ring: KeyRing, seen: set[int]) -> tuple[np.ndarray, np.ndarray]:
+class SeenIds:
+    """The set of accepted ``msg_id`` values (replay protection), held as sorted int64 runs.
+
+    A gate adds its accepted ids as one new sorted run; the newest two runs
+    are merged while the older is less than twice as long, so every run is
+    more than twice as long as the next (at most log2(N) + 1 runs for ``N``
+    ids, and an id is merged about log2(N) times). Membership is a binary search per run. A Python
+    set of a district day's ids (about 1.2 million) takes 72 MB against 9.6 MB here (measured
+    with tracemalloc), one Python object per id.
+    """
+
+    def __init__(self) -> None:
+        self._runs: list[np.ndarray] = []
+
+    def __len__(self) -> int:
+        return sum(len(r) for r in self._runs)
+
+    def __contains__(self, msg_id: int) -> bool:
+        return bool(self.contains(np.array([msg_id], dtype=np.int64))[0])
+
+    def to_set(self) -> set[int]:
+        """All ids as a Python set (for tests and inspection)."""
+        return set(np.concatenate(self._runs).tolist()) if self._runs else set()
+
+    def contains(self, ids: np.ndarray) -> np.ndarray:
+        """Bool mask: which of ``ids`` are in the set (``ids`` sorted is fastest, any order is right)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        hit = np.zeros(len(ids), dtype=bool)
+        for run in self._runs:
+            pos = np.searchsorted(run, ids)
+            np.minimum(pos, len(run) - 1, out=pos)
+            hit |= run[pos] == ids
+        return hit
+
+    def add_sorted(self, ids: np.ndarray) -> None:
+        """Add ids that are sorted, distinct and not in the set yet."""
+        if not len(ids):
+            return
+        self._runs.append(np.array(ids, dtype=np.int64))
+        while len(self._runs) > 1 and len(self._runs[-2]) < 2 * len(self._runs[-1]):
+            b = self._runs.pop()
+            a = self._runs.pop()
+            out = np.empty(len(a) + len(b), dtype=np.int64)
+            at = np.searchsorted(a, b) + np.arange(len(b))  # where b's ids land in the merged run
+            put = np.ones(len(out), dtype=bool)
+            put[at] = False
+            out[at] = b
+            out[put] = a
+            self._runs.append(out)
+
+
+def verify(orders: np.ndarray, ring: KeyRing, seen: SeenIds) -> tuple[np.ndarray, np.ndarray]:
     """Check tags and nonces; accepted ``msg_id`` values are added to ``seen``.
 
     Returns
@@ -152,16 +235,14 @@ def verify(orders: np.ndarray, ring: KeyRing, seen: set[int]) -> tuple[np.ndarra
     replayed = np.zeros(len(orders), dtype=bool)
     cand = np.flatnonzero(~forged)
     ids = orders["msg_id"][cand]
-    listed = ids.tolist()
-    if seen.isdisjoint(listed):  # the usual case: one C-level pass
-        rep = np.zeros(len(ids), dtype=bool)
-    else:
-        rep = np.fromiter((m in seen for m in listed), dtype=bool, count=len(listed))
+    order = np.argsort(ids, kind="stable")  # equal ids keep their batch order
+    s = ids[order]
     # within the batch only the first copy of a msg_id can be accepted
-    _, first = np.unique(ids, return_index=True)
-    again = np.ones(len(ids), dtype=bool)
-    again[first] = False
-    rep |= again
+    rep_sorted = np.zeros(len(s), dtype=bool)
+    rep_sorted[1:] = s[1:] == s[:-1]
+    rep_sorted |= seen.contains(s)
+    rep = np.empty(len(s), dtype=bool)
+    rep[order] = rep_sorted
     replayed[cand] = rep
-    seen.update(ids[~rep].tolist())
+    seen.add_sorted(s[~rep_sorted])
     return forged, replayed

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from .messages import MESSAGE_DTYPE
-from .records import raw
+from .records import concat, copy, raw
 
 #: One handed-over message: the tick it is due at the receiver [ms] and the message.
 HANDOVER_DTYPE = np.dtype([("due_ms", np.int64), ("msg", MESSAGE_DTYPE)])
@@ -53,18 +53,40 @@ class Inbox:
         return sum(len(p) for p in self._parts)
 
     def take(self, now_ms: int) -> list[tuple[int, np.ndarray]]:
-        """Remove and return ``[(due_ms, messages), ...]`` of every batch due at or before ``now_ms``."""
+        """Remove and return ``[(due_ms, messages), ...]`` of every batch due at or before ``now_ms``.
+
+        The result holds, per distinct ``due_ms`` in ascending order, the
+        messages in push order. When every staged batch that is due holds one
+        ``due_ms`` (what the ICT hands over at one step for one decision point),
+        the batches go out as they are, without a concatenation and a sort.
+        """
         if not self._parts:
             return []
-        rec = self._parts[0] if len(self._parts) == 1 else np.concatenate(self._parts)
-        due = rec["due_ms"] <= now_ms
-        if not due.any():
-            self._parts = [rec]
+        due_recs: list[np.ndarray] = []  # due records, in push order
+        single = True  # every due batch holds one due_ms
+        keep: list[np.ndarray] = []
+        for rec in self._parts:
+            d = rec["due_ms"]
+            if d.min() > now_ms:
+                keep.append(rec)
+                continue
+            if d.max() > now_ms:
+                due = d <= now_ms
+                keep.append(rec[~due])
+                rec = rec[due]
+                d = rec["due_ms"]
+            single = single and d.min() == d.max()
+            due_recs.append(rec)
+        self._parts = keep
+        if not due_recs:
             return []
-        rest = rec[~due]
-        self._parts = [rest] if len(rest) else []
-        rec = rec[due]
+        if single:
+            groups: dict[int, list[np.ndarray]] = {}
+            for rec in due_recs:
+                groups.setdefault(int(rec["due_ms"][0]), []).append(rec["msg"])
+            return [(t, copy(g[0]) if len(g) == 1 else concat(g)) for t, g in sorted(groups.items())]
+        rec = due_recs[0] if len(due_recs) == 1 else concat(due_recs)
         rec = rec[np.argsort(rec["due_ms"], kind="stable")]
         times, starts = np.unique(rec["due_ms"], return_index=True)
         ends = np.r_[starts[1:], len(rec)]
-        return [(int(t), rec["msg"][a:b].copy()) for t, a, b in zip(times, starts, ends)]
+        return [(int(t), copy(rec["msg"][a:b])) for t, a, b in zip(times, starts, ends)]

@@ -164,6 +164,15 @@ def concat(batches: list[np.ndarray]) -> np.ndarray:
     return records.concat(parts)
 
 
+def select(records: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """``records[keep]`` for a bool mask, or ``records`` itself when ``keep`` is all true.
+
+    For arrays the caller owns: the result may be the input (no copy of a whole
+    batch of records to drop none of them).
+    """
+    return records if keep.all() else records[keep]
+
+
 def to_records(batch: np.ndarray | None) -> list[dict]:
     """A message batch as a list of plain dicts, one per message (the wire form)."""
     if batch is None or not len(batch):

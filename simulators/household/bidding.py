@@ -190,6 +190,19 @@ class BidCurve:
         """Net demand at a price below every slot: ``D_hi + sum(q)`` [MWh]."""
         return self.d_hi_mwh + self.q_mwh.sum(axis=1)
 
+    @cached_property
+    def sorted_slots(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Slots by falling price: (order, q, price, net demand after each slot), see :func:`_sorted`.
+
+        Computed once per curve: the orders are cut from it at one step and the
+        fills at the next.
+        """
+        order = np.argsort(-self.price_eur_per_mwh, axis=1, kind="stable")
+        q = np.take_along_axis(self.q_mwh, order, axis=1)
+        price = np.take_along_axis(self.price_eur_per_mwh, order, axis=1)
+        d_after = self.d_hi_mwh[:, None] + np.cumsum(q, axis=1)
+        return order, q, price, d_after
+
     def demand_at(self, price_eur_per_mwh: float) -> np.ndarray:
         """``D(p)`` [MWh] per home (a slot at exactly ``p`` counts as filled)."""
         return self.d_hi_mwh + (self.q_mwh * (self.price_eur_per_mwh >= price_eur_per_mwh)).sum(axis=1)
@@ -245,12 +258,11 @@ def build_curve(s: FlexState, f: ValuationFactors) -> BidCurve:
 
 
 def _sorted(curve: BidCurve):
-    """Slots by falling price (stable: ties keep the slot order); cumulative net demand after each."""
-    order = np.argsort(-curve.price_eur_per_mwh, axis=1, kind="stable")
-    q = np.take_along_axis(curve.q_mwh, order, axis=1)
-    price = np.take_along_axis(curve.price_eur_per_mwh, order, axis=1)
-    d_after = curve.d_hi_mwh[:, None] + np.cumsum(q, axis=1)
-    return order, q, price, d_after
+    """Slots by falling price (stable: ties keep the slot order); cumulative net demand after each.
+
+    The arrays are the curve's cached :attr:`BidCurve.sorted_slots`: read only.
+    """
+    return curve.sorted_slots
 
 
 @dataclass(frozen=True)
@@ -297,8 +309,7 @@ def order_steps(curve: BidCurve, min_mwh: float = msgs.MIN_ORDER_MWH) -> OrderSt
     lim = np.concatenate([np.full(n, curve.retail_eur_per_mwh), price.ravel(), price.ravel()])
     # steps of one home, side and limit price are one order (e.g. inflexible demand
     # and the heat pump's comfort step, both at the retail price): fewer messages
-    live = np.flatnonzero(qty > 0)
-    idx = live[np.lexsort((-lim[live], side[live], home[live]))]
+    idx = _step_order(price, curve.retail_eur_per_mwh, qty > 0)
     h, sd, pr = home[idx], side[idx], lim[idx]
     new = np.r_[True, (h[1:] != h[:-1]) | (sd[1:] != sd[:-1]) | (pr[1:] != pr[:-1])] if len(idx) else np.zeros(0, bool)
     start = np.flatnonzero(new)
@@ -306,6 +317,34 @@ def order_steps(curve: BidCurve, min_mwh: float = msgs.MIN_ORDER_MWH) -> OrderSt
     keep = total >= min_mwh
     first = idx[start][keep]
     return OrderSteps(home[first], side[first], total[keep], lim[first])
+
+
+def _step_order(price: np.ndarray, retail, live: np.ndarray) -> np.ndarray:
+    """Indices of the live steps of :func:`order_steps` by home, side (OFFER first), falling price.
+
+    The same as ``live_idx[np.lexsort((-lim[live_idx], side[live_idx], home[live_idx]))]``
+    over the step arrays of :func:`order_steps` (``live_idx = np.flatnonzero(live)``), ties
+    in step order, built without a sort: ``price`` (n, N_SLOTS) is each home's
+    slot prices already by falling price (NaN last), so a home's OFFER and BID slot
+    steps are in order, and its inflexible BID (limit ``retail``) goes before the
+    first BID slot whose price does not sort before it.
+    """
+    n, n_slots = price.shape
+    key, key_r = -price, -np.broadcast_to(np.asarray(retail, dtype=float), (n,))
+    # slots that sort strictly before the inflexible BID (NaN sorts last)
+    before = key < key_r[:, None]
+    nan_r = np.isnan(key_r)
+    if nan_r.any():
+        before[nan_r] = ~np.isnan(key[nan_r])
+    pos = np.count_nonzero(before, axis=1)
+    homes = np.arange(n)
+    first = n + homes[:, None] * n_slots  # step index of each home's first BID slot
+    col = np.arange(n_slots + 1)[None, :]
+    bids = first + col - (col > pos[:, None])
+    bids[homes, pos] = homes  # the inflexible BID
+    offers = first + n * n_slots + np.arange(n_slots)[None, :]
+    steps = np.concatenate([offers, bids], axis=1).ravel()
+    return steps[live[steps]]
 
 
 def build_curve_orders(steps: OrderSteps, sender, bus, interval_s: int, send_ms: int, counter) -> np.ndarray:

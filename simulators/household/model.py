@@ -144,11 +144,13 @@ class HouseholdModel:
     def receive(self, batch: np.ndarray) -> None:
         """Store results, activations and setpoints addressed to households."""
         n = self.pop.n
-        batch = batch[(batch["receiver"] >= 0) & (batch["receiver"] < n)]
+        # selections that keep every record are the array itself (nothing here writes to it)
+        batch = msgs.select(batch, (batch["receiver"] >= 0) & (batch["receiver"] < n))
         for kind, store in ((msgs.Kind.RESULT, self.results), (msgs.Kind.ACTIVATION, self.activations)):
-            sel = batch[batch["kind"] == kind]
-            for iv in np.unique(sel["interval_s"]):
-                part = sel[sel["interval_s"] == iv]
+            sel = msgs.select(batch, batch["kind"] == kind)
+            ivs = sel["interval_s"]
+            for iv in np.unique(ivs):
+                part = msgs.select(sel, ivs == iv)
                 arr = store.setdefault(int(iv), np.full(n, np.nan))
                 vals = np.zeros(n)
                 qty = part["quantity_mwh"]

@@ -22,7 +22,7 @@ import numpy as np
 
 from simulators.common import messages as msgs
 from simulators.common.messages import Kind
-from simulators.common.auth import KeyRing, verify
+from simulators.common.auth import KeyRing, SeenIds, verify
 from simulators.common.dlt import TX_DTYPE
 from simulators.market.dso import REASONS, DsoValidator, dso_check
 from simulators.market.errors import LedgerAnswerError, MarketConfigError
@@ -108,7 +108,7 @@ class MarketOperator:
         self.cfg, self.start, self.step_s, self.n_steps = cfg, start, int(step_s), int(n_steps)
         self.rng = np.random.default_rng(seed)
         self.ring = KeyRing(auth_seed)
-        self.seen: set[int] = set()
+        self.seen = SeenIds()  # accepted msg_ids (replay protection)
         self.n_agents = int(n_agents)
         self.tariff = (tariff or TariffConfig()).model_dump()
         self.ledger = Ledger(n_agents, cfg.imbalance_price, cfg.imbalance_penalty_eur_per_mwh, self.tariff, start)
@@ -174,21 +174,31 @@ class MarketOperator:
 
     # -- input -----------------------------------------------------------------
     def receive(self, batch: np.ndarray, now_ms: int) -> None:
-        """Buffer orders, settle meter readings; other kinds are ignored."""
+        """Buffer orders, settle meter readings; other kinds are ignored.
+
+        ``batch`` is not changed: messages without an ``arrival_ms`` (< 0) are
+        stamped ``now_ms`` in the copies kept.
+        """
         if not len(batch):
             return
-        batch = batch.copy()
-        batch["arrival_ms"] = np.where(batch["arrival_ms"] < 0, now_ms, batch["arrival_ms"])
         if self.flex is not None:
-            self.flex.receive(batch)
-        meters = batch[batch["kind"] == Kind.METER]
-        if len(meters):
+            flex = batch.copy()
+            _stamp(flex, now_ms)
+            self.flex.receive(flex)
+        kind = batch["kind"]
+        meter = kind == Kind.METER
+        if meter.any():
+            meters = batch[meter]
+            _stamp(meters, now_ms)
             self.ledger.settle_meters(meters)
-        orders = batch[np.isin(batch["kind"], (Kind.BID, Kind.OFFER))]
-        k = orders["interval_s"] // self.step_s
-        late = k <= self.cleared_upto
-        self.late_since_gate += int(late.sum())
-        self.pending = msgs.concat([self.pending, orders[~late]])
+        orders = batch[(kind == Kind.BID) | (kind == Kind.OFFER)]  # a copy, owned from here on
+        _stamp(orders, now_ms)
+        late = orders["interval_s"] // self.step_s <= self.cleared_upto
+        n_late = int(late.sum())
+        if n_late:
+            self.late_since_gate += n_late
+            orders = orders[~late]
+        self.pending = np.concatenate([self.pending, orders]) if len(self.pending) else orders
 
     # -- gate closure ----------------------------------------------------------
     def gate(self, k: int) -> None:
@@ -203,23 +213,28 @@ class MarketOperator:
                 "gate closure; the ledger simulator must be connected back to the market at the same instant")
         iv = k * self.step_s
         g = self.gate_ms(k)
-        mine = self.pending["interval_s"] // self.step_s <= k
-        book, self.pending = self.pending[mine], self.pending[~mine]
+        # the order arrays are the operator's own (copies made in receive), so a
+        # selection that keeps every record is skipped rather than copied
+        book, self.pending = _split(self.pending, self.pending["interval_s"] // self.step_s <= k)
         on_time = (book["arrival_ms"] <= g) & (book["interval_s"] == iv)
         late = int((~on_time).sum()) + self.late_since_gate
         self.late_since_gate = 0
-        book = msgs.concat([book[on_time], self._attacks(iv, g)])
+        book = msgs.select(book, on_time)
+        attacks = self._attacks(iv, g)
+        if len(attacks):
+            book = np.concatenate([book, attacks])
         received = len(book)
         n_auth = 0
         if self.cfg.require_auth and len(book):
             forged, replayed = verify(book, self.ring, self.seen)
             bad = forged | replayed
             n_auth = int(bad.sum())
-            book = book[~bad]
-        valid = (np.isin(book["side"], (1, -1)) & np.isfinite(book["quantity_mwh"])
+            book = msgs.select(book, ~bad)
+        side = book["side"]
+        valid = (((side == 1) | (side == -1)) & np.isfinite(book["quantity_mwh"])
                  & (book["quantity_mwh"] >= 0) & np.isfinite(book["price_eur_per_mwh"]))
         n_invalid = int((~valid).sum())
-        book = book[valid]
+        book = msgs.select(book, valid)
         self.last_accepted = book
         retail = float(import_price_eur_per_mwh(self.tariff, self.start, iv)[0])
         feed_in = float(feed_in_price_eur_per_mwh(self.tariff, self.start, iv)[0])
@@ -428,7 +443,7 @@ class MarketOperator:
         oe["interval_s"], oe["limit_eur_per_mwh"] = iv, lim
         oe["local_mwh"], oe["retail_mwh"] = filled, to_retailer
         oe["curtailed_mwh"], oe["reason"] = ex.curtailed_mwh, ex.reason
-        self.out_orders.append(oe[book["sender"] != msgs.MARKET])
+        self.out_orders.append(msgs.select(oe, book["sender"] != msgs.MARKET))
         price = res.clearing_price_eur_per_mwh if traded > 0 else np.nan
         self.values.update(
             price_eur_per_mwh=price, traded_mwh=traded,
@@ -504,19 +519,20 @@ class MarketOperator:
     # -- output ----------------------------------------------------------------
     def take_messages(self) -> np.ndarray:
         """RESULT messages produced since the last call."""
-        out, self.out_messages = msgs.concat(self.out_messages), []
-        return out
+        parts = [p for p in self.out_messages if p is not None and len(p)]
+        self.out_messages = []
+        return _joined(parts, msgs.empty(0))
 
     def take_transactions(self) -> np.ndarray:
         """Ledger transactions submitted since the last call (:data:`simulators.common.dlt.TX_DTYPE`)."""
-        out = np.concatenate(self.out_tx) if self.out_tx else np.zeros(0, TX_DTYPE)
+        out = np.concatenate(self.out_tx) if self.out_tx else np.zeros(0, TX_DTYPE)  # a copy: awaiting keeps views
         self.out_tx = []
         return out
 
     def take_events(self, name: str = "trades") -> np.ndarray:
         """``events_<name>`` records produced since the last call (:data:`EVENT_TABLES`)."""
         if name == "orders":
-            ev = np.concatenate(self.out_orders) if self.out_orders else np.zeros(0, EVENT_ORDER_DTYPE)
+            ev = _joined(self.out_orders, np.zeros(0, EVENT_ORDER_DTYPE))
             self.out_orders = []
             return ev
         if name != "trades":
@@ -525,9 +541,32 @@ class MarketOperator:
 
                 return np.zeros(0, FLEX_EVENT_DTYPE if name == "flex" else REQUEST_EVENT_DTYPE)
             return self.flex.take_events(name)
-        ev = np.concatenate(self.out_events) if self.out_events else np.zeros(0, EVENT_TRADE_DTYPE)
+        ev = _joined(self.out_events, np.zeros(0, EVENT_TRADE_DTYPE))
         self.out_events = []
         return ev
+
+
+def _joined(parts: list[np.ndarray], empty: np.ndarray) -> np.ndarray:
+    """The operator's own output parts as one array: ``empty`` for none, the part itself for one
+    (each part is built fresh for the output and not kept), else their concatenation."""
+    if not parts:
+        return empty
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _stamp(batch: np.ndarray, now_ms: int) -> None:
+    """Set ``arrival_ms`` of messages not stamped yet (< 0) to ``now_ms``, in place."""
+    arr = batch["arrival_ms"]
+    arr[arr < 0] = now_ms
+
+
+def _split(records: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(records[mask], records[~mask])`` without copying when one side is empty."""
+    if mask.all():
+        return records, records[:0]
+    if not mask.any():
+        return records[:0], records
+    return records[mask], records[~mask]
 
 
 #: Profile-driven element columns of the DSO's base state: the same the grid simulator drives.

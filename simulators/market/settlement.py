@@ -57,6 +57,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from simulators.common import messages as msgs
 from simulators.common.tariffs import BlockBiller, retail_bill_eur, retail_residual_mwh
 
 log = logging.getLogger(__name__)
@@ -219,21 +220,22 @@ class Ledger:
 
     def settle_meters(self, meters: np.ndarray) -> None:
         """Replace the provisional retail money of metered agents by the residual rule (module docstring)."""
-        for iv in np.unique(meters["interval_s"]).tolist():
-            m = meters[meters["interval_s"] == iv]
+        ivs = meters["interval_s"]
+        for iv in np.unique(ivs).tolist():
+            m = msgs.select(meters, ivs == iv)  # selections keeping every reading are no copies
             bk = self._booked.get(int(iv))
             if bk is None:
                 log.warning("meter readings for interval %s s without an open booking (not cleared or too old)", iv)
                 continue
             a = m["sender"].astype(np.int64)
             ok = self._valid(a)
-            a, m = a[ok], m[ok]
+            a, m = a[ok], msgs.select(m, ok)
             _, first = np.unique(a, return_index=True)
             fresh = np.zeros(len(a), dtype=bool)
             fresh[first] = True
             fresh &= ~bk.metered[a]
             self.duplicate_meters += int((~fresh).sum())
-            a, m = a[fresh], m[fresh]
+            a, m = a[fresh], msgs.select(m, fresh)
             bk.metered[a] = True
             np.subtract.at(self.bill_open_eur, a, bk.cost_eur[a])
             imp, exp_ = m["quantity_mwh"], m["quantity2_mwh"]

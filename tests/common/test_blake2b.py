@@ -7,7 +7,7 @@ import pytest
 
 from simulators.common import blake2b
 from simulators.common import messages as msgs
-from simulators.common.auth import _FIELDS, KeyRing, verify
+from simulators.common.auth import _FIELDS, KeyRing, SeenIds, verify
 
 
 def _hashlib_tags(ring: KeyRing, orders: np.ndarray) -> np.ndarray:
@@ -67,7 +67,7 @@ def test_altered_or_foreign_order_is_rejected():
     o["tag"][7] = other.tags(o[7:8])[0]  # signed with a foreign key
     o["tag"][9] = 0  # unsigned
     o["sender"][11] = o["sender"][11] + 1  # posing as another agent
-    forged, replayed = verify(o, ring, set())
+    forged, replayed = verify(o, ring, SeenIds())
     assert np.flatnonzero(forged).tolist() == [3, 7, 9, 11]
     assert not replayed.any()
 
@@ -76,7 +76,7 @@ def test_replays_rejected_across_and_within_batches():
     # hand-made: same expectations as the per-message loop this replaced
     ring = KeyRing(b"r" * 32)
     o = ring.sign(_orders(6))
-    seen: set[int] = set()
+    seen = SeenIds()
     batch = np.concatenate([o[:3], o[1:2]])  # order 1 twice in one batch
     forged, replayed = verify(batch, ring, seen)
     assert not forged.any() and replayed.tolist() == [False, False, False, True]
@@ -84,4 +84,51 @@ def test_replays_rejected_across_and_within_batches():
     again["quantity_mwh"][2] += 1.0  # the second copy of 3 is altered: forged, not a replay
     forged, replayed = verify(again, ring, seen)
     assert forged.tolist() == [False, False, True] and replayed.tolist() == [True, False, False]
-    assert seen == set(o["msg_id"][:4].tolist())
+    assert seen.to_set() == set(o["msg_id"][:4].tolist())
+
+
+def test_strided_records_and_wide_sender_range_match_hashlib():
+    # a field view of wider records (as the inbox hands messages over) is tagged like a packed copy;
+    # a sender set wider than the lookup table's span takes the binary search, same tags
+    from simulators.common.inbox import handover_records
+
+    o = _orders(300, seed=3)
+    view = handover_records(o, np.zeros(len(o), dtype=np.int64))["msg"]
+    assert not view.flags.c_contiguous
+    ring = KeyRing(b"s" * 32)
+    assert np.array_equal(ring.tags(view), _hashlib_tags(ring, o))
+    wide = KeyRing(b"s" * 32)
+    wide.TABLE_SPAN = 100  # the test senders span 420 ids
+    assert np.array_equal(wide.tags(o), _hashlib_tags(ring, o))
+    assert len(wide._table) == 0
+
+
+def _verify_with_set(orders, ring, seen: set):
+    """The per-message reference: a Python set of accepted ids, batch order decides duplicates."""
+    good = orders["tag"] == ring.tags(orders)
+    replayed = np.zeros(len(orders), dtype=bool)
+    for i in np.flatnonzero(good):
+        m = int(orders["msg_id"][i])
+        replayed[i] = m in seen
+        seen.add(m)
+    return ~good, replayed
+
+
+def test_seen_ids_equal_a_python_set_over_many_batches():
+    # random batches with replays from earlier batches, duplicates within a batch and forged copies;
+    # 40 batches make the sorted runs merge several times
+    rng = np.random.default_rng(7)
+    ring = KeyRing(b"q" * 32)
+    pool = ring.sign(_orders(3000, seed=5))
+    seen, ref = SeenIds(), set()
+    for _ in range(40):
+        batch = pool[rng.integers(0, len(pool), rng.integers(0, 200))].copy()
+        batch["tag"][rng.random(len(batch)) < 0.05] ^= np.uint64(1)
+        got, want = verify(batch, ring, seen), _verify_with_set(batch, ring, ref)
+        assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+        assert len(seen) == len(ref)
+    assert seen.to_set() == ref
+    runs = [len(r) for r in seen._runs]  # each run more than twice the next: at most log2(N) + 1 runs
+    assert all(a > 2 * b for a, b in zip(runs, runs[1:])) and len(runs) <= np.log2(len(ref)) + 1
+    some = next(iter(ref))
+    assert some in seen and -5 not in seen

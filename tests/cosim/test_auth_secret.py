@@ -21,7 +21,7 @@ import pytest
 from cosim.config import load_scenario
 from cosim.world import master_secret, run_scenario, split_seeds
 from simulators.common import messages as msgs
-from simulators.common.auth import AuthKeyError, KeyRing, read_key_file, verify
+from simulators.common.auth import AuthKeyError, KeyRing, SeenIds, read_key_file, verify
 from simulators.ict.model import target_interval_s
 
 BASE = ["duration=3h", "start=2016-06-06T09:00:00", "ict.technologies={ideal: 1.0}"]
@@ -62,7 +62,7 @@ def test_secret_is_random_not_from_seed():
     book["sender"] = [0, 1, 2]
     book["interval_s"] = 900
     old.sign(book)
-    forged, _ = verify(book, KeyRing(a), set())
+    forged, _ = verify(book, KeyRing(a), SeenIds())
     assert forged.all()
 
 

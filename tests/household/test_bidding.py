@@ -231,3 +231,22 @@ def test_retail_quantity_of_an_order_below_the_tariff_is_not_delivered(rural_net
         m.receive(r)
         outs.append(m.step(1)[0])
     assert np.array_equal(outs[0]["p_mw"], outs[1]["p_mw"])
+
+
+def test_step_order_equals_the_lexsort_of_the_steps():
+    # the sort-free step order against np.lexsort (the code it replaced) on slot prices with
+    # many ties, NaN, -0.0 and limits equal to the retail price; scalar and per-home retail
+    rng = np.random.default_rng(5)
+    n, s = 400, B.N_SLOTS
+    raw = rng.choice([np.nan, -0.0, 0.0, 20.0, 80.0, 300.0, np.inf], size=(n, s))
+    some = rng.random((n, s)) < 0.5
+    raw[some] = rng.integers(0, 5, (n, s))[some] * 40.0  # more ties, with the retail prices too
+    price = np.take_along_axis(raw, np.argsort(-raw, axis=1, kind="stable"), axis=1)  # as sorted_slots
+    for retail in (80.0, rng.choice([np.nan, 0.0, 40.0, 80.0, 300.0], n)):
+        live = rng.random(n + 2 * n * s) < 0.7
+        home = np.concatenate([np.arange(n), np.repeat(np.arange(n), s), np.repeat(np.arange(n), s)])
+        side = np.concatenate([np.ones(n), np.ones(n * s), -np.ones(n * s)]).astype(np.int8)
+        lim = np.concatenate([np.broadcast_to(retail, (n,)), price.ravel(), price.ravel()])
+        idx = np.flatnonzero(live)
+        want = idx[np.lexsort((-lim[idx], side[idx], home[idx]))]
+        assert np.array_equal(B._step_order(price, retail, live), want)

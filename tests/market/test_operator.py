@@ -7,7 +7,7 @@ import pytest
 
 from simulators.common.messages import Kind
 from simulators.market import make_orders
-from simulators.common.auth import KeyRing, verify
+from simulators.common.auth import KeyRing, SeenIds, verify
 from simulators.market.mosaik import META, MarketSim
 from simulators.market.settlement import Ledger
 
@@ -26,7 +26,7 @@ def signed_book(ring, k, n=4, start_id=0, arrival_ms=None):
 def test_forged_and_replayed_rejected():
     ring = KeyRing(1)
     o = signed_book(ring, 1)
-    seen: set[int] = set()
+    seen = SeenIds()
     forged, replayed = verify(o, ring, seen)
     assert not forged.any() and not replayed.any()
     forged, replayed = verify(o, ring, seen)  # same batch again: all replays
