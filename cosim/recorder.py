@@ -44,6 +44,7 @@ import logging
 import os
 import secrets
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
 
@@ -287,6 +288,7 @@ class _Series:
         self.ds = create_series(f, sim, name, self.shape, dtype, meta.get("unit", ""),
                                 meta.get("entities", []), chunk, compression, level)
         self.buf = np.empty((chunk, *self.shape), dtype=dtype)
+        self.spare: np.ndarray | None = None  # a buffer back from the writer thread, reused
         self.n = 0
 
 
@@ -303,6 +305,17 @@ class HDF5Sink:
         Written to ``/`` at open (scenario YAML, seed, start, ...).
     chunk_steps : int
         Rows buffered per dataset before a write (also the HDF5 chunk length).
+
+    Writing behind
+    --------------
+    When ``chunk_steps`` rows are buffered, :meth:`end_row` hands the full
+    buffers to one writer thread and goes on with fresh ones: compressing a
+    district day's rows (about 420 MB raw) takes seconds, and h5py releases the
+    GIL while HDF5 compresses, so the writing overlaps the next rows' simulation
+    on another core. At most one block is in flight: the next block, and
+    :meth:`flush` and :meth:`close`, wait for it first, and a write error in the
+    thread is raised there as :class:`RecorderWriteError`. The bytes written
+    are the same as when writing in the calling thread.
     """
 
     def __init__(self, path: str | Path, root_attrs: dict, chunk_steps: int = 96,
@@ -347,7 +360,10 @@ class HDF5Sink:
         self._events: dict[str, h5py.Dataset] = {}
         self._ev_buf: dict[str, list[np.ndarray]] = {}
         self._row: dict[tuple[str, str], np.ndarray] = {}
-        self.rows_written = 0
+        self.rows_written = 0  # rows handed to the file (written, or being written behind)
+        self.rows_on_disk = 0  # rows whose write has finished
+        self._writer: ThreadPoolExecutor | None = None
+        self._inflight: tuple[Future, list] | None = None  # (the block's write, its buffers)
 
     def _reserve(self, n_bytes: int) -> None:
         """Write (not just allocate) ``n_bytes`` beside the result, freed on a write error."""
@@ -404,7 +420,7 @@ class HDF5Sink:
         self._row.clear()
         self._time_buf.append(int(time_s))
         if len(self._time_buf) >= self.chunk:
-            self.flush()
+            self._flush_behind()
 
     def _pad(self, s: _Series) -> None:
         """Fill the rows before a late-appearing series with NaN (False)."""
@@ -424,43 +440,98 @@ class HDF5Sink:
         if len(records):
             self._ev_buf.setdefault(name, []).append(records)
 
-    def _flush_events(self) -> None:
-        for name, parts in self._ev_buf.items():
-            if not parts:
-                continue
-            records = np.concatenate(parts)
-            ds = self._events.get(name)
-            if ds is None:
-                ds = self._events[name] = create_events(self.f, name, records.dtype, self.compression)
-            append_rows(ds, records)
-            parts.clear()
-
     def flush(self) -> None:
         """Write buffered rows and events; afterwards all committed rows are on disk.
 
         Raises
         ------
         RecorderWriteError
-            The file system refused a write (disk full, I/O error). The
-            buffered rows are dropped, the disk reserve is freed so that
-            :meth:`close` can still record the status.
+            The file system refused a write (disk full, I/O error), now or in
+            the block written behind. The buffered rows are dropped, the disk
+            reserve is freed so that :meth:`close` can still record the status.
         """
         if self.failed_write is not None:
             raise RecorderWriteError(self._write_problem(self.failed_write))
+        self._wait_behind()
+        self._write_block(self._take_block(), failed=self._failed)
+
+    def _flush_behind(self) -> None:
+        """Hand the buffered block to the writer thread (after the previous one has finished)."""
+        if self.failed_write is not None:
+            raise RecorderWriteError(self._write_problem(self.failed_write))
+        self._wait_behind()
+        block = self._take_block()
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cosim-recorder")
+        self._inflight = (self._writer.submit(self._write_block, block), block["series"])
+
+    def _wait_behind(self) -> None:
+        """Wait for the block in flight; raise its write error; take its buffers back for reuse."""
+        if self._inflight is None:
+            return
+        future, series = self._inflight
+        self._inflight = None
+        exc = future.result()
+        for s, buf, _n in series:
+            s.spare = buf
+        if exc is not None:
+            self._failed(exc)
+
+    def _failed(self, exc: Exception) -> None:
+        self.failed_write = exc if isinstance(exc, OSError) else OSError(errno.EIO, str(exc))
+        self._discard_buffers()
+        self._drop_reserve()
+        raise RecorderWriteError(self._write_problem(self.failed_write))
+
+    def _take_block(self) -> dict:
+        """The buffered rows and events as one block to write; the buffers start anew."""
+        n = len(self._time_buf)
+        block = {"start": self.rows_written, "time": list(self._time_buf), "series": [], "events": {}}
+        if n:
+            for s in self._series.values():
+                block["series"].append((s, s.buf, s.n))
+                s.buf = s.spare if s.spare is not None else np.empty_like(s.buf)
+                s.spare = None
+                s.n = 0
+            self.rows_written += n
+            self._time_buf.clear()
+        for name, parts in self._ev_buf.items():
+            if parts:
+                block["events"][name] = list(parts)
+                parts.clear()
+        return block
+
+    def _write_block(self, block: dict, failed=None) -> Exception | None:
+        """Write a block (:meth:`_take_block`); a write error is returned, or passed to ``failed``."""
         try:
-            self._flush()
+            start, n = block["start"], len(block["time"])
+            if n:
+                self._time.resize(start + n, axis=0)
+                self._time[start:] = block["time"]
+                for s, buf, rows in block["series"]:
+                    s.ds.resize(start + rows, axis=0)
+                    s.ds[start:start + rows] = buf[:rows]
+            for name, parts in block["events"].items():
+                records = np.concatenate(parts)
+                ds = self._events.get(name)
+                if ds is None:
+                    ds = self._events[name] = create_events(self.f, name, records.dtype, self.compression)
+                append_rows(ds, records)
+            self.f.attrs["n_steps_done"] = start + n
+            self.f.flush()
+            self.rows_on_disk = start + n
         except (OSError, RuntimeError, ValueError) as exc:  # h5py reports a failed write as any of these
-            self.failed_write = exc if isinstance(exc, OSError) else OSError(errno.EIO, str(exc))
-            self._discard_buffers()
-            self._drop_reserve()
-            raise RecorderWriteError(self._write_problem(self.failed_write)) from None
+            if failed is None:
+                return exc
+            failed(exc)
+        return None
 
     def _write_problem(self, exc: OSError) -> str:
         text = str(exc)
         # h5py's OSError carries errno only in its text ("errno = 28")
         full = exc.errno == errno.ENOSPC or "errno = 28" in text or os.strerror(errno.ENOSPC) in text
         why = "the disk is full" if full else (exc.strerror or " ".join(text.split())[:200])
-        return f"cannot write {self.running.name}: {why}; {self.rows_written} steps were written"
+        return f"cannot write {self.running.name}: {why}; {self.rows_on_disk} steps were written"
 
     def _discard_buffers(self) -> None:
         self._time_buf.clear()
@@ -470,24 +541,18 @@ class HDF5Sink:
             parts.clear()
         self._row.clear()
 
-    def _flush(self) -> None:
-        n = len(self._time_buf)
-        if n:
-            start = self.rows_written
-            self._time.resize(start + n, axis=0)
-            self._time[start:] = self._time_buf
-            for s in self._series.values():
-                s.ds.resize(start + s.n, axis=0)
-                s.ds[start:start + s.n] = s.buf[: s.n]
-                s.n = 0
-            self.rows_written += n
-            self._time_buf.clear()
-        self._flush_events()
-        self.f.attrs["n_steps_done"] = self.rows_written
-        self.f.flush()
+    def _stop_writer(self) -> None:
+        """Wait for a block in flight (its error is dropped: the caller is failing already) and end the thread."""
+        if self._inflight is not None:
+            self._inflight[0].result()
+            self._inflight = None
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+            self._writer = None
 
     def discard(self) -> None:
         """Close and delete the run's file (the run never started) and release the lock."""
+        self._stop_writer()
         if not self.closed:
             try:
                 self.f.close()
@@ -526,6 +591,7 @@ class HDF5Sink:
                 status = "failed"
             if str(exc) not in error:
                 error = f"{error}; {exc}" if error else str(exc)
+        self._stop_writer()
         self._drop_reserve()  # the space it held is for these last metadata writes
         try:
             self.f.attrs["status"] = status

@@ -135,14 +135,17 @@ def test_error_at_set_up_closes_the_file_as_failed(tmp_path, monkeypatch):
 ENOSPC_PRELUDE = """
     import errno
     from cosim.recorder import HDF5Sink
-    _orig = HDF5Sink._flush
+    _orig = HDF5Sink._write_block
     _n = {"calls": 0}
-    def _full(self):
+    def _full(self, block, failed=None):  # in the writer thread (failed None) or the caller's
         _n["calls"] += 1
         if _n["calls"] >= 3:  # the third block no longer fits
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return _orig(self)
-    HDF5Sink._flush = _full
+            exc = OSError(errno.ENOSPC, "No space left on device")
+            if failed is None:
+                return exc
+            failed(exc)
+        return _orig(self, block, failed)
+    HDF5Sink._write_block = _full
 """
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from cosim.config import load_scenario
-from cosim.recorder import HDF5Sink, LAYOUT_VERSION
+from cosim.recorder import LAYOUT_VERSION, HDF5Sink, partial_path
 from cosim.world import run_scenario
 
 ROOT_ATTRS = ("layout_version", "cosim_version", "scenario_yaml", "scenario_sha256", "seed",
@@ -87,3 +87,61 @@ def test_events_append(tmp_path):
     sink.append_events("trades", np.array([(3, 4.0), (5, 6.0)], dtype=dt))
     with h5py.File(sink.close("complete")) as f:
         np.testing.assert_array_equal(f["events/trades"]["a"], [1, 3, 5])
+
+
+def test_blocks_written_behind_keep_every_row_while_the_writer_is_slow(tmp_path, monkeypatch):
+    """The writer thread holds a block while later rows are buffered: no buffer is reused too early.
+
+    Hand calculation: rows t = 0..19 of ``a = t`` and ``b = [t, -t]`` read back exactly.
+    """
+    import threading
+    import time
+
+    orig = HDF5Sink._write_block
+    threads = set()
+
+    def slow(self, block, failed=None):
+        threads.add(threading.current_thread().name)
+        time.sleep(0.02)
+        return orig(self, block, failed)
+
+    monkeypatch.setattr(HDF5Sink, "_write_block", slow)
+    sink = HDF5Sink(tmp_path / "w.h5", {}, chunk_steps=3)
+    for t in range(20):
+        sink.record("grid", "a", float(t))
+        sink.record("market", "b", np.array([t, -t], dtype=float))
+        sink.end_row(t * 900)
+    with h5py.File(sink.close("complete")) as f:
+        np.testing.assert_array_equal(f["series/grid/a"][()], np.arange(20.0))
+        np.testing.assert_array_equal(f["series/market/b"][()], np.c_[np.arange(20.0), -np.arange(20.0)])
+        assert f.attrs["n_steps_done"] == 20 and f["time"].shape == (20,)
+    assert any(name.startswith("cosim-recorder") for name in threads)  # some blocks were written behind
+
+
+def test_a_write_error_behind_is_raised_at_the_next_block_and_the_file_closes_failed(tmp_path, monkeypatch):
+    import errno
+
+    from cosim.errors import RecorderWriteError
+
+    orig = HDF5Sink._write_block
+    calls = {"n": 0}
+
+    def full(self, block, failed=None):
+        calls["n"] += 1
+        if calls["n"] == 2:  # the second block (rows 2-3) no longer fits
+            exc = OSError(errno.ENOSPC, "No space left on device")
+            return exc if failed is None else failed(exc)
+        return orig(self, block, failed)
+
+    monkeypatch.setattr(HDF5Sink, "_write_block", full)
+    sink = HDF5Sink(tmp_path / "x.h5", {}, chunk_steps=2, reserve_bytes=0)
+    with pytest.raises(RecorderWriteError, match="disk is full; 2 steps were written"):
+        for t in range(10):
+            sink.record("grid", "a", float(t))
+            sink.end_row(t * 900)
+    assert t == 5  # raised when the third block was handed over, after the second had failed
+    with pytest.raises(RecorderWriteError, match="disk is full"):
+        sink.close("complete")
+    with h5py.File(partial_path(tmp_path / "x.h5")) as f:
+        assert f.attrs["status"] == "failed" and f.attrs["n_steps_done"] == 2
+        np.testing.assert_array_equal(f["series/grid/a"][()], [0.0, 1.0])
