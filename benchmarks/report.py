@@ -41,20 +41,24 @@ def _machine(m: dict) -> list[str]:
 def _headline(res: dict) -> list[str]:
     out = ["## " + ", ".join(f"({k})" for k in res["workloads"]) + ": full stack vs pandapower `run_timeseries` "
            "(grid only)", "",
-           "| workload | steps | cosim wall [s] | set-up [s] | cosim [ms/step] | steps/s | peak RSS [MB] "
+           "| workload | steps | cosim wall [s] | set-up [s] | cosim [ms/step] | closing the file [s] "
+           "| cosim incl. closing [ms/step] | steps/s | peak RSS [MB] "
            "| reference steps | reference [ms/step] | reference total [s] | ratio per step | ratio total "
            "| speed-up per step | speed-up total |",
-           "|" + "---|" * 14]
+           "|" + "---|" * 16]
     for key, w in res["workloads"].items():
         c, r, k = w["cosim"], w["reference"], w["compare"]
         ext = " (extrapolated)" if k["ref_total_extrapolated"] else ""
         out.append(
             f"| {w['title']} (`{w['grid']}`) | {c['steps']:,} | {c['wall_time_s']:.1f} | {c['setup_s']:.1f} "
-            f"| {c['ms_per_step']:.2f} | {c['steps_per_s']:.0f} | {c['peak_rss_mb']:.0f} | {r['steps']:,} "
+            f"| {c['ms_per_step']:.2f} | {c.get('close_s', float('nan')):.1f} "
+            f"| {c.get('ms_per_step_incl_close', float('nan')):.2f} | {c['steps_per_s']:.0f} | {c['peak_rss_mb']:.0f} | {r['steps']:,} "
             f"| {r['ms_per_step']:.2f} | {k['ref_total_s']:.1f}{ext} | {k['ratio_per_step']:.3f} "
             f"| {k['ratio_total']:.3f} | {k['speedup_per_step']:.2f}x | {k['speedup_total']:.2f}x |")
     out += ["", "Ratios are cosim / pandapower (lower is better); speed-ups are their inverses. "
-            "Per step: run time without set-up / steps (reference: `run_timeseries` alone / steps). "
+            "Per step: run time without set-up / steps (reference: `run_timeseries` alone / steps); "
+            "*incl. closing* adds closing the result file, which writes the last block of rows "
+            "(`RunSummary.wall_time_s` stops before it). "
             "Total: cosim `wall_time_s` (set-up included) / reference net build + numba warm-up + "
             "controller set-up + run. Reference peak RSS: "
             + ", ".join(f"({k}) {w['reference']['peak_rss_mb']:.0f} MB" for k, w in res["workloads"].items())
