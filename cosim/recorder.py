@@ -171,10 +171,15 @@ def write_static_table(f: h5py.File, sim: str, table: str, columns: Mapping[str,
         g.create_dataset(str(col), data=values)
 
 
-def create_events(f: h5py.File, name: str, dtype: np.dtype, compression: str | None) -> h5py.Dataset:
-    """Create the empty, growable event table ``/events/<name>`` of structured ``dtype``."""
+def create_events(f: h5py.File, name: str, dtype: np.dtype, compression: str | None,
+                  level: int | None = None) -> h5py.Dataset:
+    """Create the empty, growable event table ``/events/<name>`` of structured ``dtype``.
+
+    ``level`` applies to gzip, as for the series (``output.compression_level``).
+    """
+    opts = {"compression_opts": level} if compression == "gzip" and level is not None else {}
     return f.require_group("events").create_dataset(
-        name, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(4096,), compression=compression,
+        name, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(4096,), compression=compression, **opts,
     )
 
 
@@ -515,7 +520,8 @@ class HDF5Sink:
                 records = np.concatenate(parts)
                 ds = self._events.get(name)
                 if ds is None:
-                    ds = self._events[name] = create_events(self.f, name, records.dtype, self.compression)
+                    ds = self._events[name] = create_events(self.f, name, records.dtype, self.compression,
+                                                            self.level)
                 append_rows(ds, records)
             self.f.attrs["n_steps_done"] = start + n
             self.f.flush()

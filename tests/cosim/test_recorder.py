@@ -145,3 +145,14 @@ def test_a_write_error_behind_is_raised_at_the_next_block_and_the_file_closes_fa
     with h5py.File(partial_path(tmp_path / "x.h5")) as f:
         assert f.attrs["status"] == "failed" and f.attrs["n_steps_done"] == 2
         np.testing.assert_array_equal(f["series/grid/a"][()], [0.0, 1.0])
+
+
+def test_events_use_the_configured_gzip_level(tmp_path):
+    """output.compression_level applies to /events as to /series (both were level 4 and 1 before)."""
+    sink = HDF5Sink(tmp_path / "g.h5", {}, chunk_steps=2, compression="gzip", compression_level=2)
+    sink.record("grid", "a", np.arange(3.0))
+    sink.append_events("trades", np.zeros(3, dtype=[("a", "i8")]))
+    sink.end_row(0)
+    with h5py.File(sink.close("complete")) as f:
+        assert f["events/trades"].compression == "gzip" and f["events/trades"].compression_opts == 2
+        assert f["series/grid/a"].compression_opts == 2
