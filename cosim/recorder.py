@@ -475,8 +475,8 @@ class HDF5Sink:
         if self._inflight is None:
             return
         future, series = self._inflight
+        exc = future.result()  # an interrupt here leaves the block in flight, for close() to wait for
         self._inflight = None
-        exc = future.result()
         for s, buf, _n in series:
             s.spare = buf
         if exc is not None:
@@ -550,7 +550,7 @@ class HDF5Sink:
     def _stop_writer(self) -> None:
         """Wait for a block in flight (its error is dropped: the caller is failing already) and end the thread."""
         if self._inflight is not None:
-            self._inflight[0].result()
+            self._inflight[0].result()  # its error, if any, is not raised: the caller is failing already
             self._inflight = None
         if self._writer is not None:
             self._writer.shutdown(wait=True)

@@ -156,3 +156,41 @@ def test_events_use_the_configured_gzip_level(tmp_path):
     with h5py.File(sink.close("complete")) as f:
         assert f["events/trades"].compression == "gzip" and f["events/trades"].compression_opts == 2
         assert f["series/grid/a"].compression_opts == 2
+
+
+def test_an_interrupt_while_waiting_for_the_writer_leaves_the_block_for_close(tmp_path, monkeypatch):
+    """Ctrl-C (or a signal handler's exception) while the next block waits for the one in flight:
+    close() must wait for that block again, not write over it. Hand calculation: the four completed
+    rows 0..3 read back (rows 0-1 from the writer, 2-3 written at close); the staged row 4 is dropped."""
+    import concurrent.futures
+    import time
+
+    orig_write = HDF5Sink._write_block
+
+    def slow(self, block, failed=None):
+        time.sleep(0.2)
+        return orig_write(self, block, failed)
+
+    monkeypatch.setattr(HDF5Sink, "_write_block", slow)
+    orig_result = concurrent.futures.Future.result
+    state = {"armed": False}
+
+    def interrupted(self, timeout=None):
+        if state["armed"]:
+            state["armed"] = False
+            raise KeyboardInterrupt
+        return orig_result(self, timeout)
+
+    monkeypatch.setattr(concurrent.futures.Future, "result", interrupted)
+    sink = HDF5Sink(tmp_path / "i.h5", {}, chunk_steps=2)
+    with pytest.raises(KeyboardInterrupt):
+        for t in range(7):
+            sink.record("grid", "a", float(t))
+            if t == 3:
+                state["armed"] = True  # the block of rows 2-3 waits for rows 0-1's write
+            sink.end_row(t * 900)
+    assert t == 3
+    sink.record("grid", "a", 4.0)  # the run is stopped; a half-staged row is dropped by close
+    with h5py.File(sink.close("interrupted")) as f:
+        np.testing.assert_array_equal(f["series/grid/a"][()], [0.0, 1.0, 2.0, 3.0])
+        assert f.attrs["status"] == "interrupted" and f.attrs["n_steps_done"] == 4
