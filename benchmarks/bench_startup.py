@@ -99,7 +99,8 @@ def process_times(repeat: int) -> dict:
             "bare_imports": [sys.executable, "-c", BARE_IMPORTS],
             "help": [sys.executable, "-m", "cosim", "--help"],
             "grids": [sys.executable, "-m", "cosim", "grids"],
-            "run_default": [sys.executable, "-m", "cosim", "run", "-q", "-o", out_h5],
+            # --force: every repeat writes the same path (without it the second run is refused)
+            "run_default": [sys.executable, "-m", "cosim", "run", "-q", "--force", "-o", out_h5],
         }
         _timed(cmds["run_default"], env)  # fills the cache (grid, code list)
         res, cpu = {}, {}

@@ -347,7 +347,11 @@ def bench_main(args) -> int:
         n = WORKLOADS[key]["steps"]
         res["workloads"][key] = run_workload(key, n, n)
     if not args.skip_startup:
-        res["startup"] = run_startup(args.startup_repeat)
+        try:  # a failing part must not lose the workloads measured so far
+            res["startup"] = run_startup(args.startup_repeat)
+        except (RuntimeError, subprocess.TimeoutExpired) as exc:
+            log.error("(e) start-up failed: %s", exc)
+            res.setdefault("errors", {})["startup"] = str(exc)
     if not args.skip_micro:
         res["micro"] = run_micro()
     b_rec = res["workloads"]["b"]["cosim"]
