@@ -43,6 +43,7 @@ import json
 import logging
 import os
 import secrets
+import zlib
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from importlib import metadata
@@ -52,8 +53,14 @@ import h5py
 import mosaik_api_v3
 import numpy as np
 import pandas as pd
+from h5py import h5t, h5z
 
 from .errors import OutputBusy, OutputPathError, RecorderWriteError
+
+try:  # ISA-L's deflate: level-1 output of zlib's size at a sixth of its time (encode_chunk)
+    from isal import isal_zlib as _isal_zlib
+except ImportError:  # pragma: no cover - a platform without python-isal wheels: zlib encodes all levels
+    _isal_zlib = None
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +190,63 @@ def create_events(f: h5py.File, name: str, dtype: np.dtype, compression: str | N
     )
 
 
+# ------------------------------------------------------------------ chunks
+def deflate_engine(level: int) -> str:
+    """Which deflate encoder writes gzip ``level``: ``isal`` for level 1, ``zlib`` otherwise.
+
+    On a district day's rows and events (424 MB raw, 1,209 chunks) ISA-L's
+    level 1 wrote 116.6 MB in 0.79 s and zlib's level 1 115.9 MB in 4.90 s
+    (one thread; benchmarks/RESULTS.md). ISA-L's other levels are not zlib's,
+    so every other level keeps zlib's own encoder and meaning.
+    """
+    return "isal" if level == 1 and _isal_zlib is not None else "zlib"
+
+
+def encode_chunk(chunk: np.ndarray, shuffle: bool, level: int) -> bytes:
+    """The stored bytes of one full HDF5 chunk after HDF5's shuffle and deflate filters.
+
+    HDF5's shuffle filter stores byte ``j`` of element ``i`` at ``j * n + i``
+    (all first bytes, then all second bytes, ...): the transpose of the
+    ``(n, itemsize)`` byte matrix. Its deflate filter stores one zlib stream
+    (RFC 1950), which any zlib inflates whatever encoder wrote it; h5py and
+    every HDF5 reader read the chunk with their own filters.
+    """
+    raw = np.ascontiguousarray(chunk).reshape(-1)
+    data = raw.view(np.uint8)
+    if shuffle and raw.dtype.itemsize > 1:
+        data = data.reshape(-1, raw.dtype.itemsize).T.copy()
+    if deflate_engine(level) == "isal":
+        return _isal_zlib.compress(data, level)
+    return zlib.compress(data, level)
+
+
+def direct_chunk_filters(ds: h5py.Dataset, dtype: np.dtype) -> tuple[bool, int] | None:
+    """``(shuffle, level)`` if :func:`encode_chunk` can write ``ds``'s chunks, else None.
+
+    That is a chunked dataset whose filters are exactly [shuffle,] deflate and
+    whose file type has the memory layout of ``dtype`` (size and, for records,
+    every field's offset); anything else is written through HDF5's own filters.
+    """
+    if ds.chunks is None or dtype.hasobject:
+        return None
+    dcpl = ds.id.get_create_plist()
+    filters = [dcpl.get_filter(i) for i in range(dcpl.get_nfilters())]
+    codes = [f[0] for f in filters]
+    if codes not in ([h5z.FILTER_SHUFFLE, h5z.FILTER_DEFLATE], [h5z.FILTER_DEFLATE]):
+        return None
+    ftype = ds.id.get_type()
+    if ftype.get_size() != dtype.itemsize:
+        return None
+    if dtype.names:
+        if not isinstance(ftype, h5t.TypeCompoundID) or ftype.get_nmembers() != len(dtype.names):
+            return None
+        for i in range(ftype.get_nmembers()):
+            name = ftype.get_member_name(i).decode()
+            if name not in dtype.fields or ftype.get_member_offset(i) != dtype.fields[name][1]:
+                return None
+    return codes[0] == h5z.FILTER_SHUFFLE, int(filters[-1][2][0])
+
+
 def append_rows(ds: h5py.Dataset, rows: np.ndarray) -> None:
     """Append ``rows`` along the first (time or record) axis of ``ds``."""
     n = ds.shape[0]
@@ -295,6 +359,7 @@ class _Series:
         self.buf = np.empty((chunk, *self.shape), dtype=dtype)
         self.spare: np.ndarray | None = None  # a buffer back from the writer thread, reused
         self.n = 0
+        self.direct = direct_chunk_filters(self.ds, self.buf.dtype)  # (shuffle, level) or None
 
 
 class HDF5Sink:
@@ -363,12 +428,14 @@ class HDF5Sink:
         self._series: dict[tuple[str, str], _Series] = {}
         self._meta: dict[tuple[str, str], dict] = {}
         self._events: dict[str, h5py.Dataset] = {}
+        self._events_direct: dict[str, tuple[bool, int] | None] = {}
         self._ev_buf: dict[str, list[np.ndarray]] = {}
         self._row: dict[tuple[str, str], np.ndarray] = {}
         self.rows_written = 0  # rows handed to the file (written, or being written behind)
         self.rows_on_disk = 0  # rows whose write has finished
         self._writer: ThreadPoolExecutor | None = None
         self._inflight: tuple[Future, list] | None = None  # (the block's write, its buffers)
+        self._encoders: ThreadPoolExecutor | None = None  # chunk encoders (_write_block)
 
     def _reserve(self, n_bytes: int) -> None:
         """Write (not just allocate) ``n_bytes`` beside the result, freed on a write error."""
@@ -507,22 +574,38 @@ class HDF5Sink:
         return block
 
     def _write_block(self, block: dict, failed=None) -> Exception | None:
-        """Write a block (:meth:`_take_block`); a write error is returned, or passed to ``failed``."""
+        """Write a block (:meth:`_take_block`); a write error is returned, or passed to ``failed``.
+
+        Chunks that start at the block's first row are encoded by
+        :func:`encode_chunk` on the encoder threads (``_encoders``, one per
+        core) and stored with ``write_direct_chunk``; the rest (a block
+        starting inside a chunk, after a :meth:`flush` mid-run) goes through
+        HDF5's own filters. The stored values are the same either way.
+        """
         try:
             start, n = block["start"], len(block["time"])
+            pending: list[tuple[h5py.Dataset, tuple[int, ...], Future]] = []
             if n:
                 self._time.resize(start + n, axis=0)
                 self._time[start:] = block["time"]
                 for s, buf, rows in block["series"]:
                     s.ds.resize(start + rows, axis=0)
-                    s.ds[start:start + rows] = buf[:rows]
+                    if s.direct is not None and start % self.chunk == 0:
+                        buf[rows:] = s.ds.fillvalue  # the unused rows of an edge chunk
+                        pending.append((s.ds, (start,) + (0,) * len(s.shape),
+                                        self._encode(buf, *s.direct)))
+                    else:
+                        s.ds[start:start + rows] = buf[:rows]
             for name, parts in block["events"].items():
                 records = np.concatenate(parts)
                 ds = self._events.get(name)
                 if ds is None:
                     ds = self._events[name] = create_events(self.f, name, records.dtype, self.compression,
                                                             self.level)
-                append_rows(ds, records)
+                    self._events_direct[name] = direct_chunk_filters(ds, records.dtype)
+                self._append_events(ds, records, self._events_direct[name], pending)
+            for ds, offset, encoded in pending:
+                ds.id.write_direct_chunk(offset, encoded.result())
             self.f.attrs["n_steps_done"] = start + n
             self.f.flush()
             self.rows_on_disk = start + n
@@ -531,6 +614,30 @@ class HDF5Sink:
                 return exc
             failed(exc)
         return None
+
+    def _append_events(self, ds: h5py.Dataset, records: np.ndarray, direct: tuple[bool, int] | None,
+                       pending: list) -> None:
+        """Append records; whole chunks from a chunk boundary on are encoded on the encoder threads."""
+        n0 = ds.shape[0]
+        ds.resize(n0 + len(records), axis=0)
+        if direct is None:
+            ds[n0:] = records
+            return
+        size = ds.chunks[0]
+        head = min(len(records), -n0 % size)  # the rest of a chunk an earlier block began
+        if head:
+            ds[n0:n0 + head] = records[:head]
+        for i in range(head, len(records), size):
+            piece = records[i:i + size]
+            if len(piece) < size:  # the last chunk, padded (beyond the extent, never read)
+                piece = np.concatenate([piece, np.zeros(size - len(piece), dtype=records.dtype)])
+            pending.append((ds, (n0 + i,), self._encode(piece, *direct)))
+
+    def _encode(self, chunk: np.ndarray, shuffle: bool, level: int) -> Future:
+        if self._encoders is None:
+            workers = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+            self._encoders = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cosim-encode")
+        return self._encoders.submit(encode_chunk, chunk, shuffle, level)
 
     def _write_problem(self, exc: OSError) -> str:
         text = str(exc)
@@ -555,6 +662,9 @@ class HDF5Sink:
         if self._writer is not None:
             self._writer.shutdown(wait=True)
             self._writer = None
+        if self._encoders is not None:
+            self._encoders.shutdown(wait=True)
+            self._encoders = None
 
     def discard(self) -> None:
         """Close and delete the run's file (the run never started) and release the lock."""
