@@ -55,6 +55,8 @@ import numpy as np
 import pandas as pd
 from h5py import h5t, h5z
 
+from simulators.common.records import concat
+
 from .errors import OutputBusy, OutputPathError, RecorderWriteError
 
 try:  # ISA-L's deflate: level-1 output of zlib's size at a sixth of its time (encode_chunk)
@@ -65,7 +67,7 @@ except ImportError:  # pragma: no cover - a platform without python-isal wheels:
 log = logging.getLogger(__name__)
 
 LAYOUT_VERSION = 1
-_PACKAGES = ("mosaik", "mosaik-api-v3", "pandapower", "simbench", "numpy",
+_PACKAGES = ("mosaik", "mosaik-api-v3", "pandapower", "simbench", "numpy", "isal",
              "pandas", "h5py", "pydantic", "lightsim2grid", "highspy", "pvlib")
 
 
@@ -245,6 +247,27 @@ def direct_chunk_filters(ds: h5py.Dataset, dtype: np.dtype) -> tuple[bool, int] 
             if name not in dtype.fields or ftype.get_member_offset(i) != dtype.fields[name][1]:
                 return None
     return codes[0] == h5z.FILTER_SHUFFLE, int(filters[-1][2][0])
+
+
+def _pieces(parts: list[np.ndarray], ends: np.ndarray, a: int, b: int) -> list[np.ndarray]:
+    """Views of records ``a:b`` of the parts joined end to end (``ends``: their cumulative lengths)."""
+    out = []
+    k = int(np.searchsorted(ends, a, side="right"))
+    while a < b:
+        first = int(ends[k - 1]) if k else 0
+        take = min(b, int(ends[k])) - a
+        out.append(parts[k][a - first:a - first + take])
+        a += take
+        k += 1
+    return out
+
+
+def _encode_records(pieces: list[np.ndarray], size: int, shuffle: bool, level: int) -> bytes:
+    """:func:`encode_chunk` of the records of ``pieces`` joined, zero-padded to ``size`` records."""
+    short = size - sum(len(p) for p in pieces)
+    if short:  # the last chunk: its padding lies beyond the extent and is never read
+        pieces = [*pieces, np.zeros(short, dtype=pieces[0].dtype)]
+    return encode_chunk(concat(pieces), shuffle, level)
 
 
 def append_rows(ds: h5py.Dataset, rows: np.ndarray) -> None:
@@ -597,13 +620,12 @@ class HDF5Sink:
                     else:
                         s.ds[start:start + rows] = buf[:rows]
             for name, parts in block["events"].items():
-                records = np.concatenate(parts)
                 ds = self._events.get(name)
                 if ds is None:
-                    ds = self._events[name] = create_events(self.f, name, records.dtype, self.compression,
+                    ds = self._events[name] = create_events(self.f, name, parts[0].dtype, self.compression,
                                                             self.level)
-                    self._events_direct[name] = direct_chunk_filters(ds, records.dtype)
-                self._append_events(ds, records, self._events_direct[name], pending)
+                    self._events_direct[name] = direct_chunk_filters(ds, parts[0].dtype)
+                self._append_events(ds, parts, self._events_direct[name], pending)
             for ds, offset, encoded in pending:
                 ds.id.write_direct_chunk(offset, encoded.result())
             self.f.attrs["n_steps_done"] = start + n
@@ -615,29 +637,36 @@ class HDF5Sink:
             failed(exc)
         return None
 
-    def _append_events(self, ds: h5py.Dataset, records: np.ndarray, direct: tuple[bool, int] | None,
+    def _append_events(self, ds: h5py.Dataset, parts: list[np.ndarray], direct: tuple[bool, int] | None,
                        pending: list) -> None:
-        """Append records; whole chunks from a chunk boundary on are encoded on the encoder threads."""
+        """Append the records of ``parts``; whole chunks from a chunk boundary on are encoded on the
+        encoder threads, each joined there from the parts it covers (a district day's 144 MB of
+        messages is never joined in one piece)."""
         n0 = ds.shape[0]
-        ds.resize(n0 + len(records), axis=0)
+        ends = np.cumsum([len(p) for p in parts])
+        n = int(ends[-1])
+        ds.resize(n0 + n, axis=0)
         if direct is None:
-            ds[n0:] = records
+            ds[n0:] = concat(parts)
             return
         size = ds.chunks[0]
-        head = min(len(records), -n0 % size)  # the rest of a chunk an earlier block began
+        head = min(n, -n0 % size)  # the rest of a chunk an earlier block began
         if head:
-            ds[n0:n0 + head] = records[:head]
-        for i in range(head, len(records), size):
-            piece = records[i:i + size]
-            if len(piece) < size:  # the last chunk, padded (beyond the extent, never read)
-                piece = np.concatenate([piece, np.zeros(size - len(piece), dtype=records.dtype)])
-            pending.append((ds, (n0 + i,), self._encode(piece, *direct)))
+            ds[n0:n0 + head] = concat(_pieces(parts, ends, 0, head))
+        for i in range(head, n, size):
+            pieces = _pieces(parts, ends, i, min(i + size, n))
+            if self._encoders is None:
+                self._start_encoders()
+            pending.append((ds, (n0 + i,), self._encoders.submit(_encode_records, pieces, size, *direct)))
 
     def _encode(self, chunk: np.ndarray, shuffle: bool, level: int) -> Future:
         if self._encoders is None:
-            workers = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
-            self._encoders = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cosim-encode")
+            self._start_encoders()
         return self._encoders.submit(encode_chunk, chunk, shuffle, level)
+
+    def _start_encoders(self) -> None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        self._encoders = ThreadPoolExecutor(max_workers=min(4, cores), thread_name_prefix="cosim-encode")
 
     def _write_problem(self, exc: OSError) -> str:
         text = str(exc)

@@ -150,3 +150,17 @@ def test_the_same_values_as_hdf5s_own_filters_and_as_no_compression(tmp_path):
         for name in ("series/grid/vm_pu", "series/market/price", "series/grid/flag", "events/orders"):
             assert fa[name][()].tobytes() == fb[name][()].tobytes(), name
         assert fa["series/grid/vm_pu"].compression == "gzip" and fa["series/grid/vm_pu"].shuffle
+
+
+def test_pieces_of_parts_are_the_slices_of_the_joined_records():
+    from cosim.recorder import _pieces
+
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        parts = [np.arange(k) + 1000 * j for j, k in enumerate(rng.integers(0, 7, rng.integers(1, 6)))]
+        joined = np.concatenate(parts)
+        ends = np.cumsum([len(p) for p in parts])
+        a = int(rng.integers(0, len(joined) + 1))
+        b = int(rng.integers(a, len(joined) + 1))
+        got = _pieces(parts, ends, a, b)
+        np.testing.assert_array_equal(np.concatenate([np.empty(0, int), *got]), joined[a:b])
