@@ -33,6 +33,7 @@ import secrets
 from pathlib import Path
 
 import numpy as np
+from numba import njit
 
 #: Bytes of a master secret (256 bit).
 SECRET_BYTES = 32
@@ -199,12 +200,18 @@ class SeenIds:
     def contains(self, ids: np.ndarray) -> np.ndarray:
         """Bool mask: which of ``ids`` are in the set (``ids`` sorted is fastest, any order is right)."""
         ids = np.asarray(ids, dtype=np.int64)
+        order = None
+        if len(ids) > 1 and not np.all(ids[1:] >= ids[:-1]):
+            order = np.argsort(ids, kind="stable")
+            ids = ids[order]
         hit = np.zeros(len(ids), dtype=bool)
         for run in self._runs:
-            pos = np.searchsorted(run, ids)
-            np.minimum(pos, len(run) - 1, out=pos)
-            hit |= run[pos] == ids
-        return hit
+            _mark_members(run, ids, hit)
+        if order is None:
+            return hit
+        out = np.empty_like(hit)
+        out[order] = hit
+        return out
 
     def add_sorted(self, ids: np.ndarray) -> None:
         """Add ids that are sorted, distinct and not in the set yet."""
@@ -214,13 +221,66 @@ class SeenIds:
         while len(self._runs) > 1 and len(self._runs[-2]) < 2 * len(self._runs[-1]):
             b = self._runs.pop()
             a = self._runs.pop()
-            out = np.empty(len(a) + len(b), dtype=np.int64)
-            at = np.searchsorted(a, b) + np.arange(len(b))  # where b's ids land in the merged run
-            put = np.ones(len(out), dtype=bool)
-            put[at] = False
-            out[at] = b
-            out[put] = a
-            self._runs.append(out)
+            self._runs.append(_merge_sorted(a, b))
+
+
+# Both below walk sorted arrays in step. A gate's 17,500 sorted ids against a run
+# of a district day's 1.2 million took 4.7 ms per gate with one np.searchsorted per
+# run (a binary search from the whole run for every id, cache misses each time);
+# galloping forward from the previous id's position reads the run in order.
+@njit(cache=True)
+def _mark_members(run, keys, hit):
+    """Set ``hit[i]`` where ``keys[i]`` (sorted ascending) is in ``run`` (sorted, distinct)."""
+    m = len(run)
+    j = 0  # first position whose value may still be >= the next key
+    for i in range(len(keys)):
+        k = keys[i]
+        if j < m and run[j] < k:
+            lo = j  # run[lo] < k
+            step = 1
+            hi = j + 1
+            while hi < m and run[hi] < k:
+                lo = hi
+                step *= 2
+                hi = lo + step
+            if hi > m:
+                hi = m
+            a = lo + 1  # the first position >= k lies in [lo + 1, hi]
+            while a < hi:
+                mid = (a + hi) >> 1
+                if run[mid] < k:
+                    a = mid + 1
+                else:
+                    hi = mid
+            j = a
+        if j >= m:
+            return
+        if run[j] == k:
+            hit[i] = True
+
+
+@njit(cache=True)
+def _merge_sorted(a, b):
+    """The sorted union of two sorted arrays with no value in common."""
+    out = np.empty(len(a) + len(b), dtype=np.int64)
+    i = j = k = 0
+    while i < len(a) and j < len(b):
+        if b[j] < a[i]:
+            out[k] = b[j]
+            j += 1
+        else:
+            out[k] = a[i]
+            i += 1
+        k += 1
+    while i < len(a):
+        out[k] = a[i]
+        i += 1
+        k += 1
+    while j < len(b):
+        out[k] = b[j]
+        j += 1
+        k += 1
+    return out
 
 
 def verify(orders: np.ndarray, ring: KeyRing, seen: SeenIds) -> tuple[np.ndarray, np.ndarray]:

@@ -21,6 +21,7 @@ import logging
 import numpy as np
 
 from simulators.common import messages as msgs
+from simulators.common import records
 from simulators.common.messages import Kind
 from simulators.common.auth import KeyRing, SeenIds, verify
 from simulators.common.dlt import TX_DTYPE
@@ -188,17 +189,17 @@ class MarketOperator:
         kind = batch["kind"]
         meter = kind == Kind.METER
         if meter.any():
-            meters = batch[meter]
+            meters = records.select(batch, meter)
             _stamp(meters, now_ms)
             self.ledger.settle_meters(meters)
-        orders = batch[(kind == Kind.BID) | (kind == Kind.OFFER)]  # a copy, owned from here on
+        orders = records.select(batch, (kind == Kind.BID) | (kind == Kind.OFFER))  # a copy, owned from here on
         _stamp(orders, now_ms)
         late = orders["interval_s"] // self.step_s <= self.cleared_upto
         n_late = int(late.sum())
         if n_late:
             self.late_since_gate += n_late
-            orders = orders[~late]
-        self.pending = np.concatenate([self.pending, orders]) if len(self.pending) else orders
+            orders = records.select(orders, ~late)
+        self.pending = records.concat([self.pending, orders]) if len(self.pending) else orders
 
     # -- gate closure ----------------------------------------------------------
     def gate(self, k: int) -> None:

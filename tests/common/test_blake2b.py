@@ -132,3 +132,27 @@ def test_seen_ids_equal_a_python_set_over_many_batches():
     assert all(a > 2 * b for a, b in zip(runs, runs[1:])) and len(runs) <= np.log2(len(ref)) + 1
     some = next(iter(ref))
     assert some in seen and -5 not in seen
+
+
+def test_seen_ids_answer_as_a_python_set_does():
+    # reference: a Python set; ids shaped as make_ids makes them (sender-major blocks), plus
+    # random ones, queries sorted, unsorted and with duplicates, runs merged as the set grows
+    from simulators.common.messages import make_ids
+
+    rng = np.random.default_rng(8)
+    seen, ref = SeenIds(), set()
+    for gate in range(60):
+        n = int(rng.integers(0, 400))
+        fresh = make_ids(rng.integers(-3, 300, n), gate * 10 + rng.integers(0, 10, n))
+        fresh = np.concatenate([fresh, rng.integers(-(1 << 62), 1 << 62, int(rng.integers(0, 5)))])
+        query = np.concatenate([fresh, rng.choice(np.array(sorted(ref) or [0], dtype=np.int64), 50)])
+        if gate % 3:
+            query = np.sort(query)
+        expect = np.array([q in ref for q in query.tolist()], dtype=bool)
+        assert np.array_equal(seen.contains(query), expect)
+        new = np.unique(fresh[~np.isin(fresh, np.array(sorted(ref), dtype=np.int64))])
+        seen.add_sorted(new)
+        ref |= set(new.tolist())
+        assert seen.to_set() == ref
+        assert all(np.all(r[1:] > r[:-1]) for r in seen._runs)
+    assert len(seen._runs) <= int(np.log2(len(ref))) + 1
