@@ -123,7 +123,8 @@ class OutputConfig(_Frozen):
     series: dict[str, list[str] | str] = Field(default_factory=dict)
     chunk_steps: int = Field(96, ge=1, le=100_000, description="rows per HDF5 chunk and write")
     compression: str | None = Field("gzip", description="gzip, lzf or null")
-    #: gzip level (ignored by lzf); 1 was chosen by measurement (benchmarks/RESULTS.md).
+    #: gzip level (ignored by lzf); 1 was chosen by measurement and is encoded by ISA-L
+    #: (zlib's size, about 6x faster), the others by zlib (benchmarks/RESULTS.md).
     compression_level: int = Field(1, ge=0, le=9)
 
     @field_validator("series")

@@ -616,7 +616,7 @@ class HDF5Sink:
                     if s.direct is not None and start % self.chunk == 0:
                         buf[rows:] = s.ds.fillvalue  # the unused rows of an edge chunk
                         pending.append((s.ds, (start,) + (0,) * len(s.shape),
-                                        self._encode(buf, *s.direct)))
+                                        self._encode(encode_chunk, buf, *s.direct)))
                     else:
                         s.ds[start:start + rows] = buf[:rows]
             for name, parts in block["events"].items():
@@ -655,18 +655,14 @@ class HDF5Sink:
             ds[n0:n0 + head] = concat(_pieces(parts, ends, 0, head))
         for i in range(head, n, size):
             pieces = _pieces(parts, ends, i, min(i + size, n))
-            if self._encoders is None:
-                self._start_encoders()
-            pending.append((ds, (n0 + i,), self._encoders.submit(_encode_records, pieces, size, *direct)))
+            pending.append((ds, (n0 + i,), self._encode(_encode_records, pieces, size, *direct)))
 
-    def _encode(self, chunk: np.ndarray, shuffle: bool, level: int) -> Future:
+    def _encode(self, fn, *args) -> Future:
+        """Run an encoder on the encoder threads (one per core, at most 4; started at first use)."""
         if self._encoders is None:
-            self._start_encoders()
-        return self._encoders.submit(encode_chunk, chunk, shuffle, level)
-
-    def _start_encoders(self) -> None:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-        self._encoders = ThreadPoolExecutor(max_workers=min(4, cores), thread_name_prefix="cosim-encode")
+            cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+            self._encoders = ThreadPoolExecutor(max_workers=min(4, cores), thread_name_prefix="cosim-encode")
+        return self._encoders.submit(fn, *args)
 
     def _write_problem(self, exc: OSError) -> str:
         text = str(exc)
