@@ -204,7 +204,7 @@ def deflate_engine(level: int) -> str:
     return "isal" if level == 1 and _isal_zlib is not None else "zlib"
 
 
-def encode_chunk(chunk: np.ndarray, shuffle: bool, level: int) -> bytes:
+def encode_chunk(chunk: np.ndarray, shuffle: bool, level: int, rows: int | None = None) -> bytes:
     """The stored bytes of one full HDF5 chunk after HDF5's shuffle and deflate filters.
 
     HDF5's shuffle filter stores byte ``j`` of element ``i`` at ``j * n + i``
@@ -212,11 +212,26 @@ def encode_chunk(chunk: np.ndarray, shuffle: bool, level: int) -> bytes:
     ``(n, itemsize)`` byte matrix. Its deflate filter stores one zlib stream
     (RFC 1950), which any zlib inflates whatever encoder wrote it; h5py and
     every HDF5 reader read the chunk with their own filters.
+
+    ``rows``: only the first ``rows`` rows of ``chunk`` are data, the rest of
+    the chunk is stored as zero bytes (an edge chunk of a dataset whose fill
+    value is zero; what lies beyond the extent is never read).
     """
-    raw = np.ascontiguousarray(chunk).reshape(-1)
-    data = raw.view(np.uint8)
-    if shuffle and raw.dtype.itemsize > 1:
-        data = data.reshape(-1, raw.dtype.itemsize).T.copy()
+    chunk = np.asarray(chunk)
+    size = chunk.dtype.itemsize
+    if rows is None or rows >= len(chunk):
+        raw = np.ascontiguousarray(chunk).reshape(-1)
+        data = raw.view(np.uint8)
+        if shuffle and size > 1:
+            data = data.reshape(-1, size).T.copy()
+    else:
+        live = np.ascontiguousarray(chunk[:rows]).reshape(-1).view(np.uint8)
+        n, n_live = chunk.size, live.size // size
+        data = np.zeros((size, n) if shuffle and size > 1 else n * size, dtype=np.uint8)
+        if data.ndim == 2:
+            data[:, :n_live] = live.reshape(-1, size).T
+        else:
+            data[:live.size] = live
     if deflate_engine(level) == "isal":
         return _isal_zlib.compress(data, level)
     return zlib.compress(data, level)
@@ -225,11 +240,14 @@ def encode_chunk(chunk: np.ndarray, shuffle: bool, level: int) -> bytes:
 def direct_chunk_filters(ds: h5py.Dataset, dtype: np.dtype) -> tuple[bool, int] | None:
     """``(shuffle, level)`` if :func:`encode_chunk` can write ``ds``'s chunks, else None.
 
-    That is a chunked dataset whose filters are exactly [shuffle,] deflate and
-    whose file type has the memory layout of ``dtype`` (size and, for records,
-    every field's offset); anything else is written through HDF5's own filters.
+    That is a chunked dataset whose filters are exactly [shuffle,] deflate,
+    whose fill value is zero (the padding of edge chunks) and whose file type
+    has the memory layout of ``dtype`` (size and, for records, every field's
+    offset); anything else is written through HDF5's own filters.
     """
     if ds.chunks is None or dtype.hasobject:
+        return None
+    if np.asarray(ds.fillvalue).tobytes().strip(b"\0"):
         return None
     dcpl = ds.id.get_create_plist()
     filters = [dcpl.get_filter(i) for i in range(dcpl.get_nfilters())]
@@ -614,9 +632,8 @@ class HDF5Sink:
                 for s, buf, rows in block["series"]:
                     s.ds.resize(start + rows, axis=0)
                     if s.direct is not None and start % self.chunk == 0:
-                        buf[rows:] = s.ds.fillvalue  # the unused rows of an edge chunk
                         pending.append((s.ds, (start,) + (0,) * len(s.shape),
-                                        self._encode(encode_chunk, buf, *s.direct)))
+                                        self._encode(encode_chunk, buf, *s.direct, rows)))
                     else:
                         s.ds[start:start + rows] = buf[:rows]
             for name, parts in block["events"].items():

@@ -164,3 +164,21 @@ def test_pieces_of_parts_are_the_slices_of_the_joined_records():
         b = int(rng.integers(a, len(joined) + 1))
         got = _pieces(parts, ends, a, b)
         np.testing.assert_array_equal(np.concatenate([np.empty(0, int), *got]), joined[a:b])
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_an_edge_chunk_is_encoded_as_its_rows_followed_by_zero_bytes(shuffle):
+    rng = np.random.default_rng(2)
+    chunk = rng.normal(size=(12, 7))
+    padded = chunk.copy()
+    padded[5:] = 0.0
+    chunk[5:] = np.nan  # whatever the buffer holds beyond the rows is not stored
+    assert zlib.decompress(encode_chunk(chunk, shuffle, 3, rows=5)) == \
+        zlib.decompress(encode_chunk(padded, shuffle, 3))
+
+
+def test_a_dataset_with_a_nonzero_fill_value_goes_through_hdf5(tmp_path):
+    with h5py.File(tmp_path / "f.h5", "w") as f:
+        ds = f.create_dataset("x", shape=(0, 3), maxshape=(None, 3), dtype="f8", chunks=(4, 3),
+                              compression="gzip", fillvalue=np.nan)
+        assert direct_chunk_filters(ds, np.dtype("f8")) is None
