@@ -176,16 +176,26 @@ class KeyRing:
 class SeenIds:
     """The set of accepted ``msg_id`` values (replay protection), held as sorted int64 runs.
 
-    A gate adds its accepted ids as one new sorted run; the newest two runs
-    are merged while the older is less than twice as long, so every run is
-    more than twice as long as the next (at most log2(N) + 1 runs for ``N``
-    ids, and an id is merged about log2(N) times). Membership walks each run once per batch
-    (:func:`_mark_members`). A Python
-    set of a district day's ids (about 1.2 million) takes 72 MB against 9.6 MB here (measured
-    with tracemalloc), one Python object per id.
+    A gate adds its accepted ids as one new sorted run (:meth:`add_sorted`).
+
+    Without a ``window`` every id is kept: the newest two runs are merged while
+    the older is less than twice as long, so every run is more than twice as
+    long as the next (at most log2(N) + 1 runs for ``N`` ids, and an id is
+    merged about log2(N) times). A Python set of a district day's ids (about
+    1.2 million) takes 72 MB against 9.6 MB here (measured with tracemalloc),
+    one Python object per id; a district year's take 3.5 GB even so.
+
+    With ``window=W`` only the ids of the last ``W`` calls of :meth:`add_sorted`
+    are kept, each its own run: for a receiver that can see an id again only
+    within that many gates (the market operator, see
+    ``simulators.market.operator``). Membership walks each run once per batch
+    (:func:`_mark_members`).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, window: int | None = None) -> None:
+        if window is not None and window < 1:
+            raise ValueError(f"window must be at least 1 (or None), not {window}")
+        self.window = window
         self._runs: list[np.ndarray] = []
 
     def __len__(self) -> int:
@@ -219,6 +229,9 @@ class SeenIds:
         if not len(ids):
             return
         self._runs.append(np.array(ids, dtype=np.int64))
+        if self.window is not None:  # the last `window` batches, each its own run
+            del self._runs[:-self.window]
+            return
         while len(self._runs) > 1 and len(self._runs[-2]) < 2 * len(self._runs[-1]):
             b = self._runs.pop()
             a = self._runs.pop()

@@ -73,6 +73,9 @@ EVENT_TABLES = ("trades", "orders", "flex", "flex_requests")
 
 #: Reason code of a trade (and its orders) dropped because it was not final in time.
 LEDGER_NOT_FINAL = 9
+#: Gates whose accepted msg_ids the replay check keeps (MarketOperator.seen): the
+#: previous gate's are all a later gate can meet again; one more is kept as a margin.
+REPLAY_WINDOW = 2
 
 
 class MarketOperator:
@@ -109,7 +112,13 @@ class MarketOperator:
         self.cfg, self.start, self.step_s, self.n_steps = cfg, start, int(step_s), int(n_steps)
         self.rng = np.random.default_rng(seed)
         self.ring = KeyRing(auth_seed)
-        self.seen = SeenIds()  # accepted msg_ids (replay protection)
+        # accepted msg_ids (replay protection), of the last REPLAY_WINDOW gates: an order is
+        # booked only at the gate of its own interval (receive and gate refuse any other as
+        # late before checking it), and its msg_id is signed together with that interval, so
+        # an id accepted at an earlier gate can reach the check again only as a copy of an
+        # order of the previous gate (market.attack re-sends those); every id of a run kept
+        # a district year's 3.5 GB
+        self.seen = SeenIds(window=REPLAY_WINDOW)
         self.n_agents = int(n_agents)
         self.tariff = (tariff or TariffConfig()).model_dump()
         self.ledger = Ledger(n_agents, cfg.imbalance_price, cfg.imbalance_penalty_eur_per_mwh, self.tariff, start)

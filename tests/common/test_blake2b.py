@@ -156,3 +156,32 @@ def test_seen_ids_answer_as_a_python_set_does():
         assert seen.to_set() == ref
         assert all(np.all(r[1:] > r[:-1]) for r in seen._runs)
     assert len(seen._runs) <= int(np.log2(len(ref))) + 1
+
+
+@pytest.mark.parametrize("window", [1, 2, 5])
+def test_seen_ids_with_a_window_answer_as_the_set_of_the_last_batches(window):
+    # reference: a Python set of the ids of the last `window` batches added (brute force);
+    # queries mix ids of recent batches, of batches that fell out of the window, and new ones
+    from simulators.common.messages import make_ids
+
+    rng = np.random.default_rng(9 + window)
+    seen, batches = SeenIds(window=window), []
+    for gate in range(40):
+        added = set().union(*batches[-window:]) if batches else set()
+        older = set().union(*batches[:-window]) if len(batches) > window else set()
+        fresh = np.unique(make_ids(rng.integers(0, 500, int(rng.integers(0, 300))), gate))
+        pool = np.array(sorted(added | older) or [0], dtype=np.int64)
+        query = np.concatenate([fresh, rng.choice(pool, 80)])
+        expect = np.array([q in added for q in query.tolist()], dtype=bool)
+        assert np.array_equal(seen.contains(query), expect), gate
+        new = fresh[~np.isin(fresh, np.array(sorted(added), dtype=np.int64))]
+        seen.add_sorted(new)
+        if len(new):
+            batches.append(set(new.tolist()))
+        assert seen.to_set() == (set().union(*batches[-window:]) if batches else set())
+        assert len(seen._runs) <= window
+
+
+def test_seen_ids_window_must_be_positive():
+    with pytest.raises(ValueError, match="window must be at least 1"):
+        SeenIds(window=0)

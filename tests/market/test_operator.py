@@ -111,3 +111,33 @@ def test_gate_closure_must_be_before_delivery():
 
     with pytest.raises(MarketConfigError, match="gate_closure_s"):
         make_sim(gate_closure_s=900)
+
+
+def test_replays_from_any_earlier_gate_stay_refused_with_the_replay_window():
+    """The operator keeps the accepted msg_ids of the last REPLAY_WINDOW gates only. Over 30
+    gates: every honest book clears; copies of orders from 1, 2 and 5 gates back, sent again
+    before the gate, are counted late (their interval is cleared) and never accepted; the
+    attack's re-sent orders of the previous gate are rejected at every gate."""
+    from simulators.market.operator import REPLAY_WINDOW
+
+    n = 30
+    s = MarketSim()
+    s.init("M", 0.001, config={"mechanism": "pay_as_clear", "attack": {"replayed_orders_per_interval": 3}},
+           grid=None, start="2016-06-01T12:00:00", step_s=900, n_steps=n + 1, seed=3, n_agents=4)
+    s.create(1, "Market")
+    ring = KeyRing(3)
+    books = {k: signed_book(ring, k, start_id=1000 * k) for k in range(1, n + 1)}
+    t = s.step(0, {}, None)
+    for k in range(1, n + 1):
+        old = [books[k - d].copy() for d in (1, 2, 5) if k - d >= 1]
+        for o in old:
+            o["arrival_ms"] = (k - 1) * STEP_MS + 200
+        batch = np.concatenate([books[k], *old])
+        s.step((k - 1) * STEP_MS + 100, {"Market": {"messages_in": {"ict": batch}}}, None)
+        assert t == k * STEP_MS - 300_000
+        t = s.step(t, {}, None)
+        d = s.get_data({"Market": ATTRS})["Market"]
+        assert d["traded_mwh"] == pytest.approx(4e-3), k  # the 8 honest orders, nothing more
+        assert d["orders_late"] == sum(len(o) for o in old), k
+        assert d["orders_rejected_auth"] == (3 if k > 1 else 0), k
+    assert len(s.op.seen._runs) <= REPLAY_WINDOW
