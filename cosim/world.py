@@ -8,6 +8,7 @@ named by import string only.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import logging
 import signal
@@ -421,10 +422,12 @@ def run_scenario(scenario: Scenario, yaml_text: str, out: str | Path,
     sink = HDF5Sink(out, attrs, chunk_steps=scenario.output.chunk_steps,
                     compression=scenario.output.compression,
                     compression_level=scenario.output.compression_level)
+    setup_gc = _SetupGc()
     try:
-        return _run_locked(scenario, sink, control)
+        return _run_locked(scenario, sink, control, setup_gc)
     finally:
         sink.release()
+        setup_gc.release()
 
 
 def _fail(sink: HDF5Sink, world, control: RunControl, exc: BaseException, t0: float,
@@ -451,12 +454,13 @@ def _fail(sink: HDF5Sink, world, control: RunControl, exc: BaseException, t0: fl
     raise RunFailed(message, str(path)) from exc
 
 
-def _run_locked(scenario: Scenario, sink: HDF5Sink, control: RunControl) -> RunSummary:
+def _run_locked(scenario: Scenario, sink: HDF5Sink, control: RunControl, setup_gc: _SetupGc) -> RunSummary:
     t0 = _time.perf_counter()
     world = builder = None
     try:
-        builder = _Builder(scenario, sink, control)
-        world = builder.build()
+        with setup_gc.paused():
+            builder = _Builder(scenario, sink, control)
+            world = builder.build()
     except ValueError as exc:
         world = getattr(builder, "world", None)
         # Typed configuration errors found with the real net (e.g. more PV homes
@@ -492,6 +496,42 @@ def _run_locked(scenario: Scenario, sink: HDF5Sink, control: RunControl) -> RunS
         log.warning("could not read the headline KPIs back from %s", path, exc_info=True)
         headline = {}
     return RunSummary(path, "complete", scenario.n_steps, wall, headline, setup_s=t_build)
+
+
+class _SetupGc:
+    """No cyclic garbage collection during set-up; then the set-up's objects are frozen until the run ends.
+
+    Set-up (imports, the grid from the cache, the admittance model, the
+    populations, mosaik) makes millions of long-lived objects, and CPython's
+    collector traversed all of them again at each of its full collections
+    while they were being made (benchmarks/RESULTS.md). Paused during set-up
+    and then frozen (``gc.freeze``: left out of later collections; reference
+    counting frees them as usual), they are traversed by none; :meth:`release`
+    unfreezes them when the run ends, so cycles among them are collected then.
+    A process that froze objects itself keeps its freeze, and the set-up is
+    only paused. Garbage collection never changes a result.
+    """
+
+    def __init__(self) -> None:
+        self.frozen = False
+
+    @contextlib.contextmanager
+    def paused(self):
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            yield
+        finally:
+            if gc.get_freeze_count() == 0:
+                gc.freeze()
+                self.frozen = True
+            if enabled:
+                gc.enable()
+
+    def release(self) -> None:
+        if self.frozen:
+            self.frozen = False
+            gc.unfreeze()
 
 
 @contextlib.contextmanager
