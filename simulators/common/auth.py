@@ -22,7 +22,10 @@ sender, then one compression per message), the same function as
 
 Verification rejects an order whose tag does not match (*forged*: wrong key,
 altered field, unsigned) or whose ``msg_id`` was already accepted (*replayed*,
-also within one batch; the accepted ids are a :class:`SeenIds`).
+also within one batch; the accepted ids are a :class:`SeenIds`). The tag covers
+``interval_s``, so a receiver that books an order only for the interval it
+names can keep the ids of its last few batches instead of every id of the run
+(the market operator keeps two gates', ``SeenIds(window=2)``).
 """
 
 from __future__ import annotations
