@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import warnings
 from pathlib import Path
 
 import h5py
@@ -28,6 +30,10 @@ import pandas as pd
 
 from analysis.errors import ResultFileError
 from cosim.recorder import LAYOUT_VERSION  # the layout version this reader understands (its writer's)
+
+#: Bytes of a series read at once by :meth:`Result.extreme` (a district year's
+#: ``vm_pu``, 2.6 GB whole, in 39 blocks).
+BLOCK_BYTES = 64 * 2**20
 
 logger = logging.getLogger(__name__)
 
@@ -152,6 +158,33 @@ class Result:
             with h5py.File(self.path, "r") as f:
                 self._cache[key] = f[key][()]
         return self._cache[key]  # type: ignore[return-value]
+
+    def extreme(self, sim: str, attr: str, which: str) -> float:
+        """``np.nanmin`` (``which="min"``) or ``np.nanmax`` (``"max"``) of a whole series as float.
+
+        Read in blocks of :data:`BLOCK_BYTES` unless the series was read whole
+        already: a district year's ``vm_pu`` alone is 2.6 GB. The minimum of
+        the blocks' minima is the minimum, so the value is exactly the one of
+        the whole array. NaN for a series without entries or with none that
+        is not NaN.
+        """
+        reduce = {"min": np.nanmin, "max": np.nanmax}[which]
+        self._meta(sim, attr)
+        key = f"series/{sim}/{attr}"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN blocks give NaN
+            if key in self._cache:
+                whole = np.asarray(self._cache[key], dtype=np.float64)
+                return float(reduce(whole)) if whole.size else math.nan
+            with h5py.File(self.path, "r") as f:
+                ds = f[key]
+                if ds.size == 0:
+                    return math.nan
+                # whole chunks along time (the recorder's chunk_steps rows): each is inflated once
+                step = ds.chunks[0] if ds.chunks else 1
+                rows = max(1, BLOCK_BYTES // (ds.size // ds.shape[0] * ds.dtype.itemsize)) // step * step or step
+                values = [reduce(np.asarray(ds[i:i + rows], dtype=np.float64)) for i in range(0, ds.shape[0], rows)]
+            return float(reduce(values))
 
     def array(self, sim: str, attr: str) -> np.ndarray:
         """Raw values of ``/series/<sim>/<attr>`` as float64 (bool -> 0/1)."""

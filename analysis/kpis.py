@@ -118,11 +118,6 @@ def available(result: Result, requirement: str) -> bool:
     return result.has(head, tail)
 
 
-def _nanmax(values: np.ndarray) -> float:
-    """Largest non-NaN value; NaN for an array without entities (e.g. a net without trafos)."""
-    return float(np.nanmax(values)) if values.size else math.nan
-
-
 def _energy_mwh(result: Result, p_mw: np.ndarray) -> float:
     return float(np.nansum(p_mw) * result.dt_h)
 
@@ -171,25 +166,25 @@ def grid_voltage_violation_bus_hours(result: Result) -> float:
 @_kpi("pu", "grid", ("grid/vm_pu",), HIGHER, abs_tol=1e-3)
 def grid_vm_min_pu(result: Result) -> float:
     """Lowest bus voltage over all buses and steps [pu]."""
-    return float(np.nanmin(result.array("grid", "vm_pu")))
+    return result.extreme("grid", "vm_pu", "min")
 
 
 @_kpi("pu", "grid", ("grid/vm_pu",), LOWER, abs_tol=1e-3)
 def grid_vm_max_pu(result: Result) -> float:
     """Highest bus voltage over all buses and steps [pu]."""
-    return float(np.nanmax(result.array("grid", "vm_pu")))
+    return result.extreme("grid", "vm_pu", "max")
 
 
 @_kpi("percent", "grid", ("grid/line_loading_percent",), LOWER, abs_tol=0.5, rel_tol=0.01)
 def grid_line_loading_max_percent(result: Result) -> float:
     """Highest line loading over all lines and steps [percent]."""
-    return _nanmax(result.array("grid", "line_loading_percent"))
+    return result.extreme("grid", "line_loading_percent", "max")
 
 
 @_kpi("percent", "grid", ("grid/trafo_loading_percent",), LOWER, abs_tol=0.5, rel_tol=0.01)
 def grid_trafo_loading_max_percent(result: Result) -> float:
     """Highest transformer loading over all transformers and steps [percent]."""
-    return _nanmax(result.array("grid", "trafo_loading_percent"))
+    return result.extreme("grid", "trafo_loading_percent", "max")
 
 
 @_kpi("h", "grid", ("grid/line_loading_percent",), LOWER)

@@ -29,6 +29,7 @@ def write_result(
     static: dict[str, dict[str, dict[str, np.ndarray | list]]] | None = None,
     events: dict[str, np.ndarray] | None = None,
     attrs: dict[str, object] | None = None,
+    chunk_steps: int | None = None,
 ) -> Path:
     """Write a result file in the documented layout, with the recorder's own writer.
 
@@ -52,6 +53,9 @@ def write_result(
         Root attributes overriding the defaults (``start``
         2016-06-01T00:00:00, ``step_s`` 900, ``status`` complete, ...);
         ``layout_version`` too, to write a file a reader must refuse.
+    chunk_steps : int, optional
+        Rows per HDF5 chunk (``output.chunk_steps`` of a run); default: all
+        rows in one chunk.
 
     Returns
     -------
@@ -77,7 +81,7 @@ def write_result(
         "n_steps_done": int(len(time_s)),
     }
     root.update(attrs or {})
-    chunk = max(len(time_s), 1)
+    chunk = max(len(time_s), 1) if chunk_steps is None else int(chunk_steps)
     with h5py.File(path, "w") as f:
         write_root_attrs(f, {k: v for k, v in root.items() if v is not None})
         if "layout_version" in root:  # a deliberately foreign version, for reader tests

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import h5py
 import numpy as np
 import pandas as pd
@@ -70,3 +72,41 @@ def test_missing_groups(tmp_path):
 
 def test_result_file_error_is_value_error():
     assert issubclass(ResultFileError, ValueError)
+
+
+@pytest.mark.parametrize("block_bytes,chunk_steps", [(8, 1), (24, 1), (24, 2), (8, 4), (10**9, 2), (8, None)])
+def test_extreme_read_in_blocks_equals_numpy_on_the_whole_series(tmp_path, monkeypatch, block_bytes, chunk_steps):
+    """Reference: np.nanmin / np.nanmax of the whole array. Blocks of 1 to 3 rows and of the
+    whole series, in chunks of 1, 2, 4 and all 9 rows (a block is whole chunks); NaN entries,
+    a block that is all NaN, a bool series, a series without entities and one all NaN."""
+    import analysis.io
+
+    from analysis.synthetic import write_result
+
+    monkeypatch.setattr(analysis.io, "BLOCK_BYTES", block_bytes)
+    rng = np.random.default_rng(3)
+    vm = rng.normal(1.0, 0.03, (9, 1))
+    vm[[2, 5]] = np.nan  # rows 2 and 5 all NaN: blocks of one row are all NaN
+    wide = rng.normal(50.0, 20.0, (9, 3))
+    wide[4, 1] = np.nan
+    series = {"grid": {"vm_pu": (vm, "pu", ["b0"]), "line_loading_percent": (wide, "percent", ["l0", "l1", "l2"]),
+                       "trafo_loading_percent": (np.zeros((9, 0)), "percent", []),
+                       "pf_converged": (rng.random(9) > 0.5, "bool", []),
+                       "pl_mw": (np.full(9, np.nan), "MW", [])}}
+    r = load(write_result(tmp_path / "x.h5", np.arange(9) * 900, series, attrs={"step_s": 900},
+                          chunk_steps=chunk_steps))
+    with np.errstate(invalid="ignore"):
+        assert r.extreme("grid", "vm_pu", "min") == np.nanmin(vm)
+        assert r.extreme("grid", "vm_pu", "max") == np.nanmax(vm)
+        assert r.extreme("grid", "line_loading_percent", "max") == np.nanmax(wide)
+        assert r.extreme("grid", "line_loading_percent", "min") == np.nanmin(wide)
+        assert r.extreme("grid", "pf_converged", "max") == 1.0
+    assert np.isnan(r.extreme("grid", "trafo_loading_percent", "max"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # all NaN: NaN, without numpy's warning
+        assert np.isnan(r.extreme("grid", "pl_mw", "min"))
+    r.array("grid", "vm_pu")  # read whole: the cached array is used, same value
+    assert r.extreme("grid", "vm_pu", "min") == np.nanmin(vm)
+    with pytest.raises(KeyError):
+        r.extreme("grid", "nope", "max")
+
