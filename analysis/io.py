@@ -162,8 +162,9 @@ class Result:
     def extreme(self, sim: str, attr: str, which: str) -> float:
         """``np.nanmin`` (``which="min"``) or ``np.nanmax`` (``"max"``) of a whole series as float.
 
-        Read in blocks of :data:`BLOCK_BYTES` unless the series was read whole
-        already: a district year's ``vm_pu`` alone is 2.6 GB. The minimum of
+        Read whole chunks along time, about :data:`BLOCK_BYTES` at a time,
+        unless the series was read whole already: a district year's ``vm_pu``
+        alone is 2.6 GB. The minimum of
         the blocks' minima is the minimum, so the value is exactly the one of
         the whole array. NaN for a series without entries or with none that
         is not NaN.
