@@ -188,8 +188,8 @@ class SeenIds:
     1.2 million) takes 72 MB against 9.6 MB here (measured with tracemalloc),
     one Python object per id; a district year's take 3.5 GB even so.
 
-    With ``window=W`` only the ids of the last ``W`` calls of :meth:`add_sorted`
-    are kept, each its own run: for a receiver that can see an id again only
+    With ``window=W`` only the ids of the last ``W`` batches added are kept,
+    each its own run (an empty batch adds none and keeps the older ones): for a receiver that can see an id again only
     within that many gates (the market operator, see
     ``simulators.market.operator``). Membership walks each run once per batch
     (:func:`_mark_members`).
